@@ -1,0 +1,156 @@
+//! What an app tells the SDK when it opens it.
+//!
+//! Owns: [`CitizenConfig`] and its validation (HTTPS only, parsable roots and pins). Does not own
+//! using the settings: `net` builds the HTTP client from them, `store` uses the data directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use url::Url;
+
+/// Settings for one SDK instance.
+#[derive(Debug, Clone)]
+pub struct CitizenConfig {
+    /// Where the encrypted store lives. The app's private files directory on a phone.
+    pub data_dir: PathBuf,
+    /// The agency portal, e.g. `https://portal.example.gov.vn/`. Must be `https`.
+    pub portal_base_url: String,
+    /// Extra trusted root certificates (PEM), added to the public web roots. The sandbox's CA in
+    /// tests; a government root CA in production if it is not in the public set.
+    pub trusted_roots_pem: Vec<String>,
+    /// SPKI pins for the portal host: `sha256/<base64 of the SHA-256 of the SubjectPublicKeyInfo>`.
+    /// A connection succeeds when any certificate the portal presents matches any pin. Empty means
+    /// no pinning (allowed for agency development; production apps should pin).
+    pub portal_spki_pins: Vec<String>,
+    /// Limit for one HTTP request, connection included.
+    pub request_timeout: Duration,
+}
+
+impl CitizenConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, portal_base_url: impl Into<String>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            portal_base_url: portal_base_url.into(),
+            trusted_roots_pem: Vec::new(),
+            portal_spki_pins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A setting the SDK cannot use. Says which one, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("the portal URL is not a valid absolute URL")]
+    InvalidPortalUrl,
+    #[error("the portal URL must use https; the SDK has no cleartext mode")]
+    InsecurePortalUrl,
+    #[error("trusted root certificate {index} is not a valid PEM certificate")]
+    InvalidRootCertificate { index: usize },
+    #[error("SPKI pin {index} is not of the form sha256/<base64 of 32 bytes>")]
+    InvalidPin { index: usize },
+    #[error("the request timeout must be positive")]
+    InvalidTimeout,
+}
+
+/// The portal URL, checked and normalised to end with `/` so relative paths join under it.
+pub(crate) fn parse_portal_url(raw: &str) -> Result<Url, ConfigError> {
+    let mut url = Url::parse(raw).map_err(|_| ConfigError::InvalidPortalUrl)?;
+    if url.scheme() != "https" {
+        return Err(ConfigError::InsecurePortalUrl);
+    }
+    if url.host_str().is_none() {
+        return Err(ConfigError::InvalidPortalUrl);
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+pub(crate) fn parse_roots(pems: &[String]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let mut roots = Vec::new();
+    for (index, pem) in pems.iter().enumerate() {
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|_| ConfigError::InvalidRootCertificate { index })?;
+        let all_parse = certs
+            .iter()
+            .all(|der| x509_parser::parse_x509_certificate(der.as_ref()).is_ok());
+        if certs.is_empty() || !all_parse {
+            return Err(ConfigError::InvalidRootCertificate { index });
+        }
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
+pub(crate) fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, ConfigError> {
+    pins.iter()
+        .enumerate()
+        .map(|(index, pin)| {
+            pin.strip_prefix("sha256/")
+                .and_then(|b64| STANDARD.decode(b64).ok())
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .ok_or(ConfigError::InvalidPin { index })
+        })
+        .collect()
+}
+
+/// The pin string for a DER SubjectPublicKeyInfo, in the form [`CitizenConfig::portal_spki_pins`]
+/// takes.
+pub fn spki_pin(spki_der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, spki_der);
+    format!("sha256/{}", STANDARD.encode(digest.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_urls_are_accepted() {
+        assert_eq!(
+            parse_portal_url("http://portal.example").unwrap_err(),
+            ConfigError::InsecurePortalUrl
+        );
+        assert_eq!(
+            parse_portal_url("not a url").unwrap_err(),
+            ConfigError::InvalidPortalUrl
+        );
+        let url = parse_portal_url("https://portal.example/api").unwrap();
+        assert_eq!(
+            url.join("v1/ping").unwrap().as_str(),
+            "https://portal.example/api/v1/ping"
+        );
+    }
+
+    #[test]
+    fn pins_and_roots_are_validated_by_index() {
+        let good = spki_pin(b"spki");
+        assert_eq!(parse_pins(std::slice::from_ref(&good)).unwrap().len(), 1);
+        assert_eq!(
+            parse_pins(&[good, "sha1/AAAA".into()]).unwrap_err(),
+            ConfigError::InvalidPin { index: 1 }
+        );
+        assert_eq!(
+            parse_pins(&["sha256/AAAA".into()]).unwrap_err(),
+            ConfigError::InvalidPin { index: 0 }
+        );
+        assert_eq!(
+            parse_roots(&["-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into()])
+                .unwrap_err(),
+            ConfigError::InvalidRootCertificate { index: 0 }
+        );
+        assert_eq!(
+            parse_roots(&["".into()]).unwrap_err(),
+            ConfigError::InvalidRootCertificate { index: 0 }
+        );
+    }
+}

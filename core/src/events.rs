@@ -1,0 +1,122 @@
+//! Events the core pushes to the app (state changes it did not ask for directly).
+//!
+//! Owns: the [`Event`] enum (later capabilities add variants), listener registration, and delivery.
+//! Delivery is synchronous on the thread that caused the event, in registration order; a listener
+//! that panics is skipped, not propagated. Dropping the [`Subscription`] stops delivery. Events
+//! carry no personal data, so an app may log them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::citizen::Status;
+
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The portal became reachable or unreachable (reported on change, and on the first contact).
+    PortalReachabilityChanged { reachable: bool },
+    /// The store was re-encrypted under a new key.
+    StoreKeyRotated,
+    /// Something `status()` reports changed.
+    StatusChanged { status: Status },
+}
+
+pub trait EventListener: Send + Sync {
+    fn on_event(&self, event: Event);
+}
+
+type Listeners = Mutex<Vec<(u64, Arc<dyn EventListener>)>>;
+
+#[derive(Default)]
+pub(crate) struct EventBus {
+    listeners: Arc<Listeners>,
+    next_id: AtomicU64,
+}
+
+impl EventBus {
+    pub(crate) fn subscribe(&self, listener: Arc<dyn EventListener>) -> Subscription {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.listeners).push((id, listener));
+        Subscription {
+            id,
+            listeners: Arc::downgrade(&self.listeners),
+        }
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // Deliver outside the lock so a listener may subscribe or unsubscribe from its callback.
+        let listeners: Vec<_> = lock(&self.listeners)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for listener in listeners {
+            let event = event.clone();
+            let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                listener.on_event(event);
+            }));
+            if delivered.is_err() {
+                tracing::error!("an event listener panicked; it stays subscribed");
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn listener_count(&self) -> usize {
+        lock(&self.listeners).len()
+    }
+}
+
+fn lock(listeners: &Listeners) -> std::sync::MutexGuard<'_, Vec<(u64, Arc<dyn EventListener>)>> {
+    listeners.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Keeps a listener registered. Drop it (or call [`Subscription::cancel`]) to stop delivery.
+pub struct Subscription {
+    id: u64,
+    listeners: Weak<Listeners>,
+}
+
+impl Subscription {
+    pub fn cancel(self) {}
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(listeners) = self.listeners.upgrade() {
+            lock(&listeners).retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Event>>);
+    impl EventListener for Recorder {
+        fn on_event(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    struct Panicker;
+    impl EventListener for Panicker {
+        fn on_event(&self, _: Event) {
+            panic!("listener bug");
+        }
+    }
+
+    #[test]
+    fn delivery_stops_when_the_subscription_is_dropped() {
+        let bus = EventBus::default();
+        let recorder = Arc::new(Recorder::default());
+        let _panicker = bus.subscribe(Arc::new(Panicker));
+        let subscription = bus.subscribe(recorder.clone());
+        bus.emit(Event::StoreKeyRotated);
+        drop(subscription);
+        bus.emit(Event::StoreKeyRotated);
+        assert_eq!(*recorder.0.lock().unwrap(), vec![Event::StoreKeyRotated]);
+        assert_eq!(bus.listener_count(), 1);
+    }
+}

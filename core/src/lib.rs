@@ -1,0 +1,35 @@
+//! `citizen-core`: the shared Rust core of the Citizen SDK.
+//!
+//! It owns every capability of the SDK (encrypted storage, networking to agency portals, events,
+//! logging) as plain Rust with no FFI concerns. The `citizen-ffi` crate wraps it for Kotlin and
+//! Swift; the `citizen-sandbox` demo and the end-to-end tests use it directly.
+//!
+//! Where to start reading: [`Citizen`] is the one object an app holds. It is opened with a
+//! [`CitizenConfig`] and the [`Platform`] services the phone provides (today the
+//! [`SecretSealer`](platform::SecretSealer) that guards the database key).
+
+pub mod citizen;
+pub mod config;
+pub mod events;
+pub mod logging;
+pub mod net;
+pub mod platform;
+pub mod portal;
+pub mod secret;
+pub mod store;
+
+pub use citizen::{Citizen, Error, PortalContact, Status, WalletState};
+pub use config::{CitizenConfig, ConfigError};
+pub use events::{Event, EventListener, Subscription};
+pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
+pub use net::NetError;
+pub use platform::{Platform, PlatformError, SecretSealer, SoftwareSealer};
+pub use store::{Store, StoreError};
+
+/// Seconds since the Unix epoch, the one clock the core stores.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,168 @@
+//! Logging: the core writes with `tracing`; the app decides where lines go.
+//!
+//! Owns: [`init_logging`], which installs one process-wide `tracing` subscriber that hands each
+//! line to a [`LogSink`] (logcat on Android, os_log on iOS, stderr on the desktop). Calling it again
+//! swaps the sink and level. Does not own redaction: values that must not be logged are wrapped in
+//! the types of `secret`, whose `Debug` prints a placeholder, and no log line in the core names a
+//! citizen, a key or a claim.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warn = 2,
+    Info = 3,
+    Debug = 4,
+    Trace = 5,
+}
+
+impl LogLevel {
+    fn of(level: &tracing::Level) -> Self {
+        match *level {
+            tracing::Level::ERROR => LogLevel::Error,
+            tracing::Level::WARN => LogLevel::Warn,
+            tracing::Level::INFO => LogLevel::Info,
+            tracing::Level::DEBUG => LogLevel::Debug,
+            tracing::Level::TRACE => LogLevel::Trace,
+        }
+    }
+}
+
+/// One log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    /// The module that wrote it, e.g. `citizen_core::store`.
+    pub target: String,
+    /// The message followed by its fields as ` name=value`.
+    pub message: String,
+}
+
+pub trait LogSink: Send + Sync {
+    fn log(&self, record: LogRecord);
+}
+
+static SINK: RwLock<Option<Arc<dyn LogSink>>> = RwLock::new(None);
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// Sends the core's log lines at `level` and above to `sink`. The first call installs the SDK's
+/// subscriber process-wide; it returns `false` when the host process had already installed its
+/// own `tracing` subscriber, which then keeps receiving the lines instead.
+pub fn init_logging(level: LogLevel, sink: Arc<dyn LogSink>) -> bool {
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    *SINK.write().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    LEVEL.store(level as u8, Ordering::Relaxed);
+    *INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry().with(SinkLayer);
+        tracing::subscriber::set_global_default(subscriber).is_ok()
+    })
+}
+
+struct SinkLayer;
+
+impl<S: Subscriber> Layer<S> for SinkLayer {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        // The level can change at run time, so ask `enabled` every time.
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        (LogLevel::of(metadata.level()) as u8) <= LEVEL.load(Ordering::Relaxed)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let Some(sink) = SINK.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return;
+        };
+        let mut line = LineWriter::default();
+        event.record(&mut line);
+        sink.log(LogRecord {
+            level: LogLevel::of(event.metadata().level()),
+            target: event.metadata().target().to_string(),
+            message: line.message + &line.fields,
+        });
+    }
+}
+
+#[derive(Default)]
+struct LineWriter {
+    message: String,
+    fields: String,
+}
+
+impl Visit for LineWriter {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.fields, " {}={}", field.name(), value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.fields, " {}={:?}", field.name(), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<LogRecord>>);
+    impl LogSink for Collect {
+        fn log(&self, record: LogRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+
+    #[test]
+    fn lines_reach_the_sink_filtered_by_level_and_the_sink_can_be_swapped() {
+        let first = Arc::new(Collect::default());
+        assert!(init_logging(LogLevel::Info, first.clone()));
+        tracing::info!(attempt = 3, "portal reached");
+        tracing::debug!("too detailed for Info");
+        let lines = first.0.lock().unwrap().clone();
+        let ours: Vec<_> = lines
+            .iter()
+            .filter(|r| r.target == module_path!())
+            .collect();
+        assert_eq!(ours.len(), 1, "{lines:?}");
+        assert_eq!(ours[0].level, LogLevel::Info);
+        assert_eq!(ours[0].message, "portal reached attempt=3");
+
+        let second = Arc::new(Collect::default());
+        init_logging(LogLevel::Debug, second.clone());
+        tracing::debug!(secret = ?crate::secret::SecretBytes::new(vec![1, 2, 3]), "now visible");
+        let lines = second.0.lock().unwrap().clone();
+        let line = lines
+            .iter()
+            .find(|r| r.message.starts_with("now visible"))
+            .expect("debug line delivered after the level change");
+        assert_eq!(
+            line.message,
+            "now visible secret=SecretBytes([redacted; 3 bytes])"
+        );
+        assert!(
+            !first
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.message.starts_with("now visible"))
+        );
+    }
+}
