@@ -110,6 +110,22 @@ pub fn spki_pin(spki_der: &[u8]) -> String {
     format!("sha256/{}", STANDARD.encode(digest.as_ref()))
 }
 
+/// The pin of a DER X.509 certificate's public key; `None` if it does not parse.
+pub fn certificate_spki_pin(certificate_der: &[u8]) -> Option<String> {
+    Some(spki_pin(certificate_spki(certificate_der)?))
+}
+
+/// The SHA-256 of a DER certificate's SubjectPublicKeyInfo, as pins compare it.
+pub(crate) fn certificate_spki_sha256(certificate_der: &[u8]) -> Option<[u8; 32]> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, certificate_spki(certificate_der)?);
+    digest.as_ref().try_into().ok()
+}
+
+fn certificate_spki(certificate_der: &[u8]) -> Option<&[u8]> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(certificate_der).ok()?;
+    Some(parsed.tbs_certificate.subject_pki.raw)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

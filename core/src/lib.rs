@@ -19,7 +19,7 @@ pub mod secret;
 pub mod store;
 
 pub use citizen::{Citizen, Error, PortalContact, Status, WalletState};
-pub use config::{CitizenConfig, ConfigError};
+pub use config::{CitizenConfig, ConfigError, certificate_spki_pin, spki_pin};
 pub use events::{Event, EventListener, Subscription};
 pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
 pub use net::NetError;

@@ -13,6 +13,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
+use crate::config::certificate_spki_sha256;
+
 /// The marker carried inside `rustls::Error` when no pin matched, so `net` can tell it apart from
 /// an untrusted certificate.
 #[derive(Debug)]
@@ -65,12 +67,6 @@ impl PinningVerifier {
     }
 }
 
-fn spki_sha256(cert: &CertificateDer<'_>) -> Option<[u8; 32]> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    let digest = ring::digest::digest(&ring::digest::SHA256, parsed.public_key().raw);
-    digest.as_ref().try_into().ok()
-}
-
 impl ServerCertVerifier for PinningVerifier {
     fn verify_server_cert(
         &self,
@@ -92,7 +88,7 @@ impl ServerCertVerifier for PinningVerifier {
         }
         let matched = std::iter::once(end_entity)
             .chain(intermediates)
-            .filter_map(spki_sha256)
+            .filter_map(|cert| certificate_spki_sha256(cert.as_ref()))
             .any(|hash| self.pins.contains(&hash));
         if matched {
             Ok(verified)

@@ -1,0 +1,216 @@
+//! The errors that cross the FFI: one [`CitizenError`] for apps, one [`PlatformError`] for the
+//! shells' platform services.
+//!
+//! Owns: the mapping from the core's detailed per-module errors to the kinds an app can act on,
+//! and each kind's stable machine-readable code. Messages are for developers' logs, in English,
+//! and carry no personal data (they come from the core's error texts, which carry none).
+
+use citizen_core::{ConfigError, NetError, StoreError};
+
+/// What went wrong, by what the app should do about it.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum CitizenError {
+    /// Offline, unreachable or timed out. Retry later; queued work is kept.
+    #[error("network: {message}")]
+    Network { message: String },
+    /// The portal's certificate did not match the pinned keys. Do not retry on this network.
+    #[error("pin mismatch: {message}")]
+    PinMismatch { message: String },
+    /// The TLS handshake failed or the certificate is not trusted.
+    #[error("tls: {message}")]
+    Tls { message: String },
+    /// The portal answered with an error status.
+    #[error("server ({status}): {message}")]
+    Server { status: u16, message: String },
+    /// An argument or setting is not acceptable. `field` names it, `code` says why.
+    #[error("invalid input {field} ({code}): {message}")]
+    InvalidInput {
+        field: String,
+        code: String,
+        message: String,
+    },
+    #[error("not found: {message}")]
+    NotFound { message: String },
+    /// Too many failed attempts; wait or use the recovery path.
+    #[error("locked: {message}")]
+    Locked { message: String },
+    /// The platform wants the user to authenticate (biometrics / device credential) first.
+    #[error("authentication required: {message}")]
+    AuthenticationRequired { message: String },
+    /// The store cannot be decrypted with the key available (the sealing key was invalidated, the
+    /// key file is missing or damaged). Nothing was changed; the app may offer `wipe_data_dir`.
+    #[error("wrong key: {message}")]
+    WrongKey { message: String },
+    /// The store or the file system failed.
+    #[error("storage: {message}")]
+    Storage { message: String },
+    /// A cryptographic or platform key operation failed.
+    #[error("crypto: {message}")]
+    Crypto { message: String },
+    /// The portal or the stored data needs a newer SDK.
+    #[error("unsupported: {message}")]
+    Unsupported { message: String },
+    #[error("cancelled: {message}")]
+    Cancelled { message: String },
+    /// A bug in the SDK. Report it.
+    #[error("internal: {message}")]
+    Internal { message: String },
+}
+
+#[uniffi::export]
+impl CitizenError {
+    /// A stable, machine-readable code for this kind of error (e.g. `pin_mismatch`). Codes are
+    /// never renamed; new ones may be added.
+    pub fn code(&self) -> String {
+        match self {
+            CitizenError::Network { .. } => "network",
+            CitizenError::PinMismatch { .. } => "pin_mismatch",
+            CitizenError::Tls { .. } => "tls",
+            CitizenError::Server { .. } => "server",
+            CitizenError::InvalidInput { .. } => "invalid_input",
+            CitizenError::NotFound { .. } => "not_found",
+            CitizenError::Locked { .. } => "locked",
+            CitizenError::AuthenticationRequired { .. } => "authentication_required",
+            CitizenError::WrongKey { .. } => "wrong_key",
+            CitizenError::Storage { .. } => "storage",
+            CitizenError::Crypto { .. } => "crypto",
+            CitizenError::Unsupported { .. } => "unsupported",
+            CitizenError::Cancelled { .. } => "cancelled",
+            CitizenError::Internal { .. } => "internal",
+        }
+        .to_string()
+    }
+}
+
+impl From<citizen_core::Error> for CitizenError {
+    fn from(error: citizen_core::Error) -> Self {
+        let message = error.to_string();
+        match error {
+            citizen_core::Error::Config(config) => {
+                let (field, code) = config_field_and_code(&config);
+                CitizenError::InvalidInput {
+                    field,
+                    code: code.into(),
+                    message,
+                }
+            }
+            citizen_core::Error::Store(store) => from_store(store, message),
+            citizen_core::Error::Net(net) => from_net(net, message),
+            citizen_core::Error::UnsupportedPortalVersion { .. } => {
+                CitizenError::Unsupported { message }
+            }
+            _ => CitizenError::Internal { message },
+        }
+    }
+}
+
+fn config_field_and_code(error: &ConfigError) -> (String, &'static str) {
+    match error {
+        ConfigError::InvalidPortalUrl => ("portal_base_url".into(), "invalid_url"),
+        ConfigError::InsecurePortalUrl => ("portal_base_url".into(), "not_https"),
+        ConfigError::InvalidRootCertificate { index } => {
+            (format!("trusted_roots_pem[{index}]"), "invalid_certificate")
+        }
+        ConfigError::InvalidPin { index } => (format!("portal_spki_pins[{index}]"), "invalid_pin"),
+        ConfigError::InvalidTimeout => ("request_timeout_ms".into(), "out_of_range"),
+        _ => ("config".into(), "invalid"),
+    }
+}
+
+fn from_store(error: StoreError, message: String) -> CitizenError {
+    use citizen_core::PlatformError as P;
+    match error {
+        StoreError::KeyRejected
+        | StoreError::KeyMissing
+        | StoreError::KeyFileCorrupt
+        | StoreError::Unseal(P::KeyUnavailable) => CitizenError::WrongKey { message },
+        StoreError::Unseal(P::AuthenticationRequired)
+        | StoreError::Seal(P::AuthenticationRequired) => {
+            CitizenError::AuthenticationRequired { message }
+        }
+        StoreError::Unseal(_)
+        | StoreError::Seal(_)
+        | StoreError::DeleteSealingKey(_)
+        | StoreError::Randomness => CitizenError::Crypto { message },
+        StoreError::SchemaTooNew { .. } => CitizenError::Unsupported { message },
+        _ => CitizenError::Storage { message },
+    }
+}
+
+fn from_net(error: NetError, message: String) -> CitizenError {
+    match error {
+        NetError::PinMismatch => CitizenError::PinMismatch { message },
+        NetError::UntrustedCertificate | NetError::Tls => CitizenError::Tls { message },
+        NetError::Timeout | NetError::Unreachable => CitizenError::Network { message },
+        NetError::Status { status: 404 } => CitizenError::NotFound { message },
+        NetError::Status { status } => CitizenError::Server { status, message },
+        _ => CitizenError::Server { status: 0, message },
+    }
+}
+
+/// What a shell's platform service reports when it fails.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum PlatformError {
+    /// The key is gone or permanently invalidated; what it sealed cannot come back.
+    #[error("key unavailable")]
+    KeyUnavailable,
+    /// The user must authenticate before the key can be used.
+    #[error("authentication required")]
+    AuthenticationRequired,
+    /// Anything else. `message` must not contain personal data.
+    #[error("platform failure: {message}")]
+    Failure { message: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for PlatformError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        PlatformError::Failure {
+            message: format!("unexpected error from the platform: {}", error.reason),
+        }
+    }
+}
+
+impl From<PlatformError> for citizen_core::PlatformError {
+    fn from(error: PlatformError) -> Self {
+        match error {
+            PlatformError::KeyUnavailable => citizen_core::PlatformError::KeyUnavailable,
+            PlatformError::AuthenticationRequired => {
+                citizen_core::PlatformError::AuthenticationRequired
+            }
+            PlatformError::Failure { message } => citizen_core::PlatformError::Failure(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_map_to_actionable_kinds_with_stable_codes() {
+        let cases: Vec<(citizen_core::Error, &str)> = vec![
+            (NetError::PinMismatch.into(), "pin_mismatch"),
+            (NetError::Unreachable.into(), "network"),
+            (NetError::Status { status: 503 }.into(), "server"),
+            (StoreError::KeyRejected.into(), "wrong_key"),
+            (
+                StoreError::Unseal(citizen_core::PlatformError::AuthenticationRequired).into(),
+                "authentication_required",
+            ),
+            (StoreError::Corrupt.into(), "storage"),
+            (ConfigError::InsecurePortalUrl.into(), "invalid_input"),
+        ];
+        for (core, code) in cases {
+            assert_eq!(CitizenError::from(core).code(), code);
+        }
+        match CitizenError::from(citizen_core::Error::from(ConfigError::InvalidPin {
+            index: 2,
+        })) {
+            CitizenError::InvalidInput { field, code, .. } => {
+                assert_eq!(field, "portal_spki_pins[2]");
+                assert_eq!(code, "invalid_pin");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

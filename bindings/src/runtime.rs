@@ -1,0 +1,55 @@
+//! The one multi-thread tokio runtime the SDK's async calls run on.
+//!
+//! uniffi polls exported futures from the foreign side's executor (Kotlin coroutines, Swift
+//! tasks), which is not a tokio runtime; reqwest and tokio timers need one. So every exported async
+//! function spawns its work here and awaits the join handle, which works from any executor.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use tokio::runtime::Runtime;
+
+use crate::CitizenError;
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("citizen-sdk")
+            .enable_all()
+            .build()
+            .expect("the SDK cannot work without its runtime threads")
+    })
+}
+
+/// Runs `future` on the SDK runtime. A panic inside becomes `CitizenError::Internal`.
+pub(crate) async fn run<F>(future: F) -> Result<F::Output, CitizenError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime().spawn(future).await.map_err(join_error)
+}
+
+/// Runs blocking work (SQLite, file I/O) on the runtime's blocking pool.
+pub(crate) async fn run_blocking<F, T>(work: F) -> Result<T, CitizenError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    runtime().spawn_blocking(work).await.map_err(join_error)
+}
+
+fn join_error(error: tokio::task::JoinError) -> CitizenError {
+    if error.is_cancelled() {
+        CitizenError::Cancelled {
+            message: "the operation was cancelled".into(),
+        }
+    } else {
+        tracing::error!("an SDK task panicked");
+        CitizenError::Internal {
+            message: "an internal error occurred".into(),
+        }
+    }
+}

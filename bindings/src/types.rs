@@ -1,0 +1,155 @@
+//! FFI mirrors of the core's records and enums, and their conversions.
+//!
+//! Owns: nothing but shape. Each type here is the core type with FFI-friendly fields (strings for
+//! paths, milliseconds for durations); documentation of meaning lives on the core type.
+
+use std::time::Duration;
+
+use crate::error::CitizenError;
+
+/// See `citizen_core::CitizenConfig`.
+#[derive(uniffi::Record)]
+pub struct CitizenConfig {
+    pub data_dir: String,
+    pub portal_base_url: String,
+    #[uniffi(default = [])]
+    pub trusted_roots_pem: Vec<String>,
+    #[uniffi(default = [])]
+    pub portal_spki_pins: Vec<String>,
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: u32,
+}
+
+impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
+    type Error = CitizenError;
+
+    fn try_from(config: CitizenConfig) -> Result<Self, CitizenError> {
+        Ok(citizen_core::CitizenConfig {
+            data_dir: config.data_dir.into(),
+            portal_base_url: config.portal_base_url,
+            trusted_roots_pem: config.trusted_roots_pem,
+            portal_spki_pins: config.portal_spki_pins,
+            request_timeout: Duration::from_millis(config.request_timeout_ms.into()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WalletState {
+    NotActivated,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Status {
+    pub store_schema_version: u32,
+    pub wallet_state: WalletState,
+    pub queued_work: u64,
+    pub portal_reachable: Option<bool>,
+    pub last_portal_contact_at: Option<i64>,
+}
+
+impl From<citizen_core::Status> for Status {
+    fn from(status: citizen_core::Status) -> Self {
+        Self {
+            store_schema_version: status.store_schema_version,
+            wallet_state: match status.wallet_state {
+                citizen_core::WalletState::NotActivated => WalletState::NotActivated,
+            },
+            queued_work: status.queued_work,
+            portal_reachable: status.portal_reachable,
+            last_portal_contact_at: status.last_portal_contact_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PortalContact {
+    pub portal_name: String,
+    pub api_version: u32,
+    pub server_time: i64,
+    pub contacted_at: i64,
+}
+
+impl From<citizen_core::PortalContact> for PortalContact {
+    fn from(contact: citizen_core::PortalContact) -> Self {
+        Self {
+            portal_name: contact.portal_name,
+            api_version: contact.api_version,
+            server_time: contact.server_time,
+            contacted_at: contact.contacted_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum Event {
+    PortalReachabilityChanged { reachable: bool },
+    StoreKeyRotated,
+    StatusChanged { status: Status },
+}
+
+impl Event {
+    /// `None` for core events this version of the bindings does not forward.
+    pub(crate) fn from_core(event: citizen_core::Event) -> Option<Self> {
+        Some(match event {
+            citizen_core::Event::PortalReachabilityChanged { reachable } => {
+                Event::PortalReachabilityChanged { reachable }
+            }
+            citizen_core::Event::StoreKeyRotated => Event::StoreKeyRotated,
+            citizen_core::Event::StatusChanged { status } => Event::StatusChanged {
+                status: status.into(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl From<LogLevel> for citizen_core::LogLevel {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Error => citizen_core::LogLevel::Error,
+            LogLevel::Warn => citizen_core::LogLevel::Warn,
+            LogLevel::Info => citizen_core::LogLevel::Info,
+            LogLevel::Debug => citizen_core::LogLevel::Debug,
+            LogLevel::Trace => citizen_core::LogLevel::Trace,
+        }
+    }
+}
+
+impl From<citizen_core::LogLevel> for LogLevel {
+    fn from(level: citizen_core::LogLevel) -> Self {
+        match level {
+            citizen_core::LogLevel::Error => LogLevel::Error,
+            citizen_core::LogLevel::Warn => LogLevel::Warn,
+            citizen_core::LogLevel::Info => LogLevel::Info,
+            citizen_core::LogLevel::Debug => LogLevel::Debug,
+            citizen_core::LogLevel::Trace => LogLevel::Trace,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    pub target: String,
+    pub message: String,
+}
+
+impl From<citizen_core::LogRecord> for LogRecord {
+    fn from(record: citizen_core::LogRecord) -> Self {
+        Self {
+            level: record.level.into(),
+            target: record.target,
+            message: record.message,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `citizen-sandbox`: the reference agency portal, for tests, demos and agency developers.
+//!
+//! Owns: an HTTPS server ([`start`]) that implements `docs/portal-api.yaml` with its own CA and
+//! leaf certificate made at start, persisting its state in SQLite in a data directory; and the
+//! scripted citizen journey ([`demo`]) that drives the SDK's public Rust API against it. Does not
+//! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
+
+pub mod demo;
+mod server;
+mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use server::{RunningSandbox, start};
+
+/// How to run a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where the portal keeps its database and writes `ca.pem`.
+    pub data_dir: PathBuf,
+    /// `127.0.0.1:0` picks a free port.
+    pub bind: SocketAddr,
+    /// The portal's display name; kept from the last run (or generated) when `None`.
+    pub portal_name: Option<String>,
+}
+
+impl SandboxConfig {
+    pub fn loopback(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            portal_name: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("certificate generation: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("TLS setup: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("sandbox database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the server did not start listening")]
+    NotListening,
+}

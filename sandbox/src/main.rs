@@ -1,0 +1,121 @@
+//! The `citizen-sandbox` command: `serve` runs the portal for agency developers and tests; `demo`
+//! runs the scripted citizen journey against an embedded portal.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use citizen_sandbox::{SandboxConfig, demo};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "citizen-sandbox",
+    about = "The Citizen SDK's reference agency portal"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sandbox portal over HTTPS until interrupted.
+    Serve {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8443)]
+        port: u16,
+        /// Where the portal keeps its database and writes ca.pem.
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        /// Address to bind; loopback unless you need a phone on your network to reach it.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        bind: IpAddr,
+        /// The portal's display name (kept across runs otherwise).
+        #[arg(long)]
+        portal_name: Option<String>,
+        /// Write {base_url, ca_pem_path, spki_pin} as JSON here once listening (for scripts).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+    },
+    /// Run a whole citizen journey through the SDK against an embedded sandbox.
+    Demo {
+        /// Keep the citizen's encrypted store here for inspection.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve { .. } => "info",
+        Command::Demo { .. } => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let result = match cli.command {
+        Command::Serve {
+            port,
+            data,
+            bind,
+            portal_name,
+            ready_file,
+        } => serve(SocketAddr::new(bind, port), data, portal_name, ready_file).await,
+        Command::Demo { data_dir } => {
+            demo::run(demo::DemoOptions { data_dir }, &mut std::io::stdout())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("citizen-sandbox: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(
+    bind: SocketAddr,
+    data_dir: PathBuf,
+    portal_name: Option<String>,
+    ready_file: Option<PathBuf>,
+) -> Result<(), String> {
+    let sandbox = citizen_sandbox::start(SandboxConfig {
+        data_dir,
+        bind,
+        portal_name,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    println!("Sandbox portal \"{}\"", sandbox.portal_name);
+    println!("  base URL : {}", sandbox.base_url);
+    println!("  CA       : {}", sandbox.ca_pem_path.display());
+    println!("  SPKI pin : {}  (leaf)", sandbox.spki_pin);
+    println!("  SPKI pin : {}  (CA)", sandbox.ca_spki_pin);
+    println!("Press Ctrl-C to stop.");
+    if let Some(path) = ready_file {
+        let ready = serde_json::json!({
+            "base_url": sandbox.base_url,
+            "ca_pem_path": sandbox.ca_pem_path,
+            "spki_pin": sandbox.spki_pin,
+        });
+        // Written through a rename so a reader never sees half a file.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, ready.to_string()).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+    }
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    sandbox.shutdown();
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The sandbox's HTTPS server: routes, request logging, start and shutdown.
+//!
+//! Owns: the axum router implementing `docs/portal-api.yaml` and serving it over TLS on a chosen
+//! address. Each endpoint answers from `state`; the response types are the SDK's own
+//! (`citizen_core::portal`), so the sandbox and the SDK cannot drift apart silently.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use citizen_core::portal::{API_VERSION, PingResponse};
+
+use crate::state::PortalState;
+use crate::{SandboxConfig, SandboxError, tls};
+
+/// A sandbox portal listening on HTTPS. Dropping it stops the server.
+pub struct RunningSandbox {
+    pub addr: SocketAddr,
+    /// `https://127.0.0.1:PORT/`
+    pub base_url: String,
+    /// The CA that signed the server certificate, to put in `trusted_roots_pem`.
+    pub ca_pem: String,
+    /// `<data>/ca.pem`
+    pub ca_pem_path: PathBuf,
+    /// A valid pin for `portal_spki_pins` (the leaf key).
+    pub spki_pin: String,
+    /// Also valid: the CA key's pin.
+    pub ca_spki_pin: String,
+    pub portal_name: String,
+    state: PortalState,
+    handle: Handle<SocketAddr>,
+}
+
+impl RunningSandbox {
+    /// How many requests for `path` (e.g. `/v1/ping`) reached the portal.
+    pub fn requests_for(&self, path: &str) -> Result<u64, SandboxError> {
+        self.state.requests_for(path)
+    }
+
+    /// Stops accepting connections and lets open ones finish for up to a second.
+    pub fn shutdown(&self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(1)));
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// Starts a sandbox on the current tokio runtime and returns once it listens.
+pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
+    let state = PortalState::open(&config.data_dir, config.portal_name)?;
+    let tls = tls::generate()?;
+    let ca_pem_path = config.data_dir.join("ca.pem");
+    std::fs::write(&ca_pem_path, &tls.ca_pem)?;
+
+    let app = router(state.clone());
+    let handle = Handle::new();
+    let server =
+        axum_server::bind_rustls(config.bind, RustlsConfig::from_config(tls.server_config))
+            .handle(handle.clone());
+    tokio::spawn(async move {
+        if let Err(error) = server.serve(app.into_make_service()).await {
+            tracing::error!(%error, "sandbox server stopped");
+        }
+    });
+    let addr = handle.listening().await.ok_or(SandboxError::NotListening)?;
+    tracing::info!(%addr, "sandbox portal listening");
+    Ok(RunningSandbox {
+        addr,
+        base_url: format!("https://{addr}/"),
+        ca_pem: tls.ca_pem,
+        ca_pem_path,
+        spki_pin: tls.leaf_pin,
+        ca_spki_pin: tls.ca_pin,
+        portal_name: state.portal_name.clone(),
+        state,
+        handle,
+    })
+}
+
+fn router(state: PortalState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/v1/ping", get(ping))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
+        .with_state(state)
+}
+
+async fn ping(State(state): State<PortalState>) -> Json<PingResponse> {
+    Json(PingResponse {
+        portal_name: state.portal_name.clone(),
+        api_version: API_VERSION,
+        server_time: crate::state::now(),
+    })
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "not_found" })),
+    )
+        .into_response()
+}
+
+async fn log_request(State(state): State<PortalState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    state.log_request(&method, &path, response.status().as_u16());
+    response
+}

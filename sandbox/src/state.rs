@@ -1,0 +1,94 @@
+//! The sandbox portal's own persistent state, in a plain SQLite file in its data directory.
+//!
+//! Owns: the portal's identity (its display name) and a log of the requests it served, which
+//! tests read to check what reached the portal. Later issues add dossiers, credentials, etc.
+//! The sandbox is a test server: its database is deliberately not encrypted.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::SandboxError;
+
+#[derive(Clone)]
+pub(crate) struct PortalState {
+    conn: Arc<Mutex<Connection>>,
+    pub portal_name: String,
+}
+
+impl PortalState {
+    pub(crate) fn open(data_dir: &Path, portal_name: Option<String>) -> Result<Self, SandboxError> {
+        std::fs::create_dir_all(data_dir)?;
+        let conn = Connection::open(data_dir.join("sandbox.db"))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS instance (
+                 id INTEGER PRIMARY KEY CHECK (id = 1),
+                 portal_name TEXT NOT NULL,
+                 created_at INTEGER NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS request_log (
+                 id INTEGER PRIMARY KEY,
+                 method TEXT NOT NULL,
+                 path TEXT NOT NULL,
+                 status INTEGER NOT NULL,
+                 at INTEGER NOT NULL
+             );",
+        )?;
+        let stored: Option<String> = conn
+            .query_row("SELECT portal_name FROM instance WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let portal_name = match (portal_name, stored) {
+            (Some(name), _) => name,
+            (None, Some(name)) => name,
+            (None, None) => format!("Citizen Sandbox Portal {}", random_suffix()),
+        };
+        conn.execute(
+            "INSERT INTO instance (id, portal_name, created_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET portal_name = excluded.portal_name",
+            params![portal_name, now()],
+        )?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            portal_name,
+        })
+    }
+
+    pub(crate) fn log_request(&self, method: &str, path: &str, status: u16) {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(error) = conn.execute(
+            "INSERT INTO request_log (method, path, status, at) VALUES (?1, ?2, ?3, ?4)",
+            params![method, path, status, now()],
+        ) {
+            tracing::warn!(%error, "could not log a request");
+        }
+    }
+
+    /// How many requests for `path` the portal served.
+    pub(crate) fn requests_for(&self, path: &str) -> Result<u64, SandboxError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let count: i64 = conn.query_row(
+            "SELECT count(*) FROM request_log WHERE path = ?1",
+            [path],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_suffix() -> String {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; 4];
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
