@@ -1,0 +1,135 @@
+//! The citizen journey end to end: the SDK's public API against the real sandbox over real HTTPS,
+//! with the real SQLCipher store on disk.
+
+use std::sync::Arc;
+
+use citizen_core::{Event, WalletState};
+use citizen_e2e::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journeys_data_is_stored_and_none_of_it_is_plaintext_on_disk() {
+    // A marker that can only reach the disk through this journey (Vietnamese, to cover UTF-8).
+    let marker = format!("Cổng dịch vụ công thử nghiệm {}", std::process::id());
+    let portal = start_portal(&marker).await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let _subscription = citizen.subscribe(recorder.clone());
+
+    let contact = citizen.ping_portal().await.unwrap();
+    assert_eq!(contact.portal_name, marker);
+    assert_eq!(contact.api_version, 1);
+    assert!((contact.contacted_at - contact.server_time).abs() <= 5);
+
+    // Stored: readable back through the API while open ...
+    assert_eq!(
+        citizen.last_portal_contact().unwrap(),
+        Some(contact.clone())
+    );
+    let status = citizen.status().unwrap();
+    assert_eq!(status.wallet_state, WalletState::NotActivated);
+    assert_eq!(status.portal_reachable, Some(true));
+    assert_eq!(status.last_portal_contact_at, Some(contact.contacted_at));
+    assert_eq!(status.queued_work, 0);
+
+    // ... but on disk neither the database nor its WAL holds it in plaintext.
+    let wal = dir.path().join("citizen.db-wal");
+    assert!(
+        wal.exists() && std::fs::metadata(&wal).unwrap().len() > 0,
+        "the write should still sit in the WAL while the store is open"
+    );
+    assert_eq!(files_containing(dir.path(), &marker), Vec::<String>::new());
+    assert_eq!(
+        files_containing(dir.path(), "thử nghiệm"),
+        Vec::<String>::new()
+    );
+
+    let events = recorder.events();
+    assert_eq!(
+        events.first(),
+        Some(&Event::PortalReachabilityChanged { reachable: true })
+    );
+    assert!(events.iter().any(
+        |e| matches!(e, Event::StatusChanged { status } if status.portal_reachable == Some(true))
+    ));
+    assert_eq!(portal.sandbox.requests_for("/v1/ping").unwrap(), 1);
+
+    // After closing, the checkpointed database still has no plaintext, and a reopen reads it back.
+    drop(citizen);
+    assert_eq!(files_containing(dir.path(), &marker), Vec::<String>::new());
+    let reopened = open(trusting_config(&portal, dir.path())).unwrap();
+    assert_eq!(reopened.last_portal_contact().unwrap(), Some(contact));
+    assert_eq!(reopened.status().unwrap().portal_reachable, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_journey_runs_and_keeps_its_store_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = citizen_sandbox::demo::DemoOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+    };
+    let mut first_output = Vec::new();
+    let outcome = citizen_sandbox::demo::run(options.clone(), &mut first_output)
+        .await
+        .unwrap();
+    let first_output = String::from_utf8(first_output).unwrap();
+    assert!(
+        first_output.contains("Opened the new encrypted store"),
+        "{first_output}"
+    );
+    assert!(first_output.contains("Done."));
+    assert_eq!(outcome.status.portal_reachable, Some(true));
+    assert!(
+        outcome
+            .events
+            .contains(&Event::PortalReachabilityChanged { reachable: true })
+    );
+    assert_eq!(
+        files_containing(dir.path(), &outcome.portal_name),
+        Vec::<String>::new()
+    );
+
+    // Run again on the kept store: it is reopened, not recreated.
+    let mut second_output = Vec::new();
+    citizen_sandbox::demo::run(options, &mut second_output)
+        .await
+        .unwrap();
+    let second_output = String::from_utf8(second_output).unwrap();
+    assert!(
+        second_output.contains("Opened the existing encrypted store"),
+        "{second_output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_and_wipe_work_through_the_public_api() {
+    let portal = start_portal("rotation portal").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let subscription = citizen.subscribe(recorder.clone());
+    let contact = citizen.ping_portal().await.unwrap();
+    let sealed_key_before = std::fs::read(dir.path().join("citizen.db.key")).unwrap();
+
+    citizen.rotate_store_key().unwrap();
+    assert!(recorder.events().contains(&Event::StoreKeyRotated));
+    assert_ne!(
+        std::fs::read(dir.path().join("citizen.db.key")).unwrap(),
+        sealed_key_before
+    );
+    drop(subscription);
+    let seen = recorder.events().len();
+    citizen.rotate_store_key().unwrap();
+    assert_eq!(
+        recorder.events().len(),
+        seen,
+        "no delivery after the subscription is dropped"
+    );
+    drop(citizen);
+
+    let reopened = open(trusting_config(&portal, dir.path())).unwrap();
+    assert_eq!(reopened.last_portal_contact().unwrap(), Some(contact));
+    reopened.wipe().unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert!(reopened.status().is_err());
+}

@@ -1,0 +1,69 @@
+//! Shared set-up for the end-to-end tests: a real sandbox portal over real HTTPS on loopback, and
+//! SDK configurations that trust it.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use citizen_core::{Citizen, CitizenConfig, Event, EventListener, Platform, SoftwareSealer};
+use citizen_sandbox::{RunningSandbox, SandboxConfig};
+
+pub struct Portal {
+    pub sandbox: RunningSandbox,
+    _data: tempfile::TempDir,
+}
+
+/// Starts a sandbox portal named `portal_name` on a free loopback port.
+pub async fn start_portal(portal_name: &str) -> Portal {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = SandboxConfig::loopback(data.path());
+    config.portal_name = Some(portal_name.to_string());
+    let sandbox = citizen_sandbox::start(config).await.unwrap();
+    Portal {
+        sandbox,
+        _data: data,
+    }
+}
+
+/// A configuration that trusts the sandbox's CA and pins its leaf key.
+pub fn trusting_config(portal: &Portal, data_dir: &Path) -> CitizenConfig {
+    let mut config = CitizenConfig::new(data_dir, &portal.sandbox.base_url);
+    config.trusted_roots_pem = vec![portal.sandbox.ca_pem.clone()];
+    config.portal_spki_pins = vec![portal.sandbox.spki_pin.clone()];
+    config
+}
+
+pub fn software_platform(data_dir: &Path) -> Platform {
+    Platform {
+        sealer: Arc::new(SoftwareSealer::in_dir(data_dir)),
+    }
+}
+
+pub fn open(config: CitizenConfig) -> Result<Citizen, citizen_core::Error> {
+    let platform = software_platform(&config.data_dir);
+    Citizen::open(config, platform)
+}
+
+/// Records every event it receives.
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<Event>>);
+
+impl Recorder {
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl EventListener for Recorder {
+    fn on_event(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+/// The names of files directly in `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    citizen_sandbox::demo::files_containing(dir, needle.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
