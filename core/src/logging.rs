@@ -2,7 +2,8 @@
 //!
 //! Owns: [`init_logging`], which installs one process-wide `tracing` subscriber that hands each
 //! line to a [`LogSink`] (logcat on Android, os_log on iOS, stderr on the desktop). Calling it again
-//! swaps the sink and level. Does not own redaction: values that must not be logged are wrapped in
+//! swaps the sink and level. Lines from other crates pass only at warning level and above.
+//! Does not own redaction: values that must not be logged are wrapped in
 //! the types of `secret`, whose `Debug` prints a placeholder, and no log line in the core names a
 //! citizen, a key or a claim.
 
@@ -75,7 +76,11 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        (LogLevel::of(metadata.level()) as u8) <= LEVEL.load(Ordering::Relaxed)
+        let level = LogLevel::of(metadata.level());
+        // Other crates' (hyper, rustls, ...) detail is noise to an app and might echo request
+        // data; their warnings and errors still come through.
+        let ours = metadata.target().starts_with("citizen");
+        (ours || level <= LogLevel::Warn) && (level as u8) <= LEVEL.load(Ordering::Relaxed)
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
@@ -164,5 +169,17 @@ mod tests {
                 .iter()
                 .any(|r| r.message.starts_with("now visible"))
         );
+
+        tracing::debug!(target: "hyper::proto", "third-party detail");
+        tracing::warn!(target: "hyper::proto", "third-party warning");
+        let foreign: Vec<_> = second
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.target == "hyper::proto")
+            .map(|r| r.message.clone())
+            .collect();
+        assert_eq!(foreign, vec!["third-party warning".to_string()]);
     }
 }
