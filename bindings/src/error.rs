@@ -2,8 +2,10 @@
 //! shells' platform services.
 //!
 //! Owns: the mapping from the core's detailed per-module errors to the kinds an app can act on,
-//! and each kind's stable machine-readable code. Messages are for developers' logs, in English,
-//! and carry no personal data (they come from the core's error texts, which carry none).
+//! and each kind's stable machine-readable code. Each kind's `detail` is for developers' logs, in
+//! English, and carries no personal data (it comes from the core's error texts, which carry none).
+//! The field is not called `message`: in Kotlin that would clash with `Throwable.message`
+//! (uniffi-rs #1434).
 
 use citizen_core::{ConfigError, NetError, StoreError};
 
@@ -11,50 +13,50 @@ use citizen_core::{ConfigError, NetError, StoreError};
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum CitizenError {
     /// Offline, unreachable or timed out. Retry later; queued work is kept.
-    #[error("network: {message}")]
-    Network { message: String },
+    #[error("network: {detail}")]
+    Network { detail: String },
     /// The portal's certificate did not match the pinned keys. Do not retry on this network.
-    #[error("pin mismatch: {message}")]
-    PinMismatch { message: String },
+    #[error("pin mismatch: {detail}")]
+    PinMismatch { detail: String },
     /// The TLS handshake failed or the certificate is not trusted.
-    #[error("tls: {message}")]
-    Tls { message: String },
+    #[error("tls: {detail}")]
+    Tls { detail: String },
     /// The portal answered with an error status.
-    #[error("server ({status}): {message}")]
-    Server { status: u16, message: String },
+    #[error("server ({status}): {detail}")]
+    Server { status: u16, detail: String },
     /// An argument or setting is not acceptable. `field` names it, `code` says why.
-    #[error("invalid input {field} ({code}): {message}")]
+    #[error("invalid input {field} ({code}): {detail}")]
     InvalidInput {
         field: String,
         code: String,
-        message: String,
+        detail: String,
     },
-    #[error("not found: {message}")]
-    NotFound { message: String },
+    #[error("not found: {detail}")]
+    NotFound { detail: String },
     /// Too many failed attempts; wait or use the recovery path.
-    #[error("locked: {message}")]
-    Locked { message: String },
+    #[error("locked: {detail}")]
+    Locked { detail: String },
     /// The platform wants the user to authenticate (biometrics / device credential) first.
-    #[error("authentication required: {message}")]
-    AuthenticationRequired { message: String },
+    #[error("authentication required: {detail}")]
+    AuthenticationRequired { detail: String },
     /// The store cannot be decrypted with the key available (the sealing key was invalidated, the
     /// key file is missing or damaged). Nothing was changed; the app may offer `wipe_data_dir`.
-    #[error("wrong key: {message}")]
-    WrongKey { message: String },
+    #[error("wrong key: {detail}")]
+    WrongKey { detail: String },
     /// The store or the file system failed.
-    #[error("storage: {message}")]
-    Storage { message: String },
+    #[error("storage: {detail}")]
+    Storage { detail: String },
     /// A cryptographic or platform key operation failed.
-    #[error("crypto: {message}")]
-    Crypto { message: String },
+    #[error("crypto: {detail}")]
+    Crypto { detail: String },
     /// The portal or the stored data needs a newer SDK.
-    #[error("unsupported: {message}")]
-    Unsupported { message: String },
-    #[error("cancelled: {message}")]
-    Cancelled { message: String },
+    #[error("unsupported: {detail}")]
+    Unsupported { detail: String },
+    #[error("cancelled: {detail}")]
+    Cancelled { detail: String },
     /// A bug in the SDK. Report it.
-    #[error("internal: {message}")]
-    Internal { message: String },
+    #[error("internal: {detail}")]
+    Internal { detail: String },
 }
 
 #[uniffi::export]
@@ -84,22 +86,22 @@ impl CitizenError {
 
 impl From<citizen_core::Error> for CitizenError {
     fn from(error: citizen_core::Error) -> Self {
-        let message = error.to_string();
+        let detail = error.to_string();
         match error {
             citizen_core::Error::Config(config) => {
                 let (field, code) = config_field_and_code(&config);
                 CitizenError::InvalidInput {
                     field,
                     code: code.into(),
-                    message,
+                    detail,
                 }
             }
-            citizen_core::Error::Store(store) => from_store(store, message),
-            citizen_core::Error::Net(net) => from_net(net, message),
+            citizen_core::Error::Store(store) => from_store(store, detail),
+            citizen_core::Error::Net(net) => from_net(net, detail),
             citizen_core::Error::UnsupportedPortalVersion { .. } => {
-                CitizenError::Unsupported { message }
+                CitizenError::Unsupported { detail }
             }
-            _ => CitizenError::Internal { message },
+            _ => CitizenError::Internal { detail },
         }
     }
 }
@@ -117,34 +119,34 @@ fn config_field_and_code(error: &ConfigError) -> (String, &'static str) {
     }
 }
 
-fn from_store(error: StoreError, message: String) -> CitizenError {
+fn from_store(error: StoreError, detail: String) -> CitizenError {
     use citizen_core::PlatformError as P;
     match error {
         StoreError::KeyRejected
         | StoreError::KeyMissing
         | StoreError::KeyFileCorrupt
-        | StoreError::Unseal(P::KeyUnavailable) => CitizenError::WrongKey { message },
+        | StoreError::Unseal(P::KeyUnavailable) => CitizenError::WrongKey { detail },
         StoreError::Unseal(P::AuthenticationRequired)
         | StoreError::Seal(P::AuthenticationRequired) => {
-            CitizenError::AuthenticationRequired { message }
+            CitizenError::AuthenticationRequired { detail }
         }
         StoreError::Unseal(_)
         | StoreError::Seal(_)
         | StoreError::DeleteSealingKey(_)
-        | StoreError::Randomness => CitizenError::Crypto { message },
-        StoreError::SchemaTooNew { .. } => CitizenError::Unsupported { message },
-        _ => CitizenError::Storage { message },
+        | StoreError::Randomness => CitizenError::Crypto { detail },
+        StoreError::SchemaTooNew { .. } => CitizenError::Unsupported { detail },
+        _ => CitizenError::Storage { detail },
     }
 }
 
-fn from_net(error: NetError, message: String) -> CitizenError {
+fn from_net(error: NetError, detail: String) -> CitizenError {
     match error {
-        NetError::PinMismatch => CitizenError::PinMismatch { message },
-        NetError::UntrustedCertificate | NetError::Tls => CitizenError::Tls { message },
-        NetError::Timeout | NetError::Unreachable => CitizenError::Network { message },
-        NetError::Status { status: 404 } => CitizenError::NotFound { message },
-        NetError::Status { status } => CitizenError::Server { status, message },
-        _ => CitizenError::Server { status: 0, message },
+        NetError::PinMismatch => CitizenError::PinMismatch { detail },
+        NetError::UntrustedCertificate | NetError::Tls => CitizenError::Tls { detail },
+        NetError::Timeout | NetError::Unreachable => CitizenError::Network { detail },
+        NetError::Status { status: 404 } => CitizenError::NotFound { detail },
+        NetError::Status { status } => CitizenError::Server { status, detail },
+        _ => CitizenError::Server { status: 0, detail },
     }
 }
 
@@ -157,15 +159,17 @@ pub enum PlatformError {
     /// The user must authenticate before the key can be used.
     #[error("authentication required")]
     AuthenticationRequired,
-    /// Anything else. `message` must not contain personal data.
-    #[error("platform failure: {message}")]
-    Failure { message: String },
+    /// Anything else. `detail` must not contain personal data.
+    #[error("platform failure: {detail}")]
+    Failure { detail: String },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for PlatformError {
-    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        // The reason is the foreign exception's text and stack trace, which may hold anything;
+        // it must not travel on into error messages and logs.
         PlatformError::Failure {
-            message: format!("unexpected error from the platform: {}", error.reason),
+            detail: "the platform service threw an unexpected exception".into(),
         }
     }
 }
@@ -177,7 +181,7 @@ impl From<PlatformError> for citizen_core::PlatformError {
             PlatformError::AuthenticationRequired => {
                 citizen_core::PlatformError::AuthenticationRequired
             }
-            PlatformError::Failure { message } => citizen_core::PlatformError::Failure(message),
+            PlatformError::Failure { detail } => citizen_core::PlatformError::Failure(detail),
         }
     }
 }

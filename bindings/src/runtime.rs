@@ -44,12 +44,12 @@ where
 fn join_error(error: tokio::task::JoinError) -> CitizenError {
     if error.is_cancelled() {
         CitizenError::Cancelled {
-            message: "the operation was cancelled".into(),
+            detail: "the operation was cancelled".into(),
         }
     } else {
         tracing::error!("an SDK task panicked");
         CitizenError::Internal {
-            message: "an internal error occurred".into(),
+            detail: "an internal error occurred".into(),
         }
     }
 }

@@ -1,0 +1,145 @@
+// Helpers shared by the JVM tests of the Android module: a file-backed key source for the shell's
+// real AES-GCM sealer, sealers that misbehave on purpose, recorders for events and log lines, and
+// the sandbox portal's coordinates.
+//
+// Owns: test plumbing only. Nothing here fakes the SDK: every test calls the real Rust library
+// through JNA (`-Djna.library.path` points at the host build).
+package org.citizen.sdk
+
+import java.io.File
+import java.security.SecureRandom
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import javax.crypto.SecretKey
+import javax.crypto.spec.SecretKeySpec
+import org.citizen.sdk.shell.AesGcmSecretSealer
+import org.citizen.sdk.shell.SealingKeySource
+import org.junit.Assert.fail
+import org.junit.Assume
+
+/**
+ * An AES-256 key in a plain file: the JVM stand-in for the Android Keystore. It protects nothing
+ * and exists only so the shell's AesGcmSecretSealer runs unchanged on the desktop.
+ */
+class FileKeySource(private val file: File) : SealingKeySource {
+    override fun find(): SecretKey? = if (file.exists()) SecretKeySpec(file.readBytes(), "AES") else null
+
+    override fun create(): SecretKey {
+        val bytes = ByteArray(32).also { SecureRandom().nextBytes(it) }
+        file.writeBytes(bytes)
+        return SecretKeySpec(bytes, "AES")
+    }
+
+    override fun delete() {
+        file.delete()
+    }
+}
+
+/** The shell's real sealer with its key in [keyFile]. Keep the key file outside the data dir. */
+fun fileSealer(keyFile: File): AesGcmSecretSealer = AesGcmSecretSealer(FileKeySource(keyFile))
+
+/** Wraps a sealer and counts what the SDK asked of it. */
+class CountingSealer(private val inner: SecretSealer) : SecretSealer {
+    val seals = AtomicInteger()
+    val unseals = AtomicInteger()
+    val deletes = AtomicInteger()
+
+    override fun seal(plaintext: ByteArray): ByteArray = inner.seal(plaintext).also { seals.incrementAndGet() }
+
+    override fun unseal(sealed: ByteArray): ByteArray = inner.unseal(sealed).also { unseals.incrementAndGet() }
+
+    override fun deleteKey() = inner.deleteKey().also { deletes.incrementAndGet() }
+}
+
+/** A sealer whose unseal "succeeds" with a fresh random 32-byte key: a valid key, but not the store's. */
+class WrongKeySealer : SecretSealer {
+    override fun seal(plaintext: ByteArray): ByteArray = throw PlatformException.Failure("this test sealer does not seal")
+
+    override fun unseal(sealed: ByteArray): ByteArray = ByteArray(32).also { SecureRandom().nextBytes(it) }
+
+    override fun deleteKey() = throw PlatformException.Failure("this test sealer does not delete")
+}
+
+/** A sealer whose key is gone, as after the Keystore invalidated it. */
+class KeyUnavailableSealer : SecretSealer {
+    override fun seal(plaintext: ByteArray): ByteArray = throw PlatformException.KeyUnavailable()
+
+    override fun unseal(sealed: ByteArray): ByteArray = throw PlatformException.KeyUnavailable()
+
+    override fun deleteKey() = throw PlatformException.Failure("this test sealer does not delete")
+}
+
+class EventRecorder : EventListener {
+    private val events = LinkedBlockingQueue<Event>()
+
+    override fun onEvent(event: Event) {
+        events.add(event)
+    }
+
+    /** The next event, waiting up to [seconds]; null if none came. */
+    fun next(seconds: Long = 10): Event? = events.poll(seconds, TimeUnit.SECONDS)
+
+    /** Everything received so far, without waiting. */
+    fun drain(): List<Event> = mutableListOf<Event>().also { events.drainTo(it) }
+}
+
+class LogRecorder : LogSink {
+    private val records = LinkedBlockingQueue<LogRecord>()
+
+    override fun log(record: LogRecord) {
+        records.add(record)
+    }
+
+    fun all(): List<LogRecord> = records.toList()
+}
+
+/** Every file below [dir] by relative path, with its bytes: to prove nothing was touched. */
+fun snapshot(dir: File): Map<String, List<Byte>> =
+    dir.walkTopDown()
+        .filter { it.isFile }
+        .associate { it.relativeTo(dir).path to it.readBytes().toList() }
+
+/** A syntactically valid portal URL for tests that never reach the network. */
+const val OFFLINE_PORTAL = "https://portal.invalid"
+
+/**
+ * The sandbox portal started by `cargo xtask test`. Its coordinates come from the environment;
+ * without them the tests that need it fail under xtask (CITIZEN_SANDBOX_REQUIRED=1) and are
+ * skipped elsewhere (e.g. a plain `./gradlew test`).
+ */
+class Sandbox private constructor(val url: String, val caPem: String, val pin: String) {
+    fun config(dataDir: File, pins: List<String> = listOf(pin), url: String = this.url) =
+        CitizenConfig(
+            dataDir = dataDir.path,
+            portalBaseUrl = url,
+            trustedRootsPem = listOf(caPem),
+            portalSpkiPins = pins,
+        )
+
+    companion object {
+        fun get(): Sandbox {
+            val url = System.getenv("CITIZEN_SANDBOX_URL").orEmpty()
+            val ca = System.getenv("CITIZEN_SANDBOX_CA").orEmpty()
+            val pin = System.getenv("CITIZEN_SANDBOX_PIN").orEmpty()
+            if (url.isEmpty() || ca.isEmpty() || pin.isEmpty()) {
+                val why = "CITIZEN_SANDBOX_URL, CITIZEN_SANDBOX_CA and CITIZEN_SANDBOX_PIN must be set"
+                if (System.getenv("CITIZEN_SANDBOX_REQUIRED") == "1") throw AssertionError(why)
+                Assume.assumeTrue("$why (see docs/platforms.md)", false)
+            }
+            return Sandbox(url, File(ca).readText(), pin)
+        }
+    }
+}
+
+/** Runs [block] and returns the exception of type [E] it threw; fails otherwise. */
+inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) return e
+        throw AssertionError("expected ${E::class.simpleName}, got $e", e)
+    }
+    fail("expected ${E::class.simpleName}, nothing was thrown")
+    throw IllegalStateException("unreachable")
+}

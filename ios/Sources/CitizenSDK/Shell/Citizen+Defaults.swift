@@ -1,0 +1,61 @@
+// Conveniences for embedding the SDK in an iOS app: where the store lives, which sealer and log
+// sink to use. Everything here is optional; the generated API (`Citizen.open`, `initLogging`,
+// `wipeDataDir`) can be called directly.
+//
+// Owns: the default data directory and its file attributes, and the default wiring. Does not own
+// behaviour: each function calls the generated bindings once.
+
+import Foundation
+
+extension Citizen {
+    /// Application Support/CitizenSDK, created on first use, excluded from backups and protected
+    /// until the first unlock after a reboot.
+    ///
+    /// Excluded from backups because a backup would be useless and harmful: the sealing key never
+    /// leaves this device's Secure Enclave, so a restored store could never be opened and would
+    /// only fail with `CitizenError.WrongKey`. `completeUntilFirstUserAuthentication` matches the
+    /// sealing key's accessibility, so background work can still open the store when locked.
+    public static func defaultDataDirectory() throws -> URL {
+        var url = try FileManager.default.url(
+            for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true
+        ).appendingPathComponent("CitizenSDK", isDirectory: true)
+        try FileManager.default.createDirectory(
+            at: url,
+            withIntermediateDirectories: true,
+            attributes: [.protectionKey: FileProtectionType.completeUntilFirstUserAuthentication]
+        )
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        try url.setResourceValues(values)
+        return url
+    }
+
+    /// Opens the citizen's store in `defaultDataDirectory()` with the Secure Enclave sealer.
+    /// `portalSpkiPins` are `sha256/<base64>` pins of the portal's public keys; give at least two
+    /// (current and next key) so a key rotation on the server does not lock the app out.
+    public static func openDefault(
+        portalBaseUrl: String,
+        portalSpkiPins: [String],
+        trustedRootsPem: [String] = [],
+        sealer: SecretSealer = SecureEnclaveSealer()
+    ) throws -> Citizen {
+        let config = CitizenConfig(
+            dataDir: try defaultDataDirectory().path,
+            portalBaseUrl: portalBaseUrl,
+            trustedRootsPem: trustedRootsPem,
+            portalSpkiPins: portalSpkiPins
+        )
+        return try Citizen.open(config: config, platform: PlatformServices(sealer: sealer))
+    }
+
+    /// Deletes the default store and its Secure Enclave key without opening it: the way out when
+    /// `openDefault` fails with `CitizenError.WrongKey`. Everything stored is lost.
+    public static func wipeDefault(sealer: SecretSealer = SecureEnclaveSealer()) throws {
+        try wipeDataDir(dataDir: try defaultDataDirectory().path, platform: PlatformServices(sealer: sealer))
+    }
+
+    /// Sends the SDK's log lines at `level` and above to os_log.
+    public static func enableOSLog(level: LogLevel = .info) {
+        initLogging(level: level, sink: OSLogSink())
+    }
+}

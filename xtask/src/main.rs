@@ -1,0 +1,101 @@
+//! `cargo xtask`: every project chore as one command a fresh machine can run.
+//!
+//! - `cargo xtask test`: fmt check, clippy, Rust tests, Kotlin tests on the desktop JVM, Swift
+//!   checks; one `NAME: N passed, N failed` line per suite, then a total.
+//! - `cargo xtask bindings`: builds the host library and generates Kotlin and Swift.
+//! - `cargo xtask bench`: Criterion benches and `target/bench-report.json`.
+//! - `cargo xtask setup`: installs the tools the above need (apt, npm, PyPI), idempotently.
+//!
+//! Each module owns one chore; this file only dispatches and prints the summary.
+
+mod bench;
+mod bindings;
+mod kotlin;
+mod rust_tests;
+mod sandbox_proc;
+mod swift;
+mod tools;
+mod util;
+
+use std::process::ExitCode;
+
+/// The outcome of one test suite, printed as `name: N passed, N failed[, N skipped]`.
+#[derive(Debug, Clone)]
+pub struct SuiteResult {
+    pub name: &'static str,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl SuiteResult {
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{}: {} passed, {} failed",
+            self.name, self.passed, self.failed
+        );
+        if self.skipped > 0 {
+            line.push_str(&format!(", {} skipped", self.skipped));
+        }
+        line
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("bindings") => bindings::generate().map(|b| {
+            println!("Kotlin: {}", b.kotlin_dir.display());
+            println!("Swift:  {}", b.swift_dir.display());
+        }),
+        Some("bench") => bench::run(),
+        Some("setup") => tools::ensure_jvm_tools()
+            .and_then(|_| tools::ensure_swift_tools())
+            .map(drop),
+        _ => {
+            eprintln!("usage: cargo xtask <test | bindings | bench | setup>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> util::Result<()> {
+    let started = std::time::Instant::now();
+    // Tools first, so a missing one fails in seconds rather than after the Rust build.
+    let jvm = tools::ensure_jvm_tools()?;
+    let swift_tools = tools::ensure_swift_tools()?;
+
+    util::step("cargo fmt --check");
+    util::run(util::cargo().args(["fmt", "--all", "--", "--check"]))?;
+    util::step("cargo clippy -D warnings");
+    // The default members: everything but the on-demand binding generator.
+    util::run(util::cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+
+    let mut suites = vec![rust_tests::run()?];
+    let generated = bindings::generate()?;
+    let sandbox = sandbox_proc::start()?;
+    suites.push(kotlin::run_tests(&jvm, &generated, &sandbox.info)?);
+    drop(sandbox);
+    suites.push(swift::check(&swift_tools, &generated)?);
+
+    println!();
+    println!("== summary ({} s)", started.elapsed().as_secs());
+    for suite in &suites {
+        println!("{}", suite.line());
+    }
+    let passed: usize = suites.iter().map(|s| s.passed).sum();
+    let failed: usize = suites.iter().map(|s| s.failed).sum();
+    println!("total: {passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(format!("{failed} test(s) failed").into());
+    }
+    Ok(())
+}
