@@ -95,6 +95,8 @@ impl Citizen {
     /// Contacts the portal over pinned TLS and records the contact in the store.
     pub async fn ping_portal(&self) -> Result<PortalContact, Error> {
         let answer = portal::ping(&self.http).await;
+        // Reachable means the portal answered and is not failing: a 4xx still proves it is there,
+        // while a 5xx, a timeout or a TLS refusal leaves nothing usable to talk to.
         self.note_reachability(match &answer {
             Ok(_) => true,
             Err(error) => !error.is_transient() && matches!(error, NetError::Status { .. }),
