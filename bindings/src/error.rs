@@ -88,6 +88,9 @@ impl From<citizen_core::Error> for CitizenError {
     fn from(error: citizen_core::Error) -> Self {
         let detail = error.to_string();
         match error {
+            citizen_core::Error::Config(ConfigError::HttpClientSetup) => {
+                CitizenError::Internal { detail }
+            }
             citizen_core::Error::Config(config) => {
                 let (field, code) = config_field_and_code(&config);
                 CitizenError::InvalidInput {

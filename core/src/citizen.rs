@@ -83,12 +83,17 @@ impl Citizen {
     }
 
     pub fn status(&self) -> Result<Status, Error> {
+        let last_contact_at = self.last_portal_contact()?.map(|c| c.contacted_at);
+        self.status_with(last_contact_at)
+    }
+
+    fn status_with(&self, last_portal_contact_at: Option<i64>) -> Result<Status, Error> {
         Ok(Status {
             store_schema_version: self.store.schema_version(),
             wallet_state: WalletState::NotActivated,
             queued_work: self.store.pending_outbox_count()?,
             portal_reachable: *self.reachability(),
-            last_portal_contact_at: self.last_portal_contact()?.map(|c| c.contacted_at),
+            last_portal_contact_at,
         })
     }
 
@@ -117,7 +122,7 @@ impl Citizen {
         let json = serde_json::to_string(&contact).map_err(|_| NetError::InvalidResponse)?;
         self.store.meta_set(LAST_PORTAL_CONTACT, &json)?;
         self.events.emit(Event::StatusChanged {
-            status: self.status()?,
+            status: self.status_with(Some(contact.contacted_at))?,
         });
         Ok(contact)
     }
@@ -144,10 +149,6 @@ impl Citizen {
     /// Deletes every stored thing and the sealing key. This object is unusable afterwards.
     pub fn wipe(&self) -> Result<(), Error> {
         Ok(self.store.wipe()?)
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     fn reachability(&self) -> std::sync::MutexGuard<'_, Option<bool>> {

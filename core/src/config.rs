@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use url::Url;
@@ -56,6 +57,9 @@ pub enum ConfigError {
     InvalidPin { index: usize },
     #[error("the request timeout must be positive")]
     InvalidTimeout,
+    /// Not the caller's fault: the TLS stack refused to build with valid settings.
+    #[error("the HTTP client could not be set up")]
+    HttpClientSetup,
 }
 
 /// The portal URL, checked and normalised to end with `/` so relative paths join under it.
@@ -74,19 +78,22 @@ pub(crate) fn parse_portal_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-pub(crate) fn parse_roots(pems: &[String]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-    let mut roots = Vec::new();
+/// The roots the portal's chain may end in: the public web roots plus the configured ones. Each
+/// configured PEM must hold at least one certificate usable as a trust anchor.
+pub(crate) fn parse_roots(pems: &[String]) -> Result<RootCertStore, ConfigError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     for (index, pem) in pems.iter().enumerate() {
-        let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        let invalid = ConfigError::InvalidRootCertificate { index };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
             .collect::<Result<_, _>>()
-            .map_err(|_| ConfigError::InvalidRootCertificate { index })?;
-        let all_parse = certs
-            .iter()
-            .all(|der| x509_parser::parse_x509_certificate(der.as_ref()).is_ok());
-        if certs.is_empty() || !all_parse {
-            return Err(ConfigError::InvalidRootCertificate { index });
+            .map_err(|_| invalid.clone())?;
+        if certs.is_empty() {
+            return Err(invalid);
         }
-        roots.extend(certs);
+        for cert in certs {
+            roots.add(cert).map_err(|_| invalid.clone())?;
+        }
     }
     Ok(roots)
 }

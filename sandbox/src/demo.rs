@@ -117,7 +117,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         next(),
         if existed { "existing" } else { "new" },
         citizen_dir.display(),
-        citizen.store().schema_version(),
+        citizen.status()?.store_schema_version,
     )?;
     let listener = Arc::new(PrintingListener {
         seen: Default::default(),

@@ -48,4 +48,6 @@ pub enum SandboxError {
     Database(#[from] rusqlite::Error),
     #[error("the server did not start listening")]
     NotListening,
+    #[error("a generated certificate could not be parsed back")]
+    UnreadableCertificate,
 }

@@ -46,9 +46,11 @@ pub(crate) fn generate() -> Result<TlsMaterial, SandboxError> {
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf = leaf_params.signed_by(&leaf_key, &ca)?;
 
-    let leaf_pin =
-        citizen_core::certificate_spki_pin(leaf.der()).ok_or(SandboxError::NotListening)?;
-    let ca_pin = citizen_core::certificate_spki_pin(ca.der()).ok_or(SandboxError::NotListening)?;
+    let pin_of = |der: &[u8]| {
+        citizen_core::certificate_spki_pin(der).ok_or(SandboxError::UnreadableCertificate)
+    };
+    let leaf_pin = pin_of(leaf.der())?;
+    let ca_pin = pin_of(ca.der())?;
     let chain: Vec<CertificateDer<'static>> = vec![leaf.der().clone(), ca.der().clone()];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let mut server_config =

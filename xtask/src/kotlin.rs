@@ -67,7 +67,7 @@ pub fn run_tests(
             error.push_str(&format!(
                 ". Likely cause: {} declare a field named `message`, which uniffi 0.32 generates \
                  as a property clashing with Throwable.message; rename the field in bindings/src \
-                 or in uniffi.toml (see docs/platforms.md, \"Error fields named message\")",
+                 or in uniffi.toml (see docs/platforms.md, \"Error fields named `detail`, not `message`\")",
                 exceptions.join(", ")
             ));
         }

@@ -60,7 +60,7 @@ impl HttpClient {
         if config.request_timeout.is_zero() {
             return Err(ConfigError::InvalidTimeout);
         }
-        let extra_roots = parse_roots(&config.trusted_roots_pem)?;
+        let roots = parse_roots(&config.trusted_roots_pem)?;
         let pins = parse_pins(&config.portal_spki_pins)?;
         let host = base_url.host_str().ok_or(ConfigError::InvalidPortalUrl)?;
         if pins.is_empty() {
@@ -68,11 +68,11 @@ impl HttpClient {
         }
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = PinningVerifier::new(provider.clone(), extra_roots, host, pins)
-            .map_err(|_| ConfigError::InvalidRootCertificate { index: 0 })?;
+        let verifier = PinningVerifier::new(provider.clone(), roots, host, pins)
+            .map_err(|_| ConfigError::HttpClientSetup)?;
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|_| ConfigError::InvalidPortalUrl)?
+            .map_err(|_| ConfigError::HttpClientSetup)?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
@@ -85,7 +85,7 @@ impl HttpClient {
             .connect_timeout(config.request_timeout)
             .user_agent(concat!("citizen-sdk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| ConfigError::InvalidPortalUrl)?;
+            .map_err(|_| ConfigError::HttpClientSetup)?;
         Ok(Self { client, base_url })
     }
 

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{VerifierBuilderError, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -38,18 +38,12 @@ pub(crate) struct PinningVerifier {
 impl PinningVerifier {
     pub(crate) fn new(
         provider: Arc<CryptoProvider>,
-        extra_roots: Vec<CertificateDer<'static>>,
+        roots: RootCertStore,
         pinned_host: &str,
         pins: Vec<[u8; 32]>,
-    ) -> Result<Self, rustls::Error> {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for root in extra_roots {
-            roots.add(root)?;
-        }
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+    ) -> Result<Self, VerifierBuilderError> {
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
         Ok(Self {
             inner,
             pinned_host: pinned_host.trim_matches(['[', ']']).to_ascii_lowercase(),
