@@ -12,7 +12,7 @@ async fn the_journeys_data_is_stored_and_none_of_it_is_plaintext_on_disk() {
     let marker = format!("Cổng dịch vụ công thử nghiệm {}", std::process::id());
     let portal = start_portal(&marker).await;
     let dir = tempfile::tempdir().unwrap();
-    let citizen = open(trusting_config(&portal, dir.path())).unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).await.unwrap();
     let recorder = Arc::new(Recorder::default());
     let _subscription = citizen.subscribe(recorder.clone());
 
@@ -23,10 +23,10 @@ async fn the_journeys_data_is_stored_and_none_of_it_is_plaintext_on_disk() {
 
     // Stored: readable back through the API while open ...
     assert_eq!(
-        citizen.last_portal_contact().unwrap(),
+        citizen.last_portal_contact().await.unwrap(),
         Some(contact.clone())
     );
-    let status = citizen.status().unwrap();
+    let status = citizen.status().await.unwrap();
     assert_eq!(status.wallet_state, WalletState::NotActivated);
     assert_eq!(status.portal_reachable, Some(true));
     assert_eq!(status.last_portal_contact_at, Some(contact.contacted_at));
@@ -57,9 +57,9 @@ async fn the_journeys_data_is_stored_and_none_of_it_is_plaintext_on_disk() {
     // After closing, the checkpointed database still has no plaintext, and a reopen reads it back.
     drop(citizen);
     assert_eq!(files_containing(dir.path(), &marker), Vec::<String>::new());
-    let reopened = open(trusting_config(&portal, dir.path())).unwrap();
-    assert_eq!(reopened.last_portal_contact().unwrap(), Some(contact));
-    assert_eq!(reopened.status().unwrap().portal_reachable, None);
+    let reopened = open(trusting_config(&portal, dir.path())).await.unwrap();
+    assert_eq!(reopened.last_portal_contact().await.unwrap(), Some(contact));
+    assert_eq!(reopened.status().await.unwrap().portal_reachable, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,13 +105,13 @@ async fn the_demo_journey_runs_and_keeps_its_store_when_asked() {
 async fn key_rotation_and_wipe_work_through_the_public_api() {
     let portal = start_portal("rotation portal").await;
     let dir = tempfile::tempdir().unwrap();
-    let citizen = open(trusting_config(&portal, dir.path())).unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).await.unwrap();
     let recorder = Arc::new(Recorder::default());
     let subscription = citizen.subscribe(recorder.clone());
     let contact = citizen.ping_portal().await.unwrap();
     let sealed_key_before = std::fs::read(dir.path().join("citizen.db.key")).unwrap();
 
-    citizen.rotate_store_key().unwrap();
+    citizen.rotate_store_key().await.unwrap();
     assert!(recorder.events().contains(&Event::StoreKeyRotated));
     assert_ne!(
         std::fs::read(dir.path().join("citizen.db.key")).unwrap(),
@@ -119,7 +119,7 @@ async fn key_rotation_and_wipe_work_through_the_public_api() {
     );
     drop(subscription);
     let seen = recorder.events().len();
-    citizen.rotate_store_key().unwrap();
+    citizen.rotate_store_key().await.unwrap();
     assert_eq!(
         recorder.events().len(),
         seen,
@@ -127,9 +127,9 @@ async fn key_rotation_and_wipe_work_through_the_public_api() {
     );
     drop(citizen);
 
-    let reopened = open(trusting_config(&portal, dir.path())).unwrap();
-    assert_eq!(reopened.last_portal_contact().unwrap(), Some(contact));
-    reopened.wipe().unwrap();
+    let reopened = open(trusting_config(&portal, dir.path())).await.unwrap();
+    assert_eq!(reopened.last_portal_contact().await.unwrap(), Some(contact));
+    reopened.wipe().await.unwrap();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    assert!(reopened.status().is_err());
+    assert!(reopened.status().await.is_err());
 }

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use citizen_core::{Citizen, CitizenConfig, Event, EventListener, Platform, SoftwareSealer};
 use citizen_sandbox::{RunningSandbox, SandboxConfig};
 
+pub mod tls_server;
+
 pub struct Portal {
     pub sandbox: RunningSandbox,
     _data: tempfile::TempDir,
@@ -32,15 +34,20 @@ pub fn trusting_config(portal: &Portal, data_dir: &Path) -> CitizenConfig {
     config
 }
 
-pub fn software_platform(data_dir: &Path) -> Platform {
-    Platform {
-        sealer: Arc::new(SoftwareSealer::in_dir(data_dir)),
-    }
+/// A development-setup configuration (no pins) for tests whose portal is not a real server.
+pub fn unpinned_config(data_dir: &Path, base_url: impl Into<String>) -> CitizenConfig {
+    let mut config = CitizenConfig::new(data_dir, base_url);
+    config.allow_unpinned = true;
+    config
 }
 
-pub fn open(config: CitizenConfig) -> Result<Citizen, citizen_core::Error> {
+pub fn software_platform(data_dir: &Path) -> Platform {
+    Platform::new(Arc::new(SoftwareSealer::in_dir(data_dir)))
+}
+
+pub async fn open(config: CitizenConfig) -> Result<Citizen, citizen_core::Error> {
     let platform = software_platform(&config.data_dir);
-    Citizen::open(config, platform)
+    Citizen::open(config, platform).await
 }
 
 /// Records every event it receives.

@@ -39,6 +39,13 @@ pub enum CitizenError {
     /// The platform wants the user to authenticate (biometrics / device credential) first.
     #[error("authentication required: {detail}")]
     AuthenticationRequired { detail: String },
+    /// The platform's secure hardware could not be used just now. Nothing was changed or lost:
+    /// retry later. Never a reason to wipe.
+    #[error("temporarily unavailable: {detail}")]
+    TemporarilyUnavailable { detail: String },
+    /// Another open `Citizen` uses this data directory (this process or another). Close it first.
+    #[error("in use: {detail}")]
+    InUse { detail: String },
     /// The store cannot be decrypted with the key available (the sealing key was invalidated, the
     /// key file is missing or damaged). Nothing was changed; the app may offer `wipe_data_dir`.
     #[error("wrong key: {detail}")]
@@ -73,6 +80,8 @@ impl CitizenError {
             CitizenError::NotFound { .. } => "not_found",
             CitizenError::Locked { .. } => "locked",
             CitizenError::AuthenticationRequired { .. } => "authentication_required",
+            CitizenError::TemporarilyUnavailable { .. } => "temporarily_unavailable",
+            CitizenError::InUse { .. } => "in_use",
             CitizenError::WrongKey { .. } => "wrong_key",
             CitizenError::Storage { .. } => "storage",
             CitizenError::Crypto { .. } => "crypto",
@@ -117,6 +126,20 @@ fn config_field_and_code(error: &ConfigError) -> (String, &'static str) {
             (format!("trusted_roots_pem[{index}]"), "invalid_certificate")
         }
         ConfigError::InvalidPin { index } => (format!("portal_spki_pins[{index}]"), "invalid_pin"),
+        ConfigError::PortalPinsRequired => ("portal_spki_pins".into(), "pins_required"),
+        ConfigError::InvalidOrigin { index } => {
+            (format!("origin_pins[{index}].origin"), "invalid_origin")
+        }
+        ConfigError::DuplicateOrigin { index } => {
+            (format!("origin_pins[{index}].origin"), "duplicate_origin")
+        }
+        ConfigError::InvalidOriginPin { index, pin } => (
+            format!("origin_pins[{index}].spki_pins[{pin}]"),
+            "invalid_pin",
+        ),
+        ConfigError::OriginPinsRequired { index } => {
+            (format!("origin_pins[{index}].spki_pins"), "pins_required")
+        }
         ConfigError::InvalidTimeout => ("request_timeout_ms".into(), "out_of_range"),
         _ => ("config".into(), "invalid"),
     }
@@ -133,11 +156,18 @@ fn from_store(error: StoreError, detail: String) -> CitizenError {
         | StoreError::Seal(P::AuthenticationRequired) => {
             CitizenError::AuthenticationRequired { detail }
         }
+        StoreError::Unseal(P::TemporarilyUnavailable)
+        | StoreError::Seal(P::TemporarilyUnavailable)
+        | StoreError::DeleteSealingKey(P::TemporarilyUnavailable) => {
+            CitizenError::TemporarilyUnavailable { detail }
+        }
+        StoreError::InUse => CitizenError::InUse { detail },
         StoreError::Unseal(_)
         | StoreError::Seal(_)
         | StoreError::DeleteSealingKey(_)
         | StoreError::Randomness => CitizenError::Crypto { detail },
         StoreError::SchemaTooNew { .. } => CitizenError::Unsupported { detail },
+        StoreError::Panicked => CitizenError::Internal { detail },
         _ => CitizenError::Storage { detail },
     }
 }
@@ -149,6 +179,12 @@ fn from_net(error: NetError, detail: String) -> CitizenError {
         NetError::Timeout | NetError::Unreachable => CitizenError::Network { detail },
         NetError::Status { status: 404 } => CitizenError::NotFound { detail },
         NetError::Status { status } => CitizenError::Server { status, detail },
+        NetError::OriginNotAllowed => CitizenError::InvalidInput {
+            field: "url".into(),
+            code: "origin_not_allowed".into(),
+            detail,
+        },
+        NetError::InvalidPath => CitizenError::Internal { detail },
         _ => CitizenError::Server { status: 0, detail },
     }
 }
@@ -162,6 +198,10 @@ pub enum PlatformError {
     /// The user must authenticate before the key can be used.
     #[error("authentication required")]
     AuthenticationRequired,
+    /// The key could not be used just now (keystore daemon restarting, device locked after boot);
+    /// the SDK reports it as retryable and never treats it as a lost key.
+    #[error("temporarily unavailable")]
+    TemporarilyUnavailable,
     /// Anything else. `detail` must not contain personal data.
     #[error("platform failure: {detail}")]
     Failure { detail: String },
@@ -184,14 +224,75 @@ impl From<PlatformError> for citizen_core::PlatformError {
             PlatformError::AuthenticationRequired => {
                 citizen_core::PlatformError::AuthenticationRequired
             }
-            PlatformError::Failure { detail } => citizen_core::PlatformError::Failure(detail),
+            PlatformError::TemporarilyUnavailable => {
+                citizen_core::PlatformError::TemporarilyUnavailable
+            }
+            PlatformError::Failure { detail } => {
+                citizen_core::PlatformError::Failure(sanitize_platform_detail(&detail))
+            }
         }
     }
+}
+
+/// The most of a shell's failure text that travels on into errors and logs.
+const MAX_PLATFORM_DETAIL: usize = 120;
+
+/// A shell's failure text, made safe to pass on. The shells are asked for fixed texts, but a
+/// platform exception message may quote anything (an account name, a file path, an ID number),
+/// and this text reaches `CitizenError.detail` and log lines. So only plain wording passes: ASCII
+/// letters, spaces and simple punctuation, at most 120 characters. Anything else (a digit, an
+/// `@`, a `/`, a letter with diacritics) withholds the whole text; a cut-off text is marked.
+pub(crate) fn sanitize_platform_detail(detail: &str) -> String {
+    let plain = detail.chars().all(|c| {
+        c.is_ascii_alphabetic() || matches!(c, ' ' | '.' | ',' | ':' | ';' | '_' | '-' | '(' | ')')
+    });
+    if !plain {
+        return "the platform reported a failure (its text was withheld)".into();
+    }
+    let mut clean: String = detail.chars().take(MAX_PLATFORM_DETAIL).collect();
+    if detail.len() > MAX_PLATFORM_DETAIL {
+        clean.push_str("...");
+    }
+    clean
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_failure_texts_are_sanitised_before_they_travel_on() {
+        let detail_of = |text: &str| {
+            let shell = PlatformError::Failure {
+                detail: text.into(),
+            };
+            let core: citizen_core::PlatformError = shell.into();
+            match CitizenError::from(citizen_core::Error::from(StoreError::Seal(core))) {
+                CitizenError::Crypto { detail } => detail,
+                other => panic!("expected Crypto, got {other:?}"),
+            }
+        };
+        let fixed = detail_of("could not seal: KeyStoreException");
+        assert!(
+            fixed.ends_with("could not seal: KeyStoreException"),
+            "{fixed}"
+        );
+        for leaky in [
+            "could not seal: account nguyen@gov.vn",
+            "key for citizen 001203004567 missing",
+            "Nguyễn Văn An cancelled",
+            "/data/user/0/app/files/x",
+        ] {
+            let detail = detail_of(leaky);
+            assert!(detail.contains("withheld"), "{leaky} -> {detail}");
+            assert!(
+                !detail.contains("nguyen") && !detail.contains("0012"),
+                "{detail}"
+            );
+        }
+        let long = sanitize_platform_detail(&"x".repeat(500));
+        assert_eq!(long.len(), MAX_PLATFORM_DETAIL + 3);
+    }
 
     #[test]
     fn core_errors_map_to_actionable_kinds_with_stable_codes() {
@@ -205,6 +306,12 @@ mod tests {
                 "authentication_required",
             ),
             (StoreError::Corrupt.into(), "storage"),
+            (StoreError::InUse.into(), "in_use"),
+            (
+                StoreError::Unseal(citizen_core::PlatformError::TemporarilyUnavailable).into(),
+                "temporarily_unavailable",
+            ),
+            (ConfigError::PortalPinsRequired.into(), "invalid_input"),
             (ConfigError::InsecurePortalUrl.into(), "invalid_input"),
         ];
         for (core, code) in cases {

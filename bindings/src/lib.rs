@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex};
 
 pub use error::{CitizenError, PlatformError};
 pub use platform::{EventListener, LogSink, PlatformServices, SecretSealer};
-pub use types::{CitizenConfig, Event, LogLevel, LogRecord, PortalContact, Status, WalletState};
+pub use types::{
+    CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
+    WalletState,
+};
 
 uniffi::setup_scaffolding!();
 
@@ -33,14 +36,22 @@ pub fn init_logging(level: LogLevel, sink: Arc<dyn LogSink>) {
 
 /// Deletes the store in `data_dir` and the platform's sealing key, without opening it. For the
 /// recovery path when `Citizen.open` fails with `WrongKey` (the sealing key was invalidated).
+/// Fails with `InUse` while a `Citizen` has the directory open.
 #[uniffi::export]
-pub fn wipe_data_dir(data_dir: String, platform: PlatformServices) -> Result<(), CitizenError> {
+pub async fn wipe_data_dir(
+    data_dir: String,
+    platform: PlatformServices,
+) -> Result<(), CitizenError> {
     let sealer = platform::ForeignSealer(platform.sealer);
-    citizen_core::Store::wipe_files(std::path::Path::new(&data_dir), &sealer)
-        .map_err(|e| citizen_core::Error::from(e).into())
+    runtime::run_blocking(move || {
+        citizen_core::Store::wipe_files(std::path::Path::new(&data_dir), &sealer)
+    })
+    .await?
+    .map_err(|e| citizen_core::Error::from(e).into())
 }
 
-/// The SDK for one citizen on one device. Open it once and keep it for the app's lifetime.
+/// The SDK for one citizen on one device. Open it once and keep it for the app's lifetime; only
+/// one may be open per data directory.
 #[derive(uniffi::Object)]
 pub struct Citizen {
     inner: Arc<citizen_core::Citizen>,
@@ -48,37 +59,57 @@ pub struct Citizen {
 
 #[uniffi::export]
 impl Citizen {
-    /// Opens (or creates) the encrypted store in `config.data_dir`. Fast enough for the main
-    /// thread on a fresh store; after an app update it may run migrations.
+    /// Opens (or creates) the encrypted store in `config.data_dir`. May run migrations after an
+    /// app update. Fails with `InUse` while another `Citizen` has the directory open.
     #[uniffi::constructor]
-    pub fn open(
+    pub async fn open(
         config: CitizenConfig,
         platform: PlatformServices,
     ) -> Result<Arc<Self>, CitizenError> {
-        let platform = citizen_core::Platform {
-            sealer: Arc::new(platform::ForeignSealer(platform.sealer)),
-        };
-        let inner = citizen_core::Citizen::open(config.try_into()?, platform)?;
+        let config = citizen_core::CitizenConfig::try_from(config)?;
+        let platform =
+            citizen_core::Platform::new(Arc::new(platform::ForeignSealer(platform.sealer)));
+        let inner =
+            runtime::run(async move { citizen_core::Citizen::open(config, platform).await })
+                .await??;
         Ok(Arc::new(Self {
             inner: Arc::new(inner),
         }))
     }
 
-    pub fn status(&self) -> Result<Status, CitizenError> {
-        Ok(self.inner.status()?.into())
+    pub async fn status(&self) -> Result<Status, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move { inner.status().await })
+            .await??
+            .into())
     }
 
     /// Contacts the portal over pinned TLS and records the contact.
     pub async fn ping_portal(&self) -> Result<PortalContact, CitizenError> {
         let inner = self.inner.clone();
-        runtime::run(async move { inner.ping_portal().await })
-            .await?
-            .map(Into::into)
-            .map_err(Into::into)
+        Ok(runtime::run(async move { inner.ping_portal().await })
+            .await??
+            .into())
     }
 
-    pub fn last_portal_contact(&self) -> Result<Option<PortalContact>, CitizenError> {
-        Ok(self.inner.last_portal_contact()?.map(Into::into))
+    pub async fn last_portal_contact(&self) -> Result<Option<PortalContact>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.last_portal_contact().await })
+                .await??
+                .map(Into::into),
+        )
+    }
+
+    /// Does the work that waits for the network, for at most `time_budget_ms`, and reports what
+    /// is left. Call it from Android WorkManager / iOS background tasks and when the app comes
+    /// online.
+    pub async fn sync_now(&self, time_budget_ms: u32) -> Result<SyncReport, CitizenError> {
+        let inner = self.inner.clone();
+        let budget = std::time::Duration::from_millis(time_budget_ms.into());
+        Ok(runtime::run(async move { inner.sync_now(budget).await })
+            .await??
+            .into())
     }
 
     /// Delivers events to `listener` until the returned handle is cancelled or destroyed.
@@ -94,14 +125,14 @@ impl Citizen {
     /// Re-encrypts the store under a new random key. Takes time proportional to the store's size.
     pub async fn rotate_store_key(&self) -> Result<(), CitizenError> {
         let inner = self.inner.clone();
-        runtime::run_blocking(move || inner.rotate_store_key()).await??;
+        runtime::run(async move { inner.rotate_store_key().await }).await??;
         Ok(())
     }
 
     /// Deletes everything stored and the sealing key. This object is unusable afterwards.
     pub async fn wipe(&self) -> Result<(), CitizenError> {
         let inner = self.inner.clone();
-        runtime::run_blocking(move || inner.wipe()).await??;
+        runtime::run(async move { inner.wipe().await }).await??;
         Ok(())
     }
 }

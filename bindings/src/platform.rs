@@ -19,6 +19,9 @@ pub trait SecretSealer: Send + Sync {
     fn seal(&self, plaintext: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
     fn unseal(&self, sealed: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
     fn delete_key(&self) -> Result<(), PlatformError>;
+    /// Whether the sealing key lives in secure hardware (TEE / StrongBox / Secure Enclave).
+    /// Report the truth: it is shown in `Status` and apps may refuse to hold credentials without.
+    fn is_hardware_backed(&self) -> bool;
 }
 
 /// Receives the SDK's log lines (logcat, os_log, ...). Called from SDK threads.
@@ -33,7 +36,12 @@ pub trait EventListener: Send + Sync {
     fn on_event(&self, event: Event);
 }
 
-/// The platform services `Citizen.open` needs. Later capabilities add fields.
+/// The platform services `Citizen.open` needs.
+///
+/// Compatibility rule: fields are only ever added, and every field added after the first release
+/// is optional with a default (`#[uniffi(default = None)]`), so an app built against an older SDK
+/// keeps compiling (Kotlin and Swift get default arguments). A capability whose service is
+/// missing fails with a clear error when it is used, not at open.
 #[derive(uniffi::Record)]
 pub struct PlatformServices {
     pub sealer: Arc<dyn SecretSealer>,
@@ -52,6 +60,13 @@ impl citizen_core::SecretSealer for ForeignSealer {
 
     fn delete_key(&self) -> Result<(), citizen_core::PlatformError> {
         Ok(self.0.delete_key()?)
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        // A foreign exception here becomes a panic; "not known to be hardware-backed" is the
+        // only safe answer then.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.is_hardware_backed()))
+            .unwrap_or(false)
     }
 }
 

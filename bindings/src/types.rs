@@ -16,8 +16,20 @@ pub struct CitizenConfig {
     pub trusted_roots_pem: Vec<String>,
     #[uniffi(default = [])]
     pub portal_spki_pins: Vec<String>,
+    #[uniffi(default = [])]
+    pub origin_pins: Vec<OriginPins>,
+    /// A development setup only: see `citizen_core::CitizenConfig::allow_unpinned`.
+    #[uniffi(default = false)]
+    pub allow_unpinned: bool,
     #[uniffi(default = 30000)]
     pub request_timeout_ms: u32,
+}
+
+/// See `citizen_core::OriginPins`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OriginPins {
+    pub origin: String,
+    pub spki_pins: Vec<String>,
 }
 
 impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
@@ -29,6 +41,15 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
             portal_base_url: config.portal_base_url,
             trusted_roots_pem: config.trusted_roots_pem,
             portal_spki_pins: config.portal_spki_pins,
+            origin_pins: config
+                .origin_pins
+                .into_iter()
+                .map(|o| citizen_core::OriginPins {
+                    origin: o.origin,
+                    spki_pins: o.spki_pins,
+                })
+                .collect(),
+            allow_unpinned: config.allow_unpinned,
             request_timeout: Duration::from_millis(config.request_timeout_ms.into()),
         })
     }
@@ -42,6 +63,7 @@ pub enum WalletState {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Status {
     pub store_schema_version: u32,
+    pub store_key_hardware_backed: bool,
     pub wallet_state: WalletState,
     pub queued_work: u64,
     pub portal_reachable: Option<bool>,
@@ -52,12 +74,31 @@ impl From<citizen_core::Status> for Status {
     fn from(status: citizen_core::Status) -> Self {
         Self {
             store_schema_version: status.store_schema_version,
+            store_key_hardware_backed: status.store_key_hardware_backed,
             wallet_state: match status.wallet_state {
                 citizen_core::WalletState::NotActivated => WalletState::NotActivated,
             },
             queued_work: status.queued_work,
             portal_reachable: status.portal_reachable,
             last_portal_contact_at: status.last_portal_contact_at,
+        }
+    }
+}
+
+/// See `citizen_core::SyncReport`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    pub completed: bool,
+    pub queued_work: u64,
+    pub next_due_at: Option<i64>,
+}
+
+impl From<citizen_core::SyncReport> for SyncReport {
+    fn from(report: citizen_core::SyncReport) -> Self {
+        Self {
+            completed: report.completed,
+            queued_work: report.queued_work,
+            next_due_at: report.next_due_at,
         }
     }
 }

@@ -1,11 +1,16 @@
 //! [`Citizen`]: the one object an app holds, tying the capabilities together.
 //!
 //! Owns: opening the SDK (config check, store, HTTP client), the app-level operations that span
-//! capabilities (`status`, portal contact, key rotation, wipe), event subscription, and the
-//! top-level [`Error`]. Does not own the capabilities themselves: each lives in its own module and
-//! `Citizen` only routes to it.
+//! capabilities (`status`, portal contact, `sync_now`, key rotation, wipe), event subscription,
+//! and the top-level [`Error`]. Does not own the capabilities themselves: each lives in its own
+//! module and `Citizen` only routes to it.
+//!
+//! Every operation that touches the store, a platform service or the network is `async`: store
+//! work runs on the store's thread, platform calls on a blocking thread, and events are emitted
+//! after that work is done, so no listener ever runs while the store is busy.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +18,8 @@ use crate::config::{CitizenConfig, ConfigError};
 use crate::events::{Event, EventBus, EventListener, Subscription};
 use crate::net::{HttpClient, NetError};
 use crate::platform::Platform;
-use crate::portal;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, meta};
+use crate::{outbox, portal};
 
 /// Everything that can go wrong at the `Citizen` level, by the module that failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +45,10 @@ pub enum WalletState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub store_schema_version: u32,
+    /// Whether the key that seals the store's key lives in secure hardware.
+    pub store_key_hardware_backed: bool,
     pub wallet_state: WalletState,
-    /// Outbox entries waiting to reach a portal.
+    /// Outbox entries waiting to reach a server.
     pub queued_work: u64,
     /// `None` until the portal was tried in this session.
     pub portal_reachable: Option<bool>,
@@ -59,6 +66,17 @@ pub struct PortalContact {
     pub contacted_at: i64,
 }
 
+/// What one [`Citizen::sync_now`] run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Everything due was attempted within the time budget (nothing was cut short).
+    pub completed: bool,
+    /// Outbox entries still waiting afterwards.
+    pub queued_work: u64,
+    /// When the next entry falls due (Unix seconds), for scheduling the next background run.
+    pub next_due_at: Option<i64>,
+}
+
 const LAST_PORTAL_CONTACT: &str = "portal.last_contact";
 
 pub struct Citizen {
@@ -69,11 +87,17 @@ pub struct Citizen {
 }
 
 impl Citizen {
-    /// Checks the configuration, then opens (or creates) the encrypted store.
-    pub fn open(config: CitizenConfig, platform: Platform) -> Result<Self, Error> {
+    /// Checks the configuration (before anything touches the disk), then opens (or creates) the
+    /// encrypted store. Fails with `StoreError::InUse` while another `Citizen` has the same data
+    /// directory open.
+    pub async fn open(config: CitizenConfig, platform: Platform) -> Result<Self, Error> {
         let http = HttpClient::new(&config)?;
-        let store = Store::open(&config.data_dir, platform.sealer.clone())?;
-        tracing::info!(schema = store.schema_version(), "citizen SDK opened");
+        let store = Store::open(&config.data_dir, platform.sealer.clone()).await?;
+        tracing::info!(
+            schema = store.schema_version(),
+            hardware_backed = store.key_hardware_backed(),
+            "citizen SDK opened"
+        );
         Ok(Self {
             store,
             http,
@@ -82,19 +106,32 @@ impl Citizen {
         })
     }
 
-    pub fn status(&self) -> Result<Status, Error> {
-        let last_contact_at = self.last_portal_contact()?.map(|c| c.contacted_at);
-        self.status_with(last_contact_at)
+    pub async fn status(&self) -> Result<Status, Error> {
+        let (queued_work, last_contact) = self
+            .store
+            .read(|conn| {
+                Ok::<_, StoreError>((
+                    outbox::pending_count(conn)?,
+                    meta::get(conn, LAST_PORTAL_CONTACT)?,
+                ))
+            })
+            .await?;
+        let last_contact_at = last_contact
+            .as_deref()
+            .and_then(parse_contact)
+            .map(|c| c.contacted_at);
+        Ok(self.status_with(queued_work, last_contact_at))
     }
 
-    fn status_with(&self, last_portal_contact_at: Option<i64>) -> Result<Status, Error> {
-        Ok(Status {
+    fn status_with(&self, queued_work: u64, last_portal_contact_at: Option<i64>) -> Status {
+        Status {
             store_schema_version: self.store.schema_version(),
+            store_key_hardware_backed: self.store.key_hardware_backed(),
             wallet_state: WalletState::NotActivated,
-            queued_work: self.store.pending_outbox_count()?,
+            queued_work,
             portal_reachable: *self.reachability(),
             last_portal_contact_at,
-        })
+        }
     }
 
     /// Contacts the portal over pinned TLS and records the contact in the store.
@@ -120,19 +157,45 @@ impl Citizen {
             contacted_at: crate::unix_now(),
         };
         let json = serde_json::to_string(&contact).map_err(|_| NetError::InvalidResponse)?;
-        self.store.meta_set(LAST_PORTAL_CONTACT, &json)?;
+        let queued_work = self
+            .store
+            .write(move |tx| {
+                meta::set(tx, LAST_PORTAL_CONTACT, &json)?;
+                outbox::pending_count(tx)
+            })
+            .await?;
         self.events.emit(Event::StatusChanged {
-            status: self.status_with(Some(contact.contacted_at))?,
+            status: self.status_with(queued_work, Some(contact.contacted_at)),
         });
         Ok(contact)
     }
 
-    pub fn last_portal_contact(&self) -> Result<Option<PortalContact>, Error> {
-        Ok(self
+    pub async fn last_portal_contact(&self) -> Result<Option<PortalContact>, Error> {
+        let stored = self
             .store
-            .meta_get(LAST_PORTAL_CONTACT)?
-            // A record this version cannot read is treated as absent; the next ping rewrites it.
-            .and_then(|json| serde_json::from_str(&json).ok()))
+            .read(|conn| meta::get(conn, LAST_PORTAL_CONTACT))
+            .await?;
+        // A record this version cannot read is treated as absent; the next ping rewrites it.
+        Ok(stored.as_deref().and_then(parse_contact))
+    }
+
+    /// Does the work that waits for the network (the outbox senders of each capability), for at
+    /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
+    /// tasks; safe to call at any time and from several places (runs do not overlap). No
+    /// capability sends anything yet, so today it only reports.
+    pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
+        let _ = time_budget;
+        let (queued_work, next_due_at) = self
+            .store
+            .read(|conn| {
+                Ok::<_, StoreError>((outbox::pending_count(conn)?, outbox::next_due_at(conn)?))
+            })
+            .await?;
+        Ok(SyncReport {
+            completed: true,
+            queued_work,
+            next_due_at,
+        })
     }
 
     pub fn subscribe(&self, listener: Arc<dyn EventListener>) -> Subscription {
@@ -140,15 +203,15 @@ impl Citizen {
     }
 
     /// Re-encrypts the store under a new random key (see `Store::rotate_key`).
-    pub fn rotate_store_key(&self) -> Result<(), Error> {
-        self.store.rotate_key()?;
+    pub async fn rotate_store_key(&self) -> Result<(), Error> {
+        self.store.rotate_key().await?;
         self.events.emit(Event::StoreKeyRotated);
         Ok(())
     }
 
     /// Deletes every stored thing and the sealing key. This object is unusable afterwards.
-    pub fn wipe(&self) -> Result<(), Error> {
-        Ok(self.store.wipe()?)
+    pub async fn wipe(&self) -> Result<(), Error> {
+        Ok(self.store.wipe().await?)
     }
 
     fn reachability(&self) -> std::sync::MutexGuard<'_, Option<bool>> {
@@ -164,9 +227,14 @@ impl Citizen {
             *known = Some(reachable);
             changed
         };
+        // Emitted after the lock is released: a listener may call back into the SDK.
         if changed {
             self.events
                 .emit(Event::PortalReachabilityChanged { reachable });
         }
     }
+}
+
+fn parse_contact(json: &str) -> Option<PortalContact> {
+    serde_json::from_str(json).ok()
 }

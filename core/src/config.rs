@@ -1,7 +1,9 @@
 //! What an app tells the SDK when it opens it.
 //!
-//! Owns: [`CitizenConfig`] and its validation (HTTPS only, parsable roots and pins). Does not own
-//! using the settings: `net` builds the HTTP client from them, `store` uses the data directory.
+//! Owns: [`CitizenConfig`] and its validation (HTTPS only, parsable roots, origins and pins, and
+//! the rule that every origin is pinned unless the config says it is a development setup). Does
+//! not own using the settings: `net` builds the HTTP client and its trust policy from them, `store`
+//! uses the data directory.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,12 +25,28 @@ pub struct CitizenConfig {
     /// Extra trusted root certificates (PEM), added to the public web roots. The sandbox's CA in
     /// tests; a government root CA in production if it is not in the public set.
     pub trusted_roots_pem: Vec<String>,
-    /// SPKI pins for the portal host: `sha256/<base64 of the SHA-256 of the SubjectPublicKeyInfo>`.
-    /// A connection succeeds when any certificate the portal presents matches any pin. Empty means
-    /// no pinning (allowed for agency development; production apps should pin).
+    /// SPKI pins for the portal's origin: `sha256/<base64 of the SHA-256 of the
+    /// SubjectPublicKeyInfo>`. A connection succeeds when a certificate on the path that was
+    /// validated (leaf, intermediates or trust anchor) matches a pin. Required unless
+    /// [`allow_unpinned`](Self::allow_unpinned) is set.
     pub portal_spki_pins: Vec<String>,
+    /// Other origins the SDK may talk to (credential issuers, relying parties, other agencies),
+    /// each with its own pins. Requests to an origin that is neither the portal nor listed here are
+    /// refused unless [`allow_unpinned`](Self::allow_unpinned) is set.
+    pub origin_pins: Vec<OriginPins>,
+    /// A development setup: origins without pins (the portal's included) are reached with normal
+    /// certificate validation only, and any HTTPS origin may be reached. Never set it in a release
+    /// build; the SDK logs a warning when it is on.
+    pub allow_unpinned: bool,
     /// Limit for one HTTP request, connection included.
     pub request_timeout: Duration,
+}
+
+/// The pins of one origin (`https://host[:port]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginPins {
+    pub origin: String,
+    pub spki_pins: Vec<String>,
 }
 
 impl CitizenConfig {
@@ -38,6 +56,8 @@ impl CitizenConfig {
             portal_base_url: portal_base_url.into(),
             trusted_roots_pem: Vec::new(),
             portal_spki_pins: Vec::new(),
+            origin_pins: Vec::new(),
+            allow_unpinned: false,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -55,6 +75,17 @@ pub enum ConfigError {
     InvalidRootCertificate { index: usize },
     #[error("SPKI pin {index} is not of the form sha256/<base64 of 32 bytes>")]
     InvalidPin { index: usize },
+    #[error("origin {index} is not an https origin (https://host[:port] with no path)")]
+    InvalidOrigin { index: usize },
+    #[error("SPKI pin {pin} of origin {index} is not of the form sha256/<base64 of 32 bytes>")]
+    InvalidOriginPin { index: usize, pin: usize },
+    #[error("origin {index} is listed twice")]
+    DuplicateOrigin { index: usize },
+    /// Pinning is required: give the portal's pins, or mark the config as a development setup.
+    #[error("the portal has no SPKI pins and allow_unpinned is not set")]
+    PortalPinsRequired,
+    #[error("origin {index} has no SPKI pins and allow_unpinned is not set")]
+    OriginPinsRequired { index: usize },
     #[error("the request timeout must be positive")]
     InvalidTimeout,
     /// Not the caller's fault: the TLS stack refused to build with valid settings.
@@ -68,7 +99,16 @@ pub(crate) fn parse_portal_url(raw: &str) -> Result<Url, ConfigError> {
     if url.scheme() != "https" {
         return Err(ConfigError::InsecurePortalUrl);
     }
-    if url.host_str().is_none() {
+    if url.host_str().is_none() || url.cannot_be_a_base() {
+        return Err(ConfigError::InvalidPortalUrl);
+    }
+    // Credentials, a query or a fragment in the base would travel with every request or be
+    // silently dropped by joins; neither is what anyone meant.
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(ConfigError::InvalidPortalUrl);
     }
     if !url.path().ends_with('/') {
@@ -78,8 +118,8 @@ pub(crate) fn parse_portal_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// The roots the portal's chain may end in: the public web roots plus the configured ones. Each
-/// configured PEM must hold at least one certificate usable as a trust anchor.
+/// The roots a chain may end in: the public web roots plus the configured ones. Each configured
+/// PEM must hold at least one certificate usable as a trust anchor.
 pub(crate) fn parse_roots(pems: &[String]) -> Result<RootCertStore, ConfigError> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -98,14 +138,15 @@ pub(crate) fn parse_roots(pems: &[String]) -> Result<RootCertStore, ConfigError>
     Ok(roots)
 }
 
-pub(crate) fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, ConfigError> {
+/// Parses `sha256/<base64>` pins; the error names the index of the first bad one.
+pub(crate) fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, usize> {
     pins.iter()
         .enumerate()
         .map(|(index, pin)| {
             pin.strip_prefix("sha256/")
                 .and_then(|b64| STANDARD.decode(b64).ok())
                 .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-                .ok_or(ConfigError::InvalidPin { index })
+                .ok_or(index)
         })
         .collect()
 }
@@ -113,8 +154,7 @@ pub(crate) fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, ConfigError> 
 /// The pin string for a DER SubjectPublicKeyInfo, in the form [`CitizenConfig::portal_spki_pins`]
 /// takes.
 pub fn spki_pin(spki_der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, spki_der);
-    format!("sha256/{}", STANDARD.encode(digest.as_ref()))
+    format!("sha256/{}", STANDARD.encode(spki_sha256(spki_der)))
 }
 
 /// The pin of a DER X.509 certificate's public key; `None` if it does not parse.
@@ -122,10 +162,12 @@ pub fn certificate_spki_pin(certificate_der: &[u8]) -> Option<String> {
     Some(spki_pin(certificate_spki(certificate_der)?))
 }
 
-/// The SHA-256 of a DER certificate's SubjectPublicKeyInfo, as pins compare it.
-pub(crate) fn certificate_spki_sha256(certificate_der: &[u8]) -> Option<[u8; 32]> {
-    let digest = ring::digest::digest(&ring::digest::SHA256, certificate_spki(certificate_der)?);
-    digest.as_ref().try_into().ok()
+/// The SHA-256 of a DER SubjectPublicKeyInfo, as pins compare it.
+pub(crate) fn spki_sha256(spki_der: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, spki_der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 fn certificate_spki(certificate_der: &[u8]) -> Option<&[u8]> {
@@ -138,7 +180,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_https_urls_are_accepted() {
+    fn only_plain_https_base_urls_are_accepted() {
         assert_eq!(
             parse_portal_url("http://portal.example").unwrap_err(),
             ConfigError::InsecurePortalUrl
@@ -147,25 +189,27 @@ mod tests {
             parse_portal_url("not a url").unwrap_err(),
             ConfigError::InvalidPortalUrl
         );
+        for odd in [
+            "https://user:pw@portal.example/",
+            "https://portal.example/?x=1",
+            "https://portal.example/#f",
+        ] {
+            assert_eq!(
+                parse_portal_url(odd).unwrap_err(),
+                ConfigError::InvalidPortalUrl,
+                "{odd}"
+            );
+        }
         let url = parse_portal_url("https://portal.example/api").unwrap();
-        assert_eq!(
-            url.join("v1/ping").unwrap().as_str(),
-            "https://portal.example/api/v1/ping"
-        );
+        assert_eq!(url.as_str(), "https://portal.example/api/");
     }
 
     #[test]
     fn pins_and_roots_are_validated_by_index() {
         let good = spki_pin(b"spki");
         assert_eq!(parse_pins(std::slice::from_ref(&good)).unwrap().len(), 1);
-        assert_eq!(
-            parse_pins(&[good, "sha1/AAAA".into()]).unwrap_err(),
-            ConfigError::InvalidPin { index: 1 }
-        );
-        assert_eq!(
-            parse_pins(&["sha256/AAAA".into()]).unwrap_err(),
-            ConfigError::InvalidPin { index: 0 }
-        );
+        assert_eq!(parse_pins(&[good, "sha1/AAAA".into()]).unwrap_err(), 1);
+        assert_eq!(parse_pins(&["sha256/AAAA".into()]).unwrap_err(), 0);
         assert_eq!(
             parse_roots(&["-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into()])
                 .unwrap_err(),

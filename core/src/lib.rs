@@ -8,18 +8,20 @@
 //! [`CitizenConfig`] and the [`Platform`] services the phone provides (today the
 //! [`SecretSealer`](platform::SecretSealer) that guards the database key).
 
+mod blocking;
 pub mod citizen;
 pub mod config;
 pub mod events;
 pub mod logging;
 pub mod net;
+pub mod outbox;
 pub mod platform;
 pub mod portal;
 pub mod secret;
 pub mod store;
 
-pub use citizen::{Citizen, Error, PortalContact, Status, WalletState};
-pub use config::{CitizenConfig, ConfigError, certificate_spki_pin, spki_pin};
+pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport, WalletState};
+pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, spki_pin};
 pub use events::{Event, EventListener, Subscription};
 pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
 pub use net::NetError;

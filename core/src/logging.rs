@@ -52,6 +52,10 @@ pub trait LogSink: Send + Sync {
 }
 
 static SINK: RwLock<Option<Arc<dyn LogSink>>> = RwLock::new(None);
+
+/// Tests that install a sink take this first: the sink is process-wide.
+#[cfg(test)]
+pub(crate) static TEST_SINK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 static LEVEL: AtomicU8 = AtomicU8::new(0);
 
 /// Sends the core's log lines at `level` and above to `sink`. The first call installs the SDK's
@@ -89,11 +93,15 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
         };
         let mut line = LineWriter::default();
         event.record(&mut line);
-        sink.log(LogRecord {
+        let record = LogRecord {
             level: LogLevel::of(event.metadata().level()),
             target: event.metadata().target().to_string(),
             message: line.message + &line.fields,
-        });
+        };
+        // A sink that throws (a foreign exception arrives here as a panic) must cost at most its
+        // own line: logging never takes the SDK down, and nothing is logged about it, which could
+        // only recurse into the same sink.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.log(record)));
     }
 }
 
@@ -134,8 +142,35 @@ mod tests {
         }
     }
 
+    struct Throwing;
+    impl LogSink for Throwing {
+        fn log(&self, _: LogRecord) {
+            panic!("a sink that throws");
+        }
+    }
+
+    #[test]
+    fn a_sink_that_panics_costs_only_its_own_lines() {
+        let _serial = TEST_SINK_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        init_logging(LogLevel::Info, Arc::new(Throwing));
+        tracing::info!("into a throwing sink");
+        tracing::warn!("and again");
+        let after = Arc::new(Collect::default());
+        init_logging(LogLevel::Info, after.clone());
+        tracing::info!("after the throwing sink");
+        assert!(
+            after
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.message == "after the throwing sink")
+        );
+    }
+
     #[test]
     fn lines_reach_the_sink_filtered_by_level_and_the_sink_can_be_swapped() {
+        let _serial = TEST_SINK_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let first = Arc::new(Collect::default());
         assert!(init_logging(LogLevel::Info, first.clone()));
         tracing::info!(attempt = 3, "portal reached");

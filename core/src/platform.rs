@@ -27,6 +27,10 @@ pub enum PlatformError {
     /// The platform wants the user to authenticate before it will use the key.
     #[error("the platform requires user authentication")]
     AuthenticationRequired,
+    /// The platform could not use the key just now (a keystore daemon restarting, the device still
+    /// locked after boot, ...). Nothing is lost: try again later. Never a reason to wipe.
+    #[error("the platform key is temporarily unavailable")]
+    TemporarilyUnavailable,
     /// Anything else the platform reported.
     #[error("platform failure: {0}")]
     Failure(String),
@@ -41,13 +45,28 @@ pub trait SecretSealer: Send + Sync {
     fn seal(&self, plaintext: &SecretBytes) -> Result<Vec<u8>, PlatformError>;
     fn unseal(&self, sealed: &[u8]) -> Result<SecretBytes, PlatformError>;
     fn delete_key(&self) -> Result<(), PlatformError>;
+    /// Whether the sealing key lives in secure hardware (a TEE, StrongBox, the Secure Enclave).
+    /// Reported in `Status`; an app may refuse to hold credentials without it.
+    fn is_hardware_backed(&self) -> bool;
 }
 
-/// The platform services the core needs. Later capabilities (device keys for the wallet, ...) add
-/// fields here.
+/// The platform services the core needs.
+///
+/// Compatibility rule: this bundle grows with each capability (device keys for the wallet, ...).
+/// Every service added after the first release is optional here (and has a default in the
+/// bindings' `PlatformServices`), so adding one never breaks an existing app; a capability whose
+/// service is missing reports that when it is used. Build it with [`Platform::new`] and the
+/// `with_*` methods, never with a struct literal (it is `#[non_exhaustive]`).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Platform {
     pub sealer: Arc<dyn SecretSealer>,
+}
+
+impl Platform {
+    pub fn new(sealer: Arc<dyn SecretSealer>) -> Self {
+        Self { sealer }
+    }
 }
 
 /// A [`SecretSealer`] in software: AES-256-GCM with a key kept **in a plain file**.
@@ -153,6 +172,10 @@ impl SecretSealer for SoftwareSealer {
         let secret = SecretBytes::new(plain.to_vec());
         zeroize::Zeroize::zeroize(&mut buffer);
         Ok(secret)
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        false
     }
 
     fn delete_key(&self) -> Result<(), PlatformError> {

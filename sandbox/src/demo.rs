@@ -78,7 +78,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
             temporary_store.path().to_path_buf()
         }
     };
-    const STEPS: usize = 5;
+    const STEPS: usize = 6;
     let mut step = 0;
     let mut next = || {
         step += 1;
@@ -103,21 +103,17 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     let mut config = CitizenConfig::new(&citizen_dir, &sandbox.base_url);
     config.trusted_roots_pem = vec![sandbox.ca_pem.clone()];
     config.portal_spki_pins = vec![sandbox.spki_pin.clone()];
-    let platform = Platform {
-        sealer: Arc::new(SoftwareSealer::in_dir(&citizen_dir)),
-    };
-    let citizen = {
-        tokio::task::spawn_blocking(move || Citizen::open(config, platform))
-            .await
-            .map_err(|e| DemoError::Check(format!("open task failed: {e}")))??
-    };
+    let platform = Platform::new(Arc::new(SoftwareSealer::in_dir(&citizen_dir)));
+    let citizen = Citizen::open(config, platform).await?;
+    let opened = citizen.status().await?;
     writeln!(
         out,
-        "{} Opened the {} encrypted store in {}\n      schema v{}; its key is sealed by the software sealer (desktop only, not hardware-backed)",
+        "{} Opened the {} encrypted store in {}\n      schema v{}; its key is sealed by the software sealer (desktop only, hardware-backed: {})",
         next(),
         if existed { "existing" } else { "new" },
         citizen_dir.display(),
-        citizen.status()?.store_schema_version,
+        opened.store_schema_version,
+        opened.store_key_hardware_backed,
     )?;
     let listener = Arc::new(PrintingListener {
         seen: Default::default(),
@@ -134,7 +130,19 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         contact.contacted_at - contact.server_time
     )?;
 
-    let status = citizen.status()?;
+    let sync = citizen.sync_now(std::time::Duration::from_secs(5)).await?;
+    writeln!(
+        out,
+        "{} Background sync: {} (nothing is queued yet; later steps queue submissions)",
+        next(),
+        if sync.completed {
+            "completed"
+        } else {
+            "cut short"
+        },
+    )?;
+
+    let status = citizen.status().await?;
     writeln!(
         out,
         "{} Status: schema v{}, wallet {}, {} queued, portal reachable: {}",

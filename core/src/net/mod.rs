@@ -1,38 +1,69 @@
-//! The one HTTP client every capability uses to talk to portals.
+//! The one HTTP client every capability uses to talk to portals, issuers and relying parties.
 //!
 //! Owns: TLS setup (rustls with the `ring` provider, the public web roots plus configured roots,
-//! no platform verifier), SPKI pinning of the portal host, timeouts, and turning transport failures
-//! into [`NetError`]. Does not own any endpoint's meaning: see `portal` for the HTTP contract.
+//! no platform verifier), the per-origin trust policy in force (which origins may be reached, with
+//! which SPKI pins: see `policy`), one connection pool per origin whose verifier pins against the
+//! validated path (see `pinning`), same-origin-only redirects, URLs that cannot leave the portal's
+//! base, size limits on every response body, timeouts, and turning transport failures into
+//! [`NetError`]. Does not own any endpoint's meaning: see `portal` for the HTTP contract.
 //! There is no cleartext mode.
 
 mod pinning;
+pub mod policy;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::config::{CitizenConfig, ConfigError, parse_pins, parse_portal_url, parse_roots};
+use crate::config::{CitizenConfig, ConfigError, parse_portal_url, parse_roots};
 use pinning::{PinMismatch, PinningVerifier};
+use policy::OriginTrust;
+pub use policy::{Origin, TrustPolicy};
+
+/// The largest body [`HttpClient::get_json`] and [`HttpClient::post_json`] accept. Portal answers
+/// are small; a capability that downloads more (a catalogue, an attachment) says so with its own
+/// limit in [`HttpRequest::max_body_bytes`].
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How many same-origin redirects one request may follow.
+const MAX_REDIRECTS: usize = 5;
 
 /// Why a request did not produce a usable answer. Carries no URLs or bodies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetError {
-    #[error("the portal's certificate does not match any configured SPKI pin")]
+    #[error("no certificate on the server's validated path matches a configured SPKI pin")]
     PinMismatch,
-    #[error("the portal's certificate is not trusted")]
+    #[error("the server's certificate is not trusted")]
     UntrustedCertificate,
     #[error("the TLS handshake failed")]
     Tls,
     #[error("the request timed out")]
     Timeout,
-    #[error("the portal could not be reached")]
+    #[error("the server could not be reached")]
     Unreachable,
-    #[error("the portal answered with HTTP status {status}")]
+    #[error("the server answered with HTTP status {status}")]
     Status { status: u16 },
-    #[error("the portal's answer could not be read")]
+    #[error("the server's answer could not be read")]
     InvalidResponse,
+    /// The answer was larger than the request allowed; it was not read to the end.
+    #[error("the server's answer is larger than the {limit}-byte limit")]
+    ResponseTooLarge { limit: usize },
+    /// The trust policy has no entry for this origin and the config is not a development setup.
+    #[error("the origin is not in the trust policy")]
+    OriginNotAllowed,
+    /// The server redirected to another origin (or too often).
+    #[error("the server redirected to another origin or too many times")]
+    RedirectRefused,
+    /// A path that would leave the portal's base URL (absolute, `//host`, `..`, ...).
+    #[error("the request path is not a path below the portal's base URL")]
+    InvalidPath,
 }
 
 impl NetError {
@@ -47,11 +78,74 @@ impl NetError {
     }
 }
 
-/// An HTTPS client bound to one portal base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+/// One request, to any origin the trust policy allows.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: HttpMethod,
+    pub url: Url,
+    /// Extra headers (`If-None-Match`, `Idempotency-Key`, ...). Never personal data.
+    pub headers: Vec<(&'static str, String)>,
+    /// A body with its content type.
+    pub body: Option<(&'static str, Vec<u8>)>,
+    pub max_body_bytes: usize,
+}
+
+impl HttpRequest {
+    pub fn get(url: Url) -> Self {
+        Self {
+            method: HttpMethod::Get,
+            url,
+            headers: Vec::new(),
+            body: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    pub fn post_json(url: Url, body: &impl Serialize) -> Result<Self, NetError> {
+        let bytes = serde_json::to_vec(body).map_err(|_| NetError::InvalidResponse)?;
+        Ok(Self {
+            body: Some(("application/json", bytes)),
+            method: HttpMethod::Post,
+            ..Self::get(url)
+        })
+    }
+}
+
+/// An answer of any status, its body read up to the request's limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// The SDK's HTTPS client: the portal's base URL, the trust policy, and one pinned connection pool
+/// per origin. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     base_url: Url,
+    roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+    timeout: Duration,
+    policy: RwLock<TrustPolicy>,
+    clients: Mutex<HashMap<Origin, reqwest::Client>>,
 }
 
 impl HttpClient {
@@ -61,16 +155,163 @@ impl HttpClient {
             return Err(ConfigError::InvalidTimeout);
         }
         let roots = parse_roots(&config.trusted_roots_pem)?;
-        let pins = parse_pins(&config.portal_spki_pins)?;
-        let host = base_url.host_str().ok_or(ConfigError::InvalidPortalUrl)?;
-        if pins.is_empty() {
-            tracing::warn!("portal SPKI pinning is off: no pins configured");
+        let policy = TrustPolicy::from_config(config)?;
+        if policy.allows_unpinned() {
+            tracing::warn!(
+                "development setup (allow_unpinned): origins without pins are not pinned and any \
+                 HTTPS origin may be reached; never ship this configuration"
+            );
         }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                base_url,
+                roots: Arc::new(roots),
+                provider: Arc::new(rustls::crypto::ring::default_provider()),
+                timeout: config.request_timeout,
+                policy: RwLock::new(policy),
+                clients: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
 
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = PinningVerifier::new(provider.clone(), roots, host, pins)
-            .map_err(|_| ConfigError::HttpClientSetup)?;
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The URL of `path` below the portal's base URL. Refuses anything that would resolve
+    /// elsewhere: absolute URLs, `//host`, a leading `/`, `..` or `.` segments, backslashes.
+    pub fn portal_url(&self, path: &str) -> Result<Url, NetError> {
+        let (path_part, _query) = path.split_once('?').unwrap_or((path, ""));
+        let escapes = path.is_empty()
+            || path.starts_with('/')
+            || path.contains('\\')
+            || path.contains('#')
+            || path_part.contains(':')
+            || path_part.contains('%')
+            || path_part.split('/').any(|s| s == ".." || s == ".")
+            || path.chars().any(char::is_control);
+        if escapes {
+            return Err(NetError::InvalidPath);
+        }
+        let base = &self.inner.base_url;
+        let url = base.join(path).map_err(|_| NetError::InvalidPath)?;
+        // Belt and braces: whatever the parser made of it must still sit below the base.
+        if Origin::of(&url) != Origin::of(base) || !url.path().starts_with(base.path()) {
+            return Err(NetError::InvalidPath);
+        }
+        Ok(url)
+    }
+
+    /// Adds or replaces the pins of `origin` at run time (from a verified trust list). An empty
+    /// list removes them. Connections made under the old pins are dropped.
+    pub fn trust_origin(&self, origin: Origin, pins: Vec<[u8; 32]>) {
+        self.inner
+            .policy
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_pins(origin.clone(), pins);
+        lock(&self.inner.clients).remove(&origin);
+    }
+
+    /// GETs `path` below the portal base URL and decodes a JSON answer (2xx only).
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, NetError> {
+        let request = HttpRequest::get(self.portal_url(path)?);
+        decode_json(self.fetch(request).await?)
+    }
+
+    /// POSTs `body` as JSON to `path` below the portal base URL and decodes a JSON answer.
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, NetError> {
+        let request = HttpRequest::post_json(self.portal_url(path)?, body)?;
+        decode_json(self.fetch(request).await?)
+    }
+
+    /// Sends `request` to its origin under that origin's trust and returns the answer, whatever
+    /// its status, with the body read up to `max_body_bytes`.
+    pub async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, NetError> {
+        let origin = Origin::of(&request.url).ok_or(NetError::OriginNotAllowed)?;
+        let client = self.client_for(&origin)?;
+        let mut builder = match request.method {
+            HttpMethod::Get => client.get(request.url),
+            HttpMethod::Post => client.post(request.url),
+        };
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some((content_type, body)) = request.body {
+            builder = builder.header("content-type", content_type).body(body);
+        }
+        let mut response = builder.send().await.map_err(classify)?;
+        let limit = request.max_body_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(NetError::ResponseTooLarge { limit });
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let status = response.status().as_u16();
+        let etag = header("etag");
+        let content_type = header("content-type");
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > limit {
+                return Err(NetError::ResponseTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            etag,
+            content_type,
+            body,
+        })
+    }
+
+    /// The connection pool for `origin`, made on first use with a verifier bound to that origin's
+    /// host and pins.
+    fn client_for(&self, origin: &Origin) -> Result<reqwest::Client, NetError> {
+        let trust = self
+            .inner
+            .policy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .trust_for(origin);
+        let pins = match trust {
+            OriginTrust::Pinned(pins) => pins,
+            OriginTrust::Unpinned => Vec::new(),
+            OriginTrust::Refused => return Err(NetError::OriginNotAllowed),
+        };
+        let mut clients = lock(&self.inner.clients);
+        if let Some(client) = clients.get(origin) {
+            return Ok(client.clone());
+        }
+        let client = self.build_client(origin, pins).map_err(|_| NetError::Tls)?;
+        clients.insert(origin.clone(), client.clone());
+        Ok(client)
+    }
+
+    fn build_client(
+        &self,
+        origin: &Origin,
+        pins: Vec<[u8; 32]>,
+    ) -> Result<reqwest::Client, ConfigError> {
+        let verifier = PinningVerifier::new(
+            &self.inner.provider,
+            self.inner.roots.clone(),
+            origin.tls_host(),
+            pins,
+        );
+        let mut tls = rustls::ClientConfig::builder_with_provider(self.inner.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|_| ConfigError::HttpClientSetup)?
             .dangerous()
@@ -78,36 +319,58 @@ impl HttpClient {
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
 
-        let client = reqwest::Client::builder()
+        reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .https_only(true)
-            .timeout(config.request_timeout)
-            .connect_timeout(config.request_timeout)
+            .redirect(same_origin_redirects())
+            .timeout(self.inner.timeout)
+            .connect_timeout(self.inner.timeout)
             .user_agent(concat!("citizen-sdk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| ConfigError::HttpClientSetup)?;
-        Ok(Self { client, base_url })
+            .map_err(|_| ConfigError::HttpClientSetup)
     }
+}
 
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
+fn decode_json<T: DeserializeOwned>(response: HttpResponse) -> Result<T, NetError> {
+    if !response.is_success() {
+        return Err(NetError::Status {
+            status: response.status,
+        });
     }
+    serde_json::from_slice(&response.body).map_err(|_| NetError::InvalidResponse)
+}
 
-    /// GETs `path` (relative to the portal base URL) and decodes a JSON answer.
-    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, NetError> {
-        let url = self
-            .base_url
-            .join(path)
-            .map_err(|_| NetError::InvalidResponse)?;
-        let response = self.client.get(url).send().await.map_err(classify)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(NetError::Status {
-                status: status.as_u16(),
-            });
+/// Marker error for a refused redirect, found again by [`classify`].
+#[derive(Debug)]
+struct RedirectRefused;
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("redirect refused")
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// Follows a redirect only to the same origin, and only a few times: pins and the trust policy are
+/// per origin, and a redirect elsewhere would carry the request beyond what was decided for it.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .and_then(Origin::of)
+            .is_some_and(|first| Origin::of(attempt.url()) == Some(first));
+        if same_origin && attempt.previous().len() <= MAX_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.error(RedirectRefused)
         }
-        response.json::<T>().await.map_err(classify)
-    }
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Maps a reqwest failure to what an app can act on, looking through the error's causes for the
@@ -115,6 +378,9 @@ impl HttpClient {
 fn classify(error: reqwest::Error) -> NetError {
     if error.is_timeout() {
         return NetError::Timeout;
+    }
+    if error.is_redirect() || find_cause::<RedirectRefused>(&error).is_some() {
+        return NetError::RedirectRefused;
     }
     if error.is_decode() {
         return NetError::InvalidResponse;
@@ -141,6 +407,19 @@ fn classify(error: reqwest::Error) -> NetError {
     NetError::InvalidResponse
 }
 
+fn find_cause<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current: Option<&'a (dyn std::error::Error + 'static)> = Some(error);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = err.source();
+    }
+    None
+}
+
 fn find_rustls_error<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a rustls::Error> {
@@ -159,4 +438,66 @@ fn find_rustls_error<'a>(
         current = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> HttpClient {
+        let mut config = CitizenConfig::new("/tmp/unused", base);
+        config.portal_spki_pins = vec![crate::config::spki_pin(b"portal")];
+        HttpClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn paths_cannot_leave_the_portal_base_url() {
+        let http = client("https://portal.example/api/");
+        assert_eq!(
+            http.portal_url("v1/ping").unwrap().as_str(),
+            "https://portal.example/api/v1/ping"
+        );
+        assert_eq!(
+            http.portal_url("v1/items?q=a b").unwrap().as_str(),
+            "https://portal.example/api/v1/items?q=a%20b"
+        );
+        for escape in [
+            "https://evil.example/v1/ping",
+            "//evil.example/v1/ping",
+            "/v1/ping",
+            "../v1/ping",
+            "v1/../../x",
+            "./v1",
+            "v1/%2e%2e/x",
+            "\\\\evil.example\\x",
+            "v1\\..\\x",
+            "javascript:alert(1)",
+            "v1#frag",
+            "",
+            "v1/\nHost: evil",
+        ] {
+            assert_eq!(
+                http.portal_url(escape).unwrap_err(),
+                NetError::InvalidPath,
+                "{escape:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn origins_outside_the_policy_are_refused_before_any_connection() {
+        let http = client("https://portal.example/");
+        let error = http
+            .client_for(&Origin::parse("https://elsewhere.example").unwrap())
+            .unwrap_err();
+        assert_eq!(error, NetError::OriginNotAllowed);
+        let issuer = Origin::parse("https://issuer.example").unwrap();
+        http.trust_origin(issuer.clone(), vec![[7; 32]]);
+        assert!(http.client_for(&issuer).is_ok());
+        http.trust_origin(issuer.clone(), vec![]);
+        assert_eq!(
+            http.client_for(&issuer).unwrap_err(),
+            NetError::OriginNotAllowed
+        );
+    }
 }

@@ -79,15 +79,22 @@ impl DataKey {
     /// A `PRAGMA key` / `PRAGMA rekey` statement with the raw key, so SQLCipher skips its
     /// passphrase KDF (the key is already random).
     pub(crate) fn pragma(&self, pragma: &str) -> Zeroizing<String> {
-        let mut statement = Zeroizing::new(String::with_capacity(80));
-        statement.push_str("PRAGMA ");
+        // Sized exactly: a String that grows reallocates and leaves the earlier copy of the key
+        // hex in freed memory, out of reach of the zeroizing drop.
+        const PREFIX: &str = "PRAGMA ";
+        const OPEN: &str = " = \"x'";
+        const CLOSE: &str = "'\";";
+        let capacity = PREFIX.len() + pragma.len() + OPEN.len() + 2 * self.0.len() + CLOSE.len();
+        let mut statement = Zeroizing::new(String::with_capacity(capacity));
+        statement.push_str(PREFIX);
         statement.push_str(pragma);
-        statement.push_str(" = \"x'");
+        statement.push_str(OPEN);
         for byte in self.0.expose() {
             statement.push(char::from_digit((byte >> 4) as u32, 16).unwrap_or('0'));
             statement.push(char::from_digit((byte & 0xf) as u32, 16).unwrap_or('0'));
         }
-        statement.push_str("'\";");
+        statement.push_str(CLOSE);
+        debug_assert_eq!(statement.len(), capacity);
         statement
     }
 }
@@ -139,6 +146,11 @@ mod tests {
             "PRAGMA key = \"x'000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'\";"
         );
         assert!(!format!("{key:?}").contains("0102"));
+        // Built in place, never reallocated: no copy of the key hex is left in freed memory.
+        for name in ["key", "rekey"] {
+            let statement = key.pragma(name);
+            assert_eq!(statement.capacity(), statement.len(), "{name}");
+        }
     }
 
     #[test]

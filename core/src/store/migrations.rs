@@ -26,7 +26,11 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first. Versions are contiguous from 1.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_meta"), migration!(2, "0002_outbox")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_meta"),
+    migration!(2, "0002_outbox"),
+    migration!(3, "0003_outbox_leases"),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> u32 {
@@ -39,19 +43,45 @@ pub(crate) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
 
 /// Brings the database to [`latest_version`]; returns the version it was at before.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
-    migrate_to(conn, latest_version())
+    migrate_to(conn, MIGRATIONS, latest_version())
 }
 
-/// Applies each pending migration up to `target` in its own transaction, so a crash leaves the
-/// database at the last version that fully applied.
-pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, StoreError> {
+/// Applies each pending migration of `migrations` up to `target`, each in its own transaction, so
+/// a crash leaves the database at the last version that fully applied.
+///
+/// Foreign keys are off while migrations run, because rebuilding a table (SQLite's way to change
+/// a constraint) would otherwise cascade or fail half-way; instead each migration must leave
+/// `PRAGMA foreign_key_check` empty before it commits. They are switched back on afterwards,
+/// whatever happened.
+pub(crate) fn migrate_to(
+    conn: &mut Connection,
+    migrations: &[Migration],
+    target: u32,
+) -> Result<u32, StoreError> {
     let found = current_version(conn)?;
-    let supported = latest_version();
+    let supported = migrations.last().map_or(0, |m| m.version);
     if found > supported {
         // A newer app wrote this database (the user downgraded). Refuse rather than guess.
         return Err(StoreError::SchemaTooNew { found, supported });
     }
-    for migration in MIGRATIONS
+    if found >= target {
+        return Ok(found);
+    }
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply_pending(conn, migrations, found, target);
+    let restored = conn.pragma_update(None, "foreign_keys", true);
+    applied?;
+    restored?;
+    Ok(found)
+}
+
+fn apply_pending(
+    conn: &mut Connection,
+    migrations: &[Migration],
+    found: u32,
+    target: u32,
+) -> Result<(), StoreError> {
+    for migration in migrations
         .iter()
         .filter(|m| m.version > found && m.version <= target)
     {
@@ -61,6 +91,14 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, Stor
         };
         let tx = conn.transaction().map_err(failed)?;
         tx.execute_batch(migration.sql).map_err(failed)?;
+        let violations = foreign_key_violations(&tx).map_err(failed)?;
+        if violations > 0 {
+            // Dropping the transaction rolls the migration back.
+            return Err(StoreError::MigrationForeignKeys {
+                version: migration.version,
+                violations,
+            });
+        }
         tx.pragma_update(None, "user_version", migration.version)
             .map_err(failed)?;
         tx.commit().map_err(failed)?;
@@ -70,7 +108,17 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, Stor
             "applied migration"
         );
     }
-    Ok(found)
+    Ok(())
+}
+
+fn foreign_key_violations(conn: &Connection) -> Result<usize, rusqlite::Error> {
+    let mut check = conn.prepare("PRAGMA foreign_key_check")?;
+    let mut rows = check.query([])?;
+    let mut count = 0;
+    while rows.next()?.is_some() {
+        count += 1;
+    }
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -102,17 +150,19 @@ mod tests {
         }
     }
 
+    fn open(dir: &std::path::Path) -> Store {
+        Store::open_blocking(dir, Arc::new(SoftwareSealer::in_dir(dir))).unwrap()
+    }
+
     /// Builds a real encrypted store at every older version, upgrades it through `Store::open`,
     /// and checks the schema is exactly that of a fresh store and that older data survived.
     #[test]
     fn every_older_version_migrates_to_the_fresh_schema() {
         let fresh_dir = tempfile::tempdir().unwrap();
-        let fresh = Store::open(
-            fresh_dir.path(),
-            Arc::new(SoftwareSealer::in_dir(fresh_dir.path())),
-        )
-        .unwrap();
-        let fresh_schema = fresh.with_connection(|c| Ok(schema(c))).unwrap();
+        let fresh = open(fresh_dir.path());
+        let fresh_schema = fresh
+            .read_blocking(|c| Ok::<_, StoreError>(schema(c)))
+            .unwrap();
         assert!(fresh_schema.iter().any(|(_, name, _, _)| name == "outbox"));
 
         for old_version in 0..latest_version() {
@@ -120,32 +170,128 @@ mod tests {
             let sealer = Arc::new(SoftwareSealer::in_dir(dir.path()));
             Store::create_at_version(dir.path(), sealer.clone(), old_version).unwrap();
 
-            let upgraded = Store::open(dir.path(), sealer).unwrap();
+            let upgraded = Store::open_blocking(dir.path(), sealer).unwrap();
             assert_eq!(upgraded.schema_version(), latest_version());
-            let upgraded_schema = upgraded.with_connection(|c| Ok(schema(c))).unwrap();
+            let upgraded_schema = upgraded
+                .read_blocking(|c| Ok::<_, StoreError>(schema(c)))
+                .unwrap();
             assert_eq!(
                 upgraded_schema, fresh_schema,
                 "migrated from v{old_version}"
             );
             if old_version >= 1 {
-                assert_eq!(
-                    upgraded.meta_get("written_at_version").unwrap().as_deref(),
-                    Some(old_version.to_string().as_str())
-                );
+                let kept = upgraded
+                    .read_blocking(|c| crate::store::meta::get(c, "written_at_version"))
+                    .unwrap();
+                assert_eq!(kept.as_deref(), Some(old_version.to_string().as_str()));
             }
+            let foreign_keys: i64 = upgraded
+                .read_blocking(|c| {
+                    Ok::<_, StoreError>(c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?)
+                })
+                .unwrap();
+            assert_eq!(foreign_keys, 1, "foreign keys are back on after migrating");
         }
+    }
+
+    /// Outbox rows written at schema v2 survive the table rebuild of v3 with their meaning.
+    #[test]
+    fn outbox_rows_survive_the_lease_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = Arc::new(SoftwareSealer::in_dir(dir.path()));
+        Store::create_at_version(dir.path(), sealer.clone(), 2).unwrap();
+        {
+            let (_, conn, _) =
+                crate::store::open_keyed_connection(dir.path(), sealer.as_ref()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO outbox (idempotency_key, kind, payload, state, attempts, next_attempt_at, created_at)
+                 VALUES ('a', 'k', x'01', 'queued', 0, 5, 1),
+                        ('b', 'k', x'02', 'in_flight', 2, 5, 1),
+                        ('c', 'k', x'03', 'failed', 9, 5, 1),
+                        ('d', 'k', x'04', 'delivered', 1, 5, 1);",
+            )
+            .unwrap();
+        }
+        let store = Store::open_blocking(dir.path(), sealer).unwrap();
+        let rows: Vec<(String, String, Option<String>)> = store
+            .read_blocking(|c| {
+                let mut q = c.prepare(
+                    "SELECT idempotency_key, state, parked_reason FROM outbox ORDER BY idempotency_key",
+                )?;
+                let rows = q
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, StoreError>(rows)
+            })
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("a".into(), "queued".into(), None),
+                // A send interrupted by the upgrade is due again, not stranded.
+                ("b".into(), "queued".into(), None),
+                ("c".into(), "parked".into(), Some("unknown".into())),
+                ("d".into(), "delivered".into(), None),
+            ]
+        );
+    }
+
+    /// A migration that leaves a dangling reference is rolled back, the version stays, and foreign
+    /// keys are on again.
+    #[test]
+    fn a_migration_that_breaks_a_foreign_key_is_rolled_back() {
+        const STEPS: &[Migration] = &[
+            Migration {
+                version: 1,
+                name: "0001_parent_child",
+                sql: "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+                      CREATE TABLE child (id INTEGER PRIMARY KEY,
+                                          parent_id INTEGER NOT NULL REFERENCES parent (id));
+                      INSERT INTO parent (id) VALUES (1);
+                      INSERT INTO child (id, parent_id) VALUES (1, 1);",
+            },
+            Migration {
+                version: 2,
+                name: "0002_bad_rebuild",
+                // Forgets to copy the parents while rebuilding their table.
+                sql: "CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT);
+                      DROP TABLE parent;
+                      ALTER TABLE parent_new RENAME TO parent;",
+            },
+        ];
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate_to(&mut conn, STEPS, 1).unwrap();
+        match migrate_to(&mut conn, STEPS, 2) {
+            Err(StoreError::MigrationForeignKeys {
+                version: 2,
+                violations: 1,
+            }) => {}
+            other => panic!("expected a foreign key failure, got {other:?}"),
+        }
+        assert_eq!(current_version(&conn).unwrap(), 1);
+        let parents: i64 = conn
+            .query_row("SELECT count(*) FROM parent", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(parents, 1, "the rebuild was rolled back");
+        let foreign_keys: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(foreign_keys, 1);
     }
 
     #[test]
     fn a_newer_schema_is_refused_without_changes() {
         let dir = tempfile::tempdir().unwrap();
         let sealer = Arc::new(SoftwareSealer::in_dir(dir.path()));
-        let store = Store::open(dir.path(), sealer.clone()).unwrap();
+        let store = Store::open_blocking(dir.path(), sealer.clone()).unwrap();
         store
-            .with_connection(|c| c.pragma_update(None, "user_version", latest_version() + 5))
+            .read_blocking(|c| {
+                Ok::<_, StoreError>(c.pragma_update(None, "user_version", latest_version() + 5)?)
+            })
             .unwrap();
         drop(store);
-        match Store::open(dir.path(), sealer) {
+        match Store::open_blocking(dir.path(), sealer) {
             Err(StoreError::SchemaTooNew { found, supported }) => {
                 assert_eq!(found, latest_version() + 5);
                 assert_eq!(supported, latest_version());

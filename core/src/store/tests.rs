@@ -6,10 +6,11 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
-use crate::platform::SoftwareSealer;
+use crate::platform::{PlatformError, SoftwareSealer};
 use crate::secret::SecretBytes;
 
 fn sealer(dir: &Path) -> Arc<dyn SecretSealer> {
@@ -34,63 +35,63 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+fn open(dir: &Path) -> Store {
+    Store::open_blocking(dir, sealer(dir)).unwrap()
+}
+
 fn fill_rows(store: &Store, rows: usize) {
     store
-        .with_connection(|c| {
-            let tx = c.transaction()?;
+        .write_blocking(move |tx| {
             for i in 0..rows {
                 tx.execute(
                     "INSERT INTO meta (key, value, updated_at) VALUES (?1, ?2, 0)",
-                    params![format!("row-{i}"), "x".repeat(1000)],
+                    rusqlite::params![format!("row-{i}"), "x".repeat(1000)],
                 )?;
             }
-            tx.commit()
+            Ok::<_, StoreError>(())
         })
         .unwrap();
 }
 
-fn row_count(store: &Store) -> i64 {
+fn query<T: rusqlite::types::FromSql + Send + 'static>(store: &Store, sql: &'static str) -> T {
     store
-        .with_connection(|c| {
-            c.query_row(
-                "SELECT count(*) FROM meta WHERE key LIKE 'row-%'",
-                [],
-                |r| r.get(0),
-            )
-        })
+        .read_blocking(move |c| Ok::<_, StoreError>(c.query_row(sql, [], |r| r.get(0))?))
         .unwrap()
 }
 
+fn row_count(store: &Store) -> i64 {
+    query(store, "SELECT count(*) FROM meta WHERE key LIKE 'row-%'")
+}
+
 fn integrity_ok(store: &Store) -> bool {
+    query::<String>(store, "PRAGMA integrity_check") == "ok"
+}
+
+fn meta_get(store: &Store, key: &'static str) -> Option<String> {
+    store.read_blocking(move |c| meta::get(c, key)).unwrap()
+}
+
+fn meta_set(store: &Store, key: &'static str, value: &'static str) {
     store
-        .with_connection(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)))
+        .write_blocking(move |tx| meta::set(tx, key, value))
         .unwrap()
-        == "ok"
 }
 
 #[test]
 fn a_fresh_store_is_created_encrypted_and_reopens_with_its_data() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let store = open(dir.path());
     assert_eq!(store.schema_version(), migrations::latest_version());
+    assert!(!store.key_hardware_backed(), "the software sealer says so");
+    meta_set(&store, "greeting", "xin chào PLAINTEXT-MARKER");
     store
-        .meta_set("greeting", "xin chào PLAINTEXT-MARKER")
+        .read_blocking(|c| {
+            Ok::<_, StoreError>(c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?)
+        })
         .unwrap();
-    store
-        .with_connection(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
-        .unwrap();
-    let journal_mode: String = store
-        .with_connection(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
-        .unwrap();
-    assert_eq!(journal_mode, "wal");
-    let foreign_keys: i64 = store
-        .with_connection(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)))
-        .unwrap();
-    assert_eq!(foreign_keys, 1);
-    let secure_delete: i64 = store
-        .with_connection(|c| c.query_row("PRAGMA secure_delete", [], |r| r.get(0)))
-        .unwrap();
-    assert_eq!(secure_delete, 1);
+    assert_eq!(query::<String>(&store, "PRAGMA journal_mode"), "wal");
+    assert_eq!(query::<i64>(&store, "PRAGMA foreign_keys"), 1);
+    assert_eq!(query::<i64>(&store, "PRAGMA secure_delete"), 1);
     drop(store);
 
     let db = fs::read(dir.path().join("citizen.db")).unwrap();
@@ -100,9 +101,9 @@ fn a_fresh_store_is_created_encrypted_and_reopens_with_its_data() {
         "the header must be encrypted too"
     );
 
-    let reopened = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let reopened = open(dir.path());
     assert_eq!(
-        reopened.meta_get("greeting").unwrap().as_deref(),
+        meta_get(&reopened, "greeting").as_deref(),
         Some("xin chào PLAINTEXT-MARKER")
     );
 }
@@ -110,7 +111,7 @@ fn a_fresh_store_is_created_encrypted_and_reopens_with_its_data() {
 #[test]
 fn a_wrong_key_is_a_typed_error_and_leaves_files_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let store = open(dir.path());
     fill_rows(&store, 10);
     drop(store);
 
@@ -121,11 +122,11 @@ fn a_wrong_key_is_a_typed_error_and_leaves_files_byte_identical() {
     keys::write_sealed(&StorePaths::new(dir.path()).key, &other).unwrap();
     let before = snapshot(dir.path());
 
-    let error = Store::open(dir.path(), sealer(dir.path())).unwrap_err();
+    let error = Store::open_blocking(dir.path(), sealer(dir.path())).unwrap_err();
     assert!(matches!(error, StoreError::KeyRejected), "{error:?}");
     assert_eq!(snapshot(dir.path()), before);
     // Twice, to be sure the first failure did not leave anything that changes the second.
-    let error = Store::open(dir.path(), sealer(dir.path())).unwrap_err();
+    let error = Store::open_blocking(dir.path(), sealer(dir.path())).unwrap_err();
     assert!(matches!(error, StoreError::KeyRejected), "{error:?}");
     assert_eq!(snapshot(dir.path()), before);
 }
@@ -133,10 +134,10 @@ fn a_wrong_key_is_a_typed_error_and_leaves_files_byte_identical() {
 #[test]
 fn a_missing_key_file_is_a_typed_error_and_no_new_database_is_made() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path(), sealer(dir.path())).unwrap());
+    drop(open(dir.path()));
     fs::remove_file(StorePaths::new(dir.path()).key).unwrap();
     let before = snapshot(dir.path());
-    let error = Store::open(dir.path(), sealer(dir.path())).unwrap_err();
+    let error = Store::open_blocking(dir.path(), sealer(dir.path())).unwrap_err();
     assert!(matches!(error, StoreError::KeyMissing), "{error:?}");
     assert_eq!(snapshot(dir.path()), before);
 }
@@ -144,11 +145,11 @@ fn a_missing_key_file_is_a_typed_error_and_no_new_database_is_made() {
 #[test]
 fn a_key_that_will_not_unseal_is_a_typed_error_and_leaves_files_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path(), sealer(dir.path())).unwrap());
+    drop(open(dir.path()));
     // The platform lost its sealing key (e.g. the lock screen was removed).
     fs::remove_file(dir.path().join("software-sealer.key")).unwrap();
     let before = snapshot(dir.path());
-    let error = Store::open(dir.path(), sealer(dir.path())).unwrap_err();
+    let error = Store::open_blocking(dir.path(), sealer(dir.path())).unwrap_err();
     assert!(
         matches!(error, StoreError::Unseal(PlatformError::KeyUnavailable)),
         "{error:?}"
@@ -159,10 +160,10 @@ fn a_key_that_will_not_unseal_is_a_typed_error_and_leaves_files_untouched() {
 #[test]
 fn a_damaged_key_file_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path(), sealer(dir.path())).unwrap());
+    drop(open(dir.path()));
     fs::write(StorePaths::new(dir.path()).key, b"not a key file").unwrap();
     let before = snapshot(dir.path());
-    let error = Store::open(dir.path(), sealer(dir.path())).unwrap_err();
+    let error = Store::open_blocking(dir.path(), sealer(dir.path())).unwrap_err();
     assert!(matches!(error, StoreError::KeyFileCorrupt), "{error:?}");
     assert_eq!(snapshot(dir.path()), before);
 }
@@ -171,7 +172,7 @@ fn a_damaged_key_file_is_a_typed_error() {
 fn corrupt_database_files_are_typed_errors_and_left_untouched() {
     for damage in ["garbage", "truncated", "plain-sqlite"] {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), sealer(dir.path())).unwrap();
+        let store = open(dir.path());
         fill_rows(&store, 50);
         drop(store);
         let db_path = StorePaths::new(dir.path()).db;
@@ -188,7 +189,7 @@ fn corrupt_database_files_are_typed_errors_and_left_untouched() {
             }
         }
         let before = snapshot(dir.path());
-        let error = Store::open(dir.path(), sealer(dir.path())).unwrap_err();
+        let error = Store::open_blocking(dir.path(), sealer(dir.path())).unwrap_err();
         assert!(
             matches!(error, StoreError::KeyRejected | StoreError::Corrupt),
             "{damage}: {error:?}"
@@ -200,53 +201,56 @@ fn corrupt_database_files_are_typed_errors_and_left_untouched() {
 #[test]
 fn wipe_removes_every_file_and_the_sealing_key() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let store = open(dir.path());
     fill_rows(&store, 5);
-    store.wipe().unwrap();
+    store.wipe_blocking().unwrap();
     assert!(
         snapshot(dir.path()).is_empty(),
         "{:?}",
         snapshot(dir.path()).keys()
     );
-    assert!(matches!(store.meta_get("x"), Err(StoreError::Closed)));
-    assert!(matches!(store.rotate_key(), Err(StoreError::Closed)));
+    assert!(matches!(
+        store.read_blocking(|c| meta::get(c, "x")),
+        Err(StoreError::Closed)
+    ));
+    assert!(matches!(
+        store.rotate_key_blocking(),
+        Err(StoreError::Closed)
+    ));
 
     // After a wipe the directory opens as a brand-new, empty store.
-    let fresh = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let fresh = open(dir.path());
     assert_eq!(row_count(&fresh), 0);
 }
 
 #[test]
 fn wipe_files_works_when_the_store_cannot_be_opened() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path(), sealer(dir.path())).unwrap());
+    drop(open(dir.path()));
     fs::remove_file(dir.path().join("software-sealer.key")).unwrap();
-    assert!(Store::open(dir.path(), sealer(dir.path())).is_err());
+    assert!(Store::open_blocking(dir.path(), sealer(dir.path())).is_err());
     Store::wipe_files(dir.path(), sealer(dir.path()).as_ref()).unwrap();
     assert!(snapshot(dir.path()).is_empty());
-    Store::open(dir.path(), sealer(dir.path())).unwrap();
+    Store::open_blocking(dir.path(), sealer(dir.path())).unwrap();
 }
 
 #[test]
 fn rotation_keeps_data_and_retires_the_old_key() {
     let dir = tempfile::tempdir().unwrap();
     let paths = StorePaths::new(dir.path());
-    let store = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let store = open(dir.path());
     fill_rows(&store, 200);
     let old_sealed_key = fs::read(&paths.key).unwrap();
 
-    store.rotate_key().unwrap();
-    store.rotate_key().unwrap();
+    store.rotate_key_blocking().unwrap();
+    store.rotate_key_blocking().unwrap();
     assert_eq!(row_count(&store), 200);
     assert!(!paths.next_key.exists());
-    let journal_mode: String = store
-        .with_connection(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
-        .unwrap();
-    assert_eq!(journal_mode, "wal");
+    assert_eq!(query::<String>(&store, "PRAGMA journal_mode"), "wal");
     drop(store);
     assert_ne!(fs::read(&paths.key).unwrap(), old_sealed_key);
 
-    let reopened = Store::open(dir.path(), sealer(dir.path())).unwrap();
+    let reopened = open(dir.path());
     assert_eq!(row_count(&reopened), 200);
     assert!(integrity_ok(&reopened));
     drop(reopened);
@@ -254,7 +258,7 @@ fn rotation_keeps_data_and_retires_the_old_key() {
     // The old key no longer opens the database.
     fs::write(&paths.key, &old_sealed_key).unwrap();
     assert!(matches!(
-        Store::open(dir.path(), sealer(dir.path())),
+        Store::open_blocking(dir.path(), sealer(dir.path())),
         Err(StoreError::KeyRejected)
     ));
 }
@@ -270,9 +274,9 @@ fn rotation_child() {
         return;
     };
     let dir = Path::new(&dir);
-    let store = Store::open(dir, sealer(dir)).unwrap();
+    let store = Store::open_blocking(dir, sealer(dir)).unwrap();
     loop {
-        store.rotate_key().unwrap();
+        store.rotate_key_blocking().unwrap();
     }
 }
 
@@ -296,12 +300,13 @@ fn spawn_rotation_child(dir: &Path, crash_at: Option<&str>) -> std::process::Chi
 }
 
 fn assert_store_intact_after_crash(dir: &Path, rows: i64, context: &str) {
-    let store = Store::open(dir, sealer(dir)).unwrap_or_else(|e| panic!("{context}: {e:?}"));
+    let store =
+        Store::open_blocking(dir, sealer(dir)).unwrap_or_else(|e| panic!("{context}: {e:?}"));
     assert_eq!(row_count(&store), rows, "{context}");
     assert!(integrity_ok(&store), "{context}");
     assert!(!StorePaths::new(dir).next_key.exists(), "{context}");
     // And it can rotate again afterwards.
-    store.rotate_key().unwrap();
+    store.rotate_key_blocking().unwrap();
     assert_eq!(row_count(&store), rows, "{context}");
 }
 
@@ -314,7 +319,10 @@ fn a_crash_at_every_rotation_step_leaves_a_store_that_opens() {
         "key-promoted",
     ] {
         let dir = tempfile::tempdir().unwrap();
-        fill_rows(&Store::open(dir.path(), sealer(dir.path())).unwrap(), 300);
+        fill_rows(
+            &Store::open_blocking(dir.path(), sealer(dir.path())).unwrap(),
+            300,
+        );
         let status = spawn_rotation_child(dir.path(), Some(step)).wait().unwrap();
         assert!(!status.success(), "the child should have aborted at {step}");
         if step != "key-promoted" {
@@ -328,7 +336,10 @@ fn a_crash_at_every_rotation_step_leaves_a_store_that_opens() {
 fn a_kill_at_random_moments_during_rotation_leaves_a_store_that_opens() {
     let dir = tempfile::tempdir().unwrap();
     // About 3 MB, so that a rekey takes long enough to be killed in the middle.
-    fill_rows(&Store::open(dir.path(), sealer(dir.path())).unwrap(), 3000);
+    fill_rows(
+        &Store::open_blocking(dir.path(), sealer(dir.path())).unwrap(),
+        3000,
+    );
     let mut interrupted_rotations = 0;
     for (round, delay_ms) in [40u64, 90, 150, 220, 310, 420].into_iter().enumerate() {
         let mut child = spawn_rotation_child(dir.path(), None);
@@ -341,4 +352,251 @@ fn a_kill_at_random_moments_during_rotation_leaves_a_store_that_opens() {
         assert_store_intact_after_crash(dir.path(), 3000, &format!("round {round}"));
     }
     eprintln!("killed mid-rotation (next key present) in {interrupted_rotations} of 6 rounds");
+    // Without this the test would pass even if every kill landed between rotations, proving
+    // nothing about a kill mid-rekey.
+    assert!(
+        interrupted_rotations > 0,
+        "no kill landed mid-rotation; the test did not exercise recovery"
+    );
+}
+
+#[test]
+fn one_store_per_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path());
+    assert!(matches!(
+        Store::open_blocking(dir.path(), sealer(dir.path())),
+        Err(StoreError::InUse)
+    ));
+    // Nor can the directory be wiped from under an open store.
+    assert!(matches!(
+        Store::wipe_files(dir.path(), sealer(dir.path()).as_ref()),
+        Err(StoreError::InUse)
+    ));
+    meta_set(&first, "still", "here");
+    drop(first);
+    let second = open(dir.path());
+    assert_eq!(meta_get(&second, "still").as_deref(), Some("here"));
+}
+
+#[test]
+fn a_job_that_panics_is_contained_and_the_store_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let outcome = store.write_blocking(|tx| {
+        meta::set(tx, "half", "written")?;
+        if tx.is_autocommit() {
+            return Ok::<_, StoreError>(());
+        }
+        panic!("a bug in a capability's query");
+    });
+    assert!(matches!(outcome, Err(StoreError::Panicked)), "{outcome:?}");
+    assert_eq!(
+        meta_get(&store, "half"),
+        None,
+        "the transaction was rolled back"
+    );
+    meta_set(&store, "after", "ok");
+    assert_eq!(meta_get(&store, "after").as_deref(), Some("ok"));
+}
+
+#[test]
+fn async_callers_get_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = Store::open(dir.path(), sealer(dir.path())).await.unwrap();
+        store.write(|tx| meta::set(tx, "k", "v")).await.unwrap();
+        let thread = store
+            .read(|_| Ok::<_, StoreError>(std::thread::current().name().map(str::to_owned)))
+            .await
+            .unwrap();
+        assert_eq!(
+            thread.as_deref(),
+            Some("citizen-store"),
+            "SQL runs on the store thread"
+        );
+        store.rotate_key().await.unwrap();
+        assert_eq!(
+            store.read(|c| meta::get(c, "k")).await.unwrap().as_deref(),
+            Some("v")
+        );
+        store.wipe().await.unwrap();
+    });
+    assert!(snapshot(dir.path()).is_empty());
+}
+
+/// A sealer whose first `fail_unseals` unseal calls fail the way a busy platform does.
+struct FlakySealer {
+    inner: Arc<dyn SecretSealer>,
+    fail_unseals: AtomicUsize,
+}
+
+impl SecretSealer for FlakySealer {
+    fn seal(&self, plaintext: &SecretBytes) -> Result<Vec<u8>, PlatformError> {
+        self.inner.seal(plaintext)
+    }
+    fn unseal(&self, sealed: &[u8]) -> Result<SecretBytes, PlatformError> {
+        let left = self.fail_unseals.load(Ordering::SeqCst);
+        if left > 0 {
+            self.fail_unseals.store(left - 1, Ordering::SeqCst);
+            return Err(PlatformError::TemporarilyUnavailable);
+        }
+        self.inner.unseal(sealed)
+    }
+    fn delete_key(&self) -> Result<(), PlatformError> {
+        self.inner.delete_key()
+    }
+    fn is_hardware_backed(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_transient_unseal_failure_is_reported_as_itself_not_as_the_next_keys_rejection() {
+    let dir = tempfile::tempdir().unwrap();
+    fill_rows(&open(dir.path()), 20);
+    // A rotation that died after writing its key: the database still uses the current key.
+    let status = spawn_rotation_child(dir.path(), Some("next-key-written"))
+        .wait()
+        .unwrap();
+    assert!(!status.success());
+    assert!(StorePaths::new(dir.path()).next_key.exists());
+    let before = snapshot(dir.path());
+
+    let flaky = Arc::new(FlakySealer {
+        inner: sealer(dir.path()),
+        fail_unseals: AtomicUsize::new(1),
+    });
+    let error = Store::open_blocking(dir.path(), flaky.clone()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Unseal(PlatformError::TemporarilyUnavailable)
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a failed open changes nothing"
+    );
+
+    // Once the platform answers again the store opens with its data.
+    let store = Store::open_blocking(dir.path(), flaky).unwrap();
+    assert_eq!(row_count(&store), 20);
+    assert!(!StorePaths::new(dir.path()).next_key.exists());
+}
+
+#[test]
+fn a_rekey_that_committed_but_did_not_verify_keeps_the_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill_rows(&store, 50);
+    inject_fault(dir.path(), "verify-after-rekey");
+    assert!(matches!(
+        store.rotate_key_blocking(),
+        Err(StoreError::RekeyUnverified)
+    ));
+    // The database is under the new key now; its only sealed copy must still be there.
+    assert!(StorePaths::new(dir.path()).next_key.exists());
+    drop(store);
+    let reopened = open(dir.path());
+    assert_eq!(row_count(&reopened), 50);
+    assert!(integrity_ok(&reopened));
+    assert!(!StorePaths::new(dir.path()).next_key.exists(), "promoted");
+}
+
+#[test]
+fn a_failed_rekey_statement_discards_the_new_key_only_once_the_old_one_is_proven() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill_rows(&store, 50);
+    let sealed_before = fs::read(StorePaths::new(dir.path()).key).unwrap();
+    inject_fault(dir.path(), "rekey-statement");
+    assert!(matches!(
+        store.rotate_key_blocking(),
+        Err(StoreError::KeyStatementFailed)
+    ));
+    assert!(!StorePaths::new(dir.path()).next_key.exists());
+    assert_eq!(
+        fs::read(StorePaths::new(dir.path()).key).unwrap(),
+        sealed_before
+    );
+    assert_eq!(row_count(&store), 50, "the open store keeps working");
+    store.rotate_key_blocking().unwrap();
+    drop(store);
+    assert_eq!(row_count(&open(dir.path())), 50);
+}
+
+#[test]
+fn a_leftover_next_key_is_resolved_before_the_next_rotation_overwrites_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = StorePaths::new(dir.path());
+    let store = open(dir.path());
+    fill_rows(&store, 50);
+
+    // Rotation 1 commits its rekey but cannot rename its key file into place: the next key file
+    // is now the only sealed copy of the key the database uses.
+    inject_fault(dir.path(), "promote");
+    assert!(store.rotate_key_blocking().is_err());
+    let sealed_k1 = fs::read(&paths.next_key).unwrap();
+
+    // Rotation 2 fails right after writing its own key file. Had it overwritten the leftover, the
+    // database (still under key 1) could never be opened again.
+    inject_fault(dir.path(), "next-key-written");
+    assert!(store.rotate_key_blocking().is_err());
+    assert_eq!(
+        fs::read(&paths.key).unwrap(),
+        sealed_k1,
+        "the leftover was promoted first"
+    );
+    drop(store);
+
+    let reopened = open(dir.path());
+    assert_eq!(row_count(&reopened), 50);
+    assert!(integrity_ok(&reopened));
+    assert!(!paths.next_key.exists());
+    reopened.rotate_key_blocking().unwrap();
+    assert_eq!(row_count(&reopened), 50);
+}
+
+#[test]
+fn sqlite_log_lines_carry_no_sql_text_or_values() {
+    use crate::logging::{LogLevel, LogRecord, LogSink, init_logging};
+    #[derive(Default)]
+    struct Collect(std::sync::Mutex<Vec<LogRecord>>);
+    impl LogSink for Collect {
+        fn log(&self, record: LogRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+    let _serial = crate::logging::TEST_SINK_LOCK
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let sink = Arc::new(Collect::default());
+    init_logging(LogLevel::Trace, sink.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // A failing statement makes SQLite write to its global log, quoting the statement.
+    let failed = store.read_blocking(|c| {
+        Ok::<_, StoreError>(c.execute_batch("SELECT 'SECRET-VALUE-4711' FROM no_such_table;")?)
+    });
+    assert!(failed.is_err());
+    let lines = sink.0.lock().unwrap().clone();
+    let sqlite: Vec<_> = lines
+        .iter()
+        .filter(|r| r.target == "citizen_core::sqlite")
+        .collect();
+    assert!(
+        !sqlite.is_empty(),
+        "SQLite's log reached the sink: {lines:?}"
+    );
+    for line in &lines {
+        assert!(!line.message.contains("SECRET-VALUE"), "{line:?}");
+        assert!(!line.message.contains("no_such_table"), "{line:?}");
+    }
 }
