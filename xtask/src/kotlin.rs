@@ -8,6 +8,10 @@
 //!
 //! The Android stubs (`android/jvm-stubs`) exist only so the shell's Android-API code is compiled
 //! here; they are never shipped and no test calls them.
+//!
+//! `cargo xtask kotlin [TestClass ...]` runs this suite alone (tools, bindings, sandbox, JUnit),
+//! optionally only the named test classes: for work on the Android shell without the whole
+//! `cargo xtask test`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,10 +24,36 @@ use crate::sandbox_proc::SandboxInfo;
 use crate::tools::JvmTools;
 use crate::util::{Result, root, step, target_dir};
 
+/// `cargo xtask kotlin`: the Kotlin suite on its own, with its own sandbox portal. `only` names
+/// test classes (simple names such as `StoreLifecycleTest`) to run; empty runs them all.
+pub fn run_alone(only: &[String]) -> Result<()> {
+    let tools = crate::tools::ensure_jvm_tools()?;
+    let bindings = crate::bindings::generate()?;
+    let sandbox = crate::sandbox_proc::start()?;
+    let result = run_selected(&tools, &bindings, &sandbox.info, only);
+    drop(sandbox);
+    let result = result?;
+    println!();
+    println!("{}", result.line());
+    if result.failed > 0 {
+        return Err(format!("{} Kotlin test(s) failed", result.failed).into());
+    }
+    Ok(())
+}
+
 pub fn run_tests(
     tools: &JvmTools,
     bindings: &Bindings,
     sandbox: &SandboxInfo,
+) -> Result<SuiteResult> {
+    run_selected(tools, bindings, sandbox, &[])
+}
+
+fn run_selected(
+    tools: &JvmTools,
+    bindings: &Bindings,
+    sandbox: &SandboxInfo,
+    only: &[String],
 ) -> Result<SuiteResult> {
     let module = root().join("android/citizen-sdk");
     let tests_dir = module.join("src/test/kotlin");
@@ -36,9 +66,22 @@ pub fn run_tests(
     ] {
         collect_kotlin_files(&dir, &mut sources)?;
     }
-    let test_classes = test_class_names(&tests_dir)?;
+    let mut test_classes = test_class_names(&tests_dir)?;
     if test_classes.is_empty() {
         return Err(format!("no *Test.kt files in {}", tests_dir.display()).into());
+    }
+    if !only.is_empty() {
+        test_classes.retain(|class| {
+            let simple = class.rsplit('.').next().unwrap_or(class);
+            only.iter().any(|name| name == simple || name == class)
+        });
+        if test_classes.len() != only.len() {
+            return Err(format!(
+                "not every test class in {only:?} exists in {}",
+                tests_dir.display()
+            )
+            .into());
+        }
     }
 
     step(&format!(

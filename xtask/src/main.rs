@@ -50,11 +50,14 @@ fn main() -> ExitCode {
             println!("Swift:  {}", b.swift_dir.display());
         }),
         Some("bench") => bench::run(),
+        Some("kotlin") => kotlin::run_alone(&args[1..]),
         Some("setup") => tools::ensure_jvm_tools()
             .and_then(|_| tools::ensure_swift_tools())
             .map(drop),
         _ => {
-            eprintln!("usage: cargo xtask <test | bindings | bench | setup>");
+            eprintln!(
+                "usage: cargo xtask <test | kotlin [TestClass ...] | bindings | bench | setup>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -600,3 +600,24 @@ fn sqlite_log_lines_carry_no_sql_text_or_values() {
         assert!(!line.message.contains("no_such_table"), "{line:?}");
     }
 }
+
+#[test]
+fn a_refused_key_statement_is_a_fixed_error_without_the_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    // A read-only connection cannot rekey: SQLite refuses the statement that holds the key.
+    let paths = StorePaths::new(dir.path());
+    let secret = sealer(dir.path())
+        .unseal(&keys::read_sealed(&paths.key).unwrap().unwrap())
+        .unwrap();
+    let key = DataKey::from_unsealed(secret).unwrap();
+    let conn = Connection::open_with_flags(&paths.db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    apply_key(&conn, &key, "key").unwrap();
+    verify_key(&conn).unwrap();
+    let new_key = DataKey::generate().unwrap();
+    let error = apply_key(&conn, &new_key, "rekey").unwrap_err();
+    assert!(matches!(error, StoreError::KeyStatementFailed), "{error:?}");
+    let printed = format!("{error} {error:?}");
+    assert!(!printed.contains("x'"), "{printed}");
+    assert!(!printed.to_lowercase().contains("pragma"), "{printed}");
+}

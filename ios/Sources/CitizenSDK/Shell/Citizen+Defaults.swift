@@ -1,6 +1,7 @@
 // Conveniences for embedding the SDK in an iOS app: where the store lives, which sealer and log
 // sink to use. Everything here is optional; the generated API (`Citizen.open`, `initLogging`,
-// `wipeDataDir`) can be called directly.
+// `wipeDataDir`) can be called directly. Opening and wiping touch the disk and the keychain, so
+// they are `async`, like the generated functions they call.
 //
 // Owns: the default data directory and its file attributes, and the default wiring. Does not own
 // behaviour: each function calls the generated bindings once.
@@ -32,26 +33,39 @@ extension Citizen {
 
     /// Opens the citizen's store in `defaultDataDirectory()` with the Secure Enclave sealer.
     /// `portalSpkiPins` are `sha256/<base64>` pins of the portal's public keys; give at least two
-    /// (current and next key) so a key rotation on the server does not lock the app out.
+    /// (current and next key) so a key rotation on the server does not lock the app out. Pinning is
+    /// required: with no pins the open fails with `CitizenError.InvalidInput`, unless
+    /// `allowUnpinned` is true (a development setup only, which the SDK logs as a warning).
+    /// `originPins` pin other origins the SDK talks to.
+    ///
+    /// The default sealer refuses to work without a Secure Enclave (the simulator): pass
+    /// `SecureEnclaveSealer(allowSoftwareFallback: true)` to accept a software key there.
+    /// Only one `Citizen` may be open per data directory: a second open fails with
+    /// `CitizenError.InUse` until the first is released.
     public static func openDefault(
         portalBaseUrl: String,
         portalSpkiPins: [String],
         trustedRootsPem: [String] = [],
-        sealer: SecretSealer = SecureEnclaveSealer()
-    ) throws -> Citizen {
+        sealer: SecretSealer = SecureEnclaveSealer(),
+        originPins: [OriginPins] = [],
+        allowUnpinned: Bool = false
+    ) async throws -> Citizen {
         let config = CitizenConfig(
             dataDir: try defaultDataDirectory().path,
             portalBaseUrl: portalBaseUrl,
             trustedRootsPem: trustedRootsPem,
-            portalSpkiPins: portalSpkiPins
+            portalSpkiPins: portalSpkiPins,
+            originPins: originPins,
+            allowUnpinned: allowUnpinned
         )
-        return try Citizen.open(config: config, platform: PlatformServices(sealer: sealer))
+        return try await Citizen.open(config: config, platform: PlatformServices(sealer: sealer))
     }
 
     /// Deletes the default store and its Secure Enclave key without opening it: the way out when
-    /// `openDefault` fails with `CitizenError.WrongKey`. Everything stored is lost.
-    public static func wipeDefault(sealer: SecretSealer = SecureEnclaveSealer()) throws {
-        try wipeDataDir(dataDir: try defaultDataDirectory().path, platform: PlatformServices(sealer: sealer))
+    /// `openDefault` fails with `CitizenError.WrongKey`. Everything stored is lost. Fails with
+    /// `CitizenError.InUse` while a `Citizen` on that folder is open.
+    public static func wipeDefault(sealer: SecretSealer = SecureEnclaveSealer()) async throws {
+        try await wipeDataDir(dataDir: try defaultDataDirectory().path, platform: PlatformServices(sealer: sealer))
     }
 
     /// Sends the SDK's log lines at `level` and above to os_log.

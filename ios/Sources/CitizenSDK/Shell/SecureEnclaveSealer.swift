@@ -11,9 +11,11 @@
 // been deleted" (KeyUnavailable: the data is gone) from a passing failure of the Secure Enclave
 // (Failure: try again), which the Security framework's error codes do not reliably separate.
 //
-// Simulator: it has no Secure Enclave, so there the key is an ordinary keychain key (software, in
-// the simulator's keychain). Same format and behaviour, none of the hardware protection. The same
-// fallback applies to any device without a Secure Enclave (none that runs iOS 15 that we know of).
+// No Secure Enclave (the simulator; no iPhone that runs iOS 15 that we know of): the sealer
+// refuses to work, with a PlatformError.Failure, rather than silently protect the store with a
+// software key. An app may opt in with `allowSoftwareFallback: true` (for the simulator, say); the
+// key is then an ordinary keychain key: same format and behaviour, none of the hardware
+// protection, and `isHardwareBacked()` says false.
 
 import CryptoKit
 import Foundation
@@ -23,8 +25,14 @@ import Security
 public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
     public static let defaultTag = "org.citizen.sdk.store-key-sealer"
 
-    /// Whether new keys are made in the Secure Enclave (false on the simulator).
+    /// Whether this device has a Secure Enclave (false on the simulator). Without one the sealer
+    /// works only when created with `allowSoftwareFallback: true`.
     public static var usesSecureEnclave: Bool { SecureEnclave.isAvailable }
+
+    /// The `PlatformError.Failure` detail when there is no Secure Enclave and no opt-in: a fixed
+    /// English text, so that it reaches the app's `CitizenError` detail unchanged.
+    public static let noSecureEnclaveDetail =
+        "no Secure Enclave on this device and a software key was not allowed"
 
     private static let version: UInt8 = 1
     private static let keyIDLength = 8
@@ -32,6 +40,7 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
 
     private let tag: Data
     private let requireUserPresence: Bool
+    private let allowSoftwareFallback: Bool
     // Serialises find-or-create so two first seals cannot each make a key under the same tag.
     private let lock = NSLock()
 
@@ -40,12 +49,21 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
     ///     key (which `Citizen.wipe` and `wipeDataDir` do) makes that store unreadable forever.
     ///   - requireUserPresence: every unseal (each time the store is opened) asks for Face ID,
     ///     Touch ID or the passcode; cancelling gives `CitizenError.AuthenticationRequired`.
-    public init(tag: String = SecureEnclaveSealer.defaultTag, requireUserPresence: Bool = false) {
+    ///   - allowSoftwareFallback: on a device without a Secure Enclave (the simulator), use an
+    ///     ordinary keychain key instead of failing. Off by default: a software key protects the
+    ///     store far less, and the app must choose that knowingly (e.g. only in simulator builds).
+    public init(
+        tag: String = SecureEnclaveSealer.defaultTag,
+        requireUserPresence: Bool = false,
+        allowSoftwareFallback: Bool = false
+    ) {
         self.tag = Data(tag.utf8)
         self.requireUserPresence = requireUserPresence
+        self.allowSoftwareFallback = allowSoftwareFallback
     }
 
     public func seal(plaintext: Data) throws -> Data {
+        try requireSecureEnclaveOrOptIn()
         let privateKey = try locked { try findKey() ?? createKey() }
         let publicKey = try publicKey(of: privateKey)
         var error: Unmanaged<CFError>?
@@ -63,6 +81,7 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
         guard bytes.count > 1 + Self.keyIDLength, bytes[0] == Self.version else {
             throw Self.failure("the sealed value has an unknown format")
         }
+        try requireSecureEnclaveOrOptIn()
         guard let privateKey = try locked({ try findKey() }) else {
             throw PlatformError.KeyUnavailable
         }
@@ -82,12 +101,36 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
         return plaintext
     }
 
+    /// Works with or without a Secure Enclave: deleting is the way out (`wipeDataDir`) in every case.
     public func deleteKey() throws {
         try locked {
             let status = SecItemDelete(keyQuery() as CFDictionary)
             guard status == errSecSuccess || status == errSecItemNotFound else {
                 throw Self.platformError(status: status, while: "delete the key")
             }
+        }
+    }
+
+    /// Whether the current key lives in the Secure Enclave, as the keychain records it (its token
+    /// id). False for a software key (the opt-in fallback), when there is no key yet, and when the
+    /// keychain cannot be asked: never claims protection that is not known to be there. The SDK
+    /// asks once per open, after sealing or unsealing, and reports it as
+    /// `Status.storeKeyHardwareBacked`.
+    public func isHardwareBacked() -> Bool {
+        var query = keyQuery()
+        query[kSecReturnAttributes as String] = true
+        var item: CFTypeRef?
+        let status = locked { SecItemCopyMatching(query as CFDictionary, &item) }
+        guard status == errSecSuccess, let attributes = item as? [String: Any] else {
+            return false
+        }
+        let tokenID = attributes[kSecAttrTokenID as String] as? String
+        return tokenID == (kSecAttrTokenIDSecureEnclave as String)
+    }
+
+    private func requireSecureEnclaveOrOptIn() throws {
+        guard Self.usesSecureEnclave || allowSoftwareFallback else {
+            throw Self.failure(Self.noSecureEnclaveDetail)
         }
     }
 
@@ -132,7 +175,7 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
         guard let access = SecAccessControlCreateWithFlags(
             kCFAllocatorDefault, kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly, flags, &accessError
         ) else {
-            throw Self.platformError(accessError, while: "create the key's access control")
+            throw Self.platformError(accessError, while: "create the access control of the key")
         }
         var attributes: [String: Any] = [
             kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
@@ -176,8 +219,11 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
 
     // MARK: - Errors
     //
-    // Messages name the operation and a numeric code only: nothing from the key, the data or the
-    // system's localized descriptions (which are not ours to vouch for) reaches the SDK's logs.
+    // Details are fixed English texts: the operation and, where known, the name of the error code.
+    // Nothing from the key, the data or the system's localized descriptions (which are not ours to
+    // vouch for) reaches the SDK's logs. Only letters, spaces and `.,:;_-()`: the core withholds a
+    // whole detail with any other character (a digit, an apostrophe), so a raw OSStatus would turn
+    // a useful text into "its text was withheld".
 
     private static func failure(_ text: String) -> PlatformError {
         PlatformError.Failure(detail: text)
@@ -196,18 +242,36 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
         if domain == NSOSStatusErrorDomain, let status = OSStatus(exactly: code) {
             return platformError(status: status, while: operation)
         }
-        return failure("could not \(operation): \(domain) \(code)")
+        return failure("could not \(operation): an error in \(domain)")
     }
 
     private static func platformError(status: OSStatus, while operation: String) -> PlatformError {
         switch status {
-        case errSecAuthFailed, errSecUserCanceled, errSecInteractionNotAllowed:
-            // The user did not (or could not yet, e.g. before the first unlock) authenticate.
+        case errSecAuthFailed, errSecUserCanceled:
+            // The user did not authenticate (cancelled, or failed Face ID / Touch ID / passcode).
             return .AuthenticationRequired
+        case errSecInteractionNotAllowed:
+            // The keychain is locked: before the first unlock after a reboot, or a key that needs
+            // the device unlocked. It passes by itself; retrying later works, wiping would be wrong.
+            return .TemporarilyUnavailable
         case errSecItemNotFound:
             return .KeyUnavailable
         default:
-            return failure("could not \(operation): OSStatus \(status)")
+            return failure("could not \(operation): \(name(of: status))")
+        }
+    }
+
+    /// The Security framework's name for the codes seen around key operations; no number.
+    private static func name(of status: OSStatus) -> String {
+        switch status {
+        case errSecParam: return "errSecParam"
+        case errSecAllocate: return "errSecAllocate"
+        case errSecNotAvailable: return "errSecNotAvailable"
+        case errSecDuplicateItem: return "errSecDuplicateItem"
+        case errSecDecode: return "errSecDecode"
+        case errSecMissingEntitlement: return "errSecMissingEntitlement"
+        case errSecUnimplemented: return "errSecUnimplemented"
+        default: return "an unlisted OSStatus"
         }
     }
 }

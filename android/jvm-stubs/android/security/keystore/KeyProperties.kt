@@ -12,4 +12,11 @@ object KeyProperties {
     const val KEY_ALGORITHM_AES: String = "AES"
     const val BLOCK_MODE_GCM: String = "GCM"
     const val ENCRYPTION_PADDING_NONE: String = "NoPadding"
+
+    // KeyInfo.getSecurityLevel() values (API 31).
+    const val SECURITY_LEVEL_UNKNOWN: Int = -2
+    const val SECURITY_LEVEL_UNKNOWN_SECURE: Int = -1
+    const val SECURITY_LEVEL_SOFTWARE: Int = 0
+    const val SECURITY_LEVEL_TRUSTED_ENVIRONMENT: Int = 1
+    const val SECURITY_LEVEL_STRONGBOX: Int = 2
 }

@@ -3,8 +3,11 @@
 // can only run on a device.
 package org.citizen.sdk
 
+import android.security.keystore.KeyPermanentlyInvalidatedException
+import android.security.keystore.UserNotAuthenticatedException
 import java.security.KeyStoreException
 import java.security.UnrecoverableKeyException
+import javax.crypto.AEADBadTagException
 import javax.crypto.SecretKey
 import org.citizen.sdk.shell.AesGcmSecretSealer
 import org.citizen.sdk.shell.SealingKeySource
@@ -66,10 +69,51 @@ class AesGcmSecretSealerTest {
     }
 
     @Test
-    fun platformExceptionsAreMappedWithoutTheirMessages() {
-        val unrecoverable = AesGcmSecretSealer(ThrowingKeys(UnrecoverableKeyException("entry 42 of citizen Alice")))
-        expectThrows<PlatformException.KeyUnavailable> { unrecoverable.seal(secret) }
+    fun aValueSealedUnderAnotherKeyIsKeyUnavailable() {
+        val sealed = fileSealer(temp.root.resolve("key-a")).seal(secret)
+        val other = fileSealer(temp.root.resolve("key-b")).also { it.seal(secret) }
+        // The real GCM tag check fails (AEADBadTagException inside the cipher).
+        expectThrows<PlatformException.KeyUnavailable> { other.unseal(sealed) }
+    }
 
+    @Test
+    fun anUnrecoverableKeyIsRetryableNotKeyLoss() {
+        // Often passing on a phone (keystore daemon restarting, device still locked): the app must
+        // be told to retry, not be led to offer a wipe (which KeyUnavailable does).
+        val sealed = fileSealer(temp.root.resolve("key")).seal(secret)
+        val sealer = AesGcmSecretSealer(ThrowingKeys(UnrecoverableKeyException("entry 42 of citizen Alice")))
+        expectThrows<PlatformException.TemporarilyUnavailable> { sealer.seal(secret) }
+        expectThrows<PlatformException.TemporarilyUnavailable> { sealer.unseal(sealed) }
+        expectThrows<PlatformException.TemporarilyUnavailable> { sealer.deleteKey() }
+    }
+
+    @Test
+    fun invalidatedKeysAndFailedTagsAreKeyUnavailable() {
+        val sealed = fileSealer(temp.root.resolve("key")).seal(secret)
+        for (error in listOf(KeyPermanentlyInvalidatedException(), AEADBadTagException("tag mismatch"))) {
+            val sealer = AesGcmSecretSealer(ThrowingKeys(error))
+            expectThrows<PlatformException.KeyUnavailable> { sealer.unseal(sealed) }
+            expectThrows<PlatformException.KeyUnavailable> { sealer.seal(secret) }
+        }
+        val locked = AesGcmSecretSealer(ThrowingKeys(UserNotAuthenticatedException()))
+        expectThrows<PlatformException.AuthenticationRequired> { locked.unseal(sealed) }
+    }
+
+    @Test
+    fun aFileKeyIsNotHardwareBackedAndAFailingSourceCountsAsNotBacked() {
+        val sealer = fileSealer(temp.root.resolve("key"))
+        assertFalse("no key yet", sealer.isHardwareBacked())
+        sealer.seal(secret)
+        assertFalse("a key in a file", sealer.isHardwareBacked())
+
+        // isHardwareBacked returns a plain Boolean across the FFI: it must never throw.
+        val broken = AesGcmSecretSealer(ThrowingKeys(KeyStoreException("keystore down")))
+        assertFalse(broken.isHardwareBacked())
+        assertTrue(AesGcmSecretSealer(HardwareKeys(temp.root.resolve("key"))).isHardwareBacked())
+    }
+
+    @Test
+    fun platformExceptionsAreMappedWithoutTheirMessages() {
         val broken = AesGcmSecretSealer(ThrowingKeys(KeyStoreException("entry 42 of citizen Alice")))
         val failure = expectThrows<PlatformException.Failure> { broken.seal(secret) }
         assertFalse(failure.message.contains("Alice"))
@@ -82,5 +126,12 @@ class AesGcmSecretSealerTest {
         override fun create(): SecretKey = throw error
 
         override fun delete() = throw error
+
+        override fun isHardwareBacked(): Boolean = throw error
+    }
+
+    /** A file key that claims to be in secure hardware: the sealer passes the source's answer on. */
+    private class HardwareKeys(file: java.io.File) : SealingKeySource by FileKeySource(file) {
+        override fun isHardwareBacked(): Boolean = true
     }
 }

@@ -17,19 +17,19 @@ class EventsTest {
     val temp = TemporaryFolder()
 
     @Test
-    fun rotatingTheStoreKeyEmitsStoreKeyRotatedUntilCancelled() {
-        val config = CitizenConfig(dataDir = temp.newFolder("data").path, portalBaseUrl = OFFLINE_PORTAL)
+    fun rotatingTheStoreKeyEmitsStoreKeyRotatedUntilCancelled(): Unit = runBlocking {
+        val config = offlineConfig(temp.newFolder("data"))
         Citizen.open(config, PlatformServices(fileSealer(temp.root.resolve("sealer.key")))).use { citizen ->
             val cancelled = EventRecorder()
             val kept = EventRecorder()
             val handle = citizen.subscribe(cancelled)
             citizen.subscribe(kept).use {
-                runBlocking { citizen.rotateStoreKey() }
+                citizen.rotateStoreKey()
                 assertEquals(listOf<Event>(Event.StoreKeyRotated), cancelled.drain())
                 assertEquals(listOf<Event>(Event.StoreKeyRotated), kept.drain())
 
                 handle.cancel()
-                runBlocking { citizen.rotateStoreKey() }
+                citizen.rotateStoreKey()
                 assertEquals("no events after cancel()", emptyList<Event>(), cancelled.drain())
                 // The event was still emitted: the other listener proves it.
                 assertEquals(listOf<Event>(Event.StoreKeyRotated), kept.drain())
@@ -40,14 +40,14 @@ class EventsTest {
     }
 
     @Test
-    fun pingingTheSandboxEmitsReachabilityAndStatusAndRecordsTheContact() {
+    fun pingingTheSandboxEmitsReachabilityAndStatusAndRecordsTheContact(): Unit = runBlocking {
         val sandbox = Sandbox.get()
         val dataDir = temp.newFolder("data")
         val keyFile = temp.root.resolve("sealer.key")
         val events = EventRecorder()
         val contact = Citizen.open(sandbox.config(dataDir), PlatformServices(fileSealer(keyFile))).use { citizen ->
             citizen.subscribe(events).use {
-                val contact = runBlocking { citizen.pingPortal() }
+                val contact = citizen.pingPortal()
                 assertEquals(1u, contact.apiVersion)
                 assertTrue("portal name", contact.portalName.isNotBlank())
 

@@ -24,15 +24,15 @@ class PanicSafetyTest {
     }
 
     @Test
-    fun aThrowingListenerPanicsInRustWithoutHarmingTheCallOrOtherListeners() {
+    fun aThrowingListenerPanicsInRustWithoutHarmingTheCallOrOtherListeners(): Unit = runBlocking {
         val logs = LogRecorder()
         initLogging(LogLevel.WARN, logs)
-        val config = CitizenConfig(dataDir = temp.newFolder("data").path, portalBaseUrl = OFFLINE_PORTAL)
+        val config = offlineConfig(temp.newFolder("data"))
         Citizen.open(config, PlatformServices(fileSealer(temp.root.resolve("sealer.key")))).use { citizen ->
             val after = EventRecorder()
             citizen.subscribe(ThrowingListener()).use {
                 citizen.subscribe(after).use {
-                    runBlocking { citizen.rotateStoreKey() }
+                    citizen.rotateStoreKey()
                     assertEquals(listOf<Event>(Event.StoreKeyRotated), after.drain())
                 }
             }

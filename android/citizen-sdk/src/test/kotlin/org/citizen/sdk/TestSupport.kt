@@ -34,22 +34,34 @@ class FileKeySource(private val file: File) : SealingKeySource {
     override fun delete() {
         file.delete()
     }
+
+    /** A file on disk: nothing about it is hardware-backed. */
+    override fun isHardwareBacked(): Boolean = false
 }
 
 /** The shell's real sealer with its key in [keyFile]. Keep the key file outside the data dir. */
 fun fileSealer(keyFile: File): AesGcmSecretSealer = AesGcmSecretSealer(FileKeySource(keyFile))
 
-/** Wraps a sealer and counts what the SDK asked of it. */
-class CountingSealer(private val inner: SecretSealer) : SecretSealer {
+/**
+ * Wraps a sealer and counts what the SDK asked of it. [hardwareBacked] overrides the inner
+ * sealer's answer to isHardwareBacked (null: ask the inner sealer).
+ */
+class CountingSealer(private val inner: SecretSealer, private val hardwareBacked: Boolean? = null) : SecretSealer {
     val seals = AtomicInteger()
     val unseals = AtomicInteger()
     val deletes = AtomicInteger()
+    val hardwareQueries = AtomicInteger()
 
     override fun seal(plaintext: ByteArray): ByteArray = inner.seal(plaintext).also { seals.incrementAndGet() }
 
     override fun unseal(sealed: ByteArray): ByteArray = inner.unseal(sealed).also { unseals.incrementAndGet() }
 
     override fun deleteKey() = inner.deleteKey().also { deletes.incrementAndGet() }
+
+    override fun isHardwareBacked(): Boolean {
+        hardwareQueries.incrementAndGet()
+        return hardwareBacked ?: inner.isHardwareBacked()
+    }
 }
 
 /** A sealer whose unseal "succeeds" with a fresh random 32-byte key: a valid key, but not the store's. */
@@ -59,6 +71,8 @@ class WrongKeySealer : SecretSealer {
     override fun unseal(sealed: ByteArray): ByteArray = ByteArray(32).also { SecureRandom().nextBytes(it) }
 
     override fun deleteKey() = throw PlatformException.Failure("this test sealer does not delete")
+
+    override fun isHardwareBacked(): Boolean = false
 }
 
 /** A sealer whose key is gone, as after the Keystore invalidated it. */
@@ -68,6 +82,30 @@ class KeyUnavailableSealer : SecretSealer {
     override fun unseal(sealed: ByteArray): ByteArray = throw PlatformException.KeyUnavailable()
 
     override fun deleteKey() = throw PlatformException.Failure("this test sealer does not delete")
+
+    override fun isHardwareBacked(): Boolean = false
+}
+
+/** A sealer whose key cannot be used right now (keystore daemon restarting, device locked). */
+class TemporarilyUnavailableSealer : SecretSealer {
+    override fun seal(plaintext: ByteArray): ByteArray = throw PlatformException.TemporarilyUnavailable()
+
+    override fun unseal(sealed: ByteArray): ByteArray = throw PlatformException.TemporarilyUnavailable()
+
+    override fun deleteKey() = throw PlatformException.TemporarilyUnavailable()
+
+    override fun isHardwareBacked(): Boolean = false
+}
+
+/** A sealer that fails every operation with `PlatformException.Failure(detail)`. */
+class FailingSealer(private val detail: String) : SecretSealer {
+    override fun seal(plaintext: ByteArray): ByteArray = throw PlatformException.Failure(detail)
+
+    override fun unseal(sealed: ByteArray): ByteArray = throw PlatformException.Failure(detail)
+
+    override fun deleteKey() = throw PlatformException.Failure(detail)
+
+    override fun isHardwareBacked(): Boolean = false
 }
 
 class EventRecorder : EventListener {
@@ -102,6 +140,13 @@ fun snapshot(dir: File): Map<String, List<Byte>> =
 
 /** A syntactically valid portal URL for tests that never reach the network. */
 const val OFFLINE_PORTAL = "https://portal.invalid"
+
+/**
+ * A config for [OFFLINE_PORTAL]. It has no pins, so it must say `allowUnpinned = true` (the
+ * explicit development setup; the SDK logs a warning about it): pinning is otherwise required.
+ */
+fun offlineConfig(dataDir: File): CitizenConfig =
+    CitizenConfig(dataDir = dataDir.path, portalBaseUrl = OFFLINE_PORTAL, allowUnpinned = true)
 
 /**
  * The sandbox portal started by `cargo xtask test`. Its coordinates come from the environment;

@@ -28,6 +28,14 @@ interface SealingKeySource {
 
     /** Deletes the key; does nothing when there is none. */
     fun delete()
+
+    /**
+     * Whether the existing key is held by secure hardware (a TEE or a secure element), so that it
+     * cannot be copied off the device even by someone with root. False when there is no key yet,
+     * and false when that cannot be told: never claim protection that is not known to be there.
+     * Must not throw.
+     */
+    fun isHardwareBacked(): Boolean
 }
 
 /**
@@ -72,6 +80,18 @@ open class AesGcmSecretSealer(private val keys: SealingKeySource) : SecretSealer
     }
 
     /**
+     * Whether the current key is hardware-backed (see [SealingKeySource.isHardwareBacked]). The SDK
+     * asks once per open, after the data key was sealed or unsealed, and reports the answer in
+     * `Status.storeKeyHardwareBacked`. Never throws: a source that fails counts as not backed.
+     */
+    override fun isHardwareBacked(): Boolean =
+        try {
+            synchronized(keyLock) { keys.isHardwareBacked() }
+        } catch (e: Exception) {
+            false
+        }
+
+    /**
      * Runs [block], turning every exception into a PlatformException. Messages name the operation
      * and the exception class only: platform messages are not ours to vouch for, and nothing here
      * may leak key material or data into logs.
@@ -85,7 +105,9 @@ open class AesGcmSecretSealer(private val keys: SealingKeySource) : SecretSealer
             // The lock screen was removed or biometrics changed: this key is gone for good.
             throw PlatformException.KeyUnavailable()
         } catch (e: UnrecoverableKeyException) {
-            throw PlatformException.KeyUnavailable()
+            // Often passing: the keystore daemon restarting, or a key that needs the device
+            // unlocked. Retryable, so the app does not offer to wipe a store that may open later.
+            throw PlatformException.TemporarilyUnavailable()
         } catch (e: AEADBadTagException) {
             // Sealed under another key (e.g. one deleted and re-created since): unrecoverable.
             throw PlatformException.KeyUnavailable()

@@ -1,6 +1,7 @@
 // Conveniences for embedding the SDK in an Android app: where the store lives, which sealer and
 // log sink to use. Everything here is optional; the generated API (`Citizen.open`, `initLogging`,
-// `wipeDataDir`) can be called directly.
+// `wipeDataDir`) can be called directly. Opening and wiping touch the disk and the Keystore, so
+// they are `suspend` functions, like the generated ones they call: call them from a coroutine.
 //
 // Owns: the default data directory and the default wiring. Does not own behaviour: each function
 // calls the generated bindings once.
@@ -11,6 +12,7 @@ import java.io.File
 import org.citizen.sdk.Citizen
 import org.citizen.sdk.CitizenConfig
 import org.citizen.sdk.LogLevel
+import org.citizen.sdk.OriginPins
 import org.citizen.sdk.PlatformServices
 import org.citizen.sdk.SecretSealer
 import org.citizen.sdk.initLogging
@@ -30,27 +32,44 @@ object CitizenSdk {
     /**
      * Opens the citizen's store with the Keystore sealer. [portalSpkiPins] are `sha256/<base64>`
      * pins of the portal's public keys; give at least two (current and next key) so a key rotation
-     * on the server does not lock the app out. Throws `CitizenException`.
+     * on the server does not lock the app out. Pinning is required: with no pins the open fails
+     * with `CitizenException.InvalidInput`, unless [allowUnpinned] is true (a development setup
+     * only, which the SDK logs as a warning). [originPins] pin other origins the SDK talks to.
+     *
+     * Only one `Citizen` may be open per data directory: a second open fails with
+     * `CitizenException.InUse` until the first is closed. Throws `CitizenException`.
      */
     @JvmStatic
     @JvmOverloads
-    fun open(
+    suspend fun open(
         context: Context,
         portalBaseUrl: String,
         portalSpkiPins: List<String>,
         trustedRootsPem: List<String> = emptyList(),
         sealer: SecretSealer = KeystoreSecretSealer(),
-    ): Citizen = openIn(dataDir(context), portalBaseUrl, portalSpkiPins, trustedRootsPem, sealer)
+        originPins: List<OriginPins> = emptyList(),
+        allowUnpinned: Boolean = false,
+    ): Citizen = openIn(
+        dataDir(context),
+        portalBaseUrl,
+        portalSpkiPins,
+        trustedRootsPem,
+        sealer,
+        originPins,
+        allowUnpinned,
+    )
 
     /** [open] with an explicit folder, created if missing. */
     @JvmStatic
     @JvmOverloads
-    fun openIn(
+    suspend fun openIn(
         dataDir: File,
         portalBaseUrl: String,
         portalSpkiPins: List<String>,
         trustedRootsPem: List<String> = emptyList(),
         sealer: SecretSealer = KeystoreSecretSealer(),
+        originPins: List<OriginPins> = emptyList(),
+        allowUnpinned: Boolean = false,
     ): Citizen {
         dataDir.mkdirs()
         val config = CitizenConfig(
@@ -58,17 +77,20 @@ object CitizenSdk {
             portalBaseUrl = portalBaseUrl,
             trustedRootsPem = trustedRootsPem,
             portalSpkiPins = portalSpkiPins,
+            originPins = originPins,
+            allowUnpinned = allowUnpinned,
         )
         return Citizen.open(config, PlatformServices(sealer))
     }
 
     /**
      * Deletes the store and its Keystore key without opening it: the way out when [open] fails
-     * with `CitizenException.WrongKey` (the key was invalidated). Everything stored is lost.
+     * with `CitizenException.WrongKey` (the key was invalidated). Everything stored is lost. Fails
+     * with `CitizenException.InUse` while a `Citizen` on that folder is open: close it first.
      */
     @JvmStatic
     @JvmOverloads
-    fun wipe(context: Context, sealer: SecretSealer = KeystoreSecretSealer()) {
+    suspend fun wipe(context: Context, sealer: SecretSealer = KeystoreSecretSealer()) {
         wipeDataDir(dataDir(context).path, PlatformServices(sealer))
     }
 

@@ -1,17 +1,22 @@
 // The Android SecretSealer: seals the store's data key with an AES-256-GCM key that lives in the
 // Android Keystore and cannot be exported from it. On devices with secure hardware (a TEE, which
-// nearly all current devices have) the key is hardware-backed; see docs/platforms.md for limits.
+// nearly all current devices have) the key is hardware-backed, and `isHardwareBacked()` says
+// whether it really is (KeyInfo); see docs/platforms.md for limits.
 //
-// Owns: creating, finding and deleting the Keystore key under an alias, and its parameters. Does
-// not own the sealed format or the error mapping (AesGcmSecretSealer) nor what is sealed (the Rust
-// core seals one random 32-byte key per data directory).
+// Owns: creating, finding and deleting the Keystore key under an alias, its parameters, and
+// asking the Keystore where the key lives. Does not own the sealed format or the error mapping
+// (AesGcmSecretSealer) nor what is sealed (the Rust core seals one random 32-byte key per data
+// directory).
 package org.citizen.sdk.shell
 
+import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
+import android.security.keystore.KeyInfo
 import android.security.keystore.KeyProperties
 import java.security.KeyStore
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
+import javax.crypto.SecretKeyFactory
 
 /**
  * Seals with a Keystore key under [alias]. One alias per data directory: deleting the key (which
@@ -22,6 +27,11 @@ import javax.crypto.SecretKey
  * fails with `CitizenException.AuthenticationRequired`. Such keys are also invalidated when a new
  * biometric is enrolled, which turns into `CitizenException.WrongKey`. Leave it null unless the
  * app really wants the store tied to user presence.
+ *
+ * [isHardwareBacked] tells whether the Keystore keeps the key in a TEE or StrongBox. On a device
+ * without either, the Keystore still works (software-only) and the SDK opens; the answer reaches
+ * the app as `Status.storeKeyHardwareBacked`, for the app to decide (e.g. warn, or keep
+ * high-value features off).
  */
 class KeystoreSecretSealer @JvmOverloads constructor(
     alias: String = DEFAULT_ALIAS,
@@ -62,6 +72,27 @@ private class AndroidKeystoreKeys(
     override fun delete() {
         // Deleting an alias that does not exist is not an error in the Android Keystore.
         keyStore().deleteEntry(alias)
+    }
+
+    @Suppress("DEPRECATION") // KeyInfo.isInsideSecureHardware: the only API below 31.
+    override fun isHardwareBacked(): Boolean {
+        val key = find() ?: return false
+        val info = SecretKeyFactory.getInstance(key.algorithm, ANDROID_KEYSTORE)
+            .getKeySpec(key, KeyInfo::class.java) as KeyInfo
+        return if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
+            when (info.securityLevel) {
+                KeyProperties.SECURITY_LEVEL_TRUSTED_ENVIRONMENT,
+                KeyProperties.SECURITY_LEVEL_STRONGBOX,
+                // "At least equivalent to a trusted environment", said when the app's target API
+                // level keeps the Keystore from being more precise.
+                KeyProperties.SECURITY_LEVEL_UNKNOWN_SECURE,
+                -> true
+                // SOFTWARE, UNKNOWN, and any level added later that we cannot vouch for.
+                else -> false
+            }
+        } else {
+            info.isInsideSecureHardware
+        }
     }
 
     private companion object {
