@@ -31,7 +31,10 @@ async fn the_journeys_data_is_stored_and_none_of_it_is_plaintext_on_disk() {
     assert_eq!(status.portal_reachable, Some(true));
     assert_eq!(status.last_portal_contact_at, Some(contact.contacted_at));
     assert_eq!(status.queued_work, 0);
-    assert!(!status.store_key_hardware_backed, "the software sealer says so");
+    assert!(
+        !status.store_key_hardware_backed,
+        "the software sealer says so"
+    );
     let sync = citizen
         .sync_now(std::time::Duration::from_secs(2))
         .await
