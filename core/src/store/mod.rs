@@ -271,6 +271,10 @@ impl Store {
     /// the two. The next key file is deleted only when the database provably still opens with the
     /// old key; a leftover from an earlier failed rotation is resolved before a new one starts.
     pub async fn rotate_key(&self) -> Result<(), StoreError> {
+        // Checked first so a wiped store does not ask the platform to seal a key for nothing.
+        if self.thread.is_closed() {
+            return Err(StoreError::Closed);
+        }
         let paths = self.paths.clone();
         let sealer = self.sealer.clone();
         // Sealing and unsealing are platform calls: made before the store thread is involved.
@@ -284,6 +288,9 @@ impl Store {
 
     /// [`Store::rotate_key`] for synchronous callers.
     pub fn rotate_key_blocking(&self) -> Result<(), StoreError> {
+        if self.thread.is_closed() {
+            return Err(StoreError::Closed);
+        }
         let prepared = prepare_rotation(&self.paths, self.sealer.as_ref())?;
         let paths = self.paths.clone();
         self.thread

@@ -217,6 +217,10 @@ fn wipe_removes_every_file_and_the_sealing_key() {
         store.rotate_key_blocking(),
         Err(StoreError::Closed)
     ));
+    assert!(
+        snapshot(dir.path()).is_empty(),
+        "a closed store asks the platform for nothing"
+    );
 
     // After a wipe the directory opens as a brand-new, empty store.
     let fresh = open(dir.path());

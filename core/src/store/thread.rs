@@ -75,6 +75,11 @@ impl StoreThread {
         ))
     }
 
+    /// Whether the store was closed (wiped); jobs sent now fail with [`StoreError::Closed`].
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.jobs).is_none()
+    }
+
     fn send(&self, job: Job) -> Result<(), StoreError> {
         lock(&self.jobs)
             .as_ref()
