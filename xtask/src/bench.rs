@@ -1,10 +1,18 @@
-//! `cargo xtask bench`: runs the Criterion benches and turns their estimates into the figures the
-//! issues set targets for, printed and written to `target/bench-report.json` as
-//! `[{name, value, unit, target, ok}]` (`target`/`ok` are null for figures kept for context).
+//! `cargo xtask bench`: runs the benches of `citizen-core` and turns their results into the
+//! figures the issues set targets for, printed and written to `target/bench-report.json` as
+//! `[{name, value, unit, target, ok, ...}]` (`target`/`ok` are null for figures kept for context).
+//!
+//! Two sources:
+//! - absolute timings from Criterion (`benches/store.rs`), read from `target/criterion/`;
+//! - ratios from `benches/ratios.rs`, measured in interleaved pairs and written as
+//!   `target/bench-figures/<name>.json`. Their value is the median of the per-pair ratios; their
+//!   report rows add the spread: `q1`, `q3` (interquartile range), `min`, `max`, `pairs`, the two
+//!   sides `a`/`b`, each side's median run time (`a_median_ms`, `b_median_ms`) and the `clock`
+//!   that timed them.
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::util::{self, Result};
 
@@ -14,44 +22,46 @@ struct Figure {
     unit: &'static str,
     /// Upper bound; `None` for context figures.
     target: Option<f64>,
+    /// For ratios: the figure as `benches/ratios.rs` wrote it (spread, pairs, sides).
+    ratio: Option<Map<String, Value>>,
 }
 
+/// The ratio figures `benches/ratios.rs` writes, with their targets.
+const RATIOS: [(&str, Option<f64>); 2] = [
+    ("store.overhead", Some(1.10)),
+    ("store.memory_security_cost", None),
+];
+
 pub fn run() -> Result<()> {
-    util::step("cargo bench (citizen-core store)");
-    util::run(util::cargo().args(["bench", "-p", "citizen-core", "--bench", "store"]))?;
+    let figures_dir = util::target_dir().join("bench-figures");
+    // A figure left over from an earlier run must not pass for this one.
+    match std::fs::remove_dir_all(&figures_dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+
+    util::step("cargo bench (citizen-core: store, ratios)");
+    util::run(
+        util::cargo()
+            .args(["bench", "-p", "citizen-core"])
+            .args(["--bench", "store", "--bench", "ratios"])
+            .env("CITIZEN_BENCH_FIGURES", &figures_dir),
+    )?;
 
     let criterion = util::target_dir().join("criterion");
-    let mean_ns = |id: &str| mean_estimate_ns(&criterion, id);
-    let sqlcipher = mean_ns("store/workload/sqlcipher")?;
-    let sqlite = mean_ns("store/workload/sqlite")?;
-    let open = mean_ns("store/open")?;
+    let open = mean_estimate_ns(&criterion, "store/open")?;
 
-    let figures = [
-        Figure {
-            name: "store.overhead",
-            value: sqlcipher / sqlite,
-            unit: "ratio",
-            target: Some(1.15),
-        },
-        Figure {
-            name: "store.open_ms",
-            value: open / 1e6,
-            unit: "ms",
-            target: Some(20.0),
-        },
-        Figure {
-            name: "store.workload_sqlcipher_ms",
-            value: sqlcipher / 1e6,
-            unit: "ms",
-            target: None,
-        },
-        Figure {
-            name: "store.workload_sqlite_ms",
-            value: sqlite / 1e6,
-            unit: "ms",
-            target: None,
-        },
-    ];
+    let mut figures = Vec::new();
+    for (name, target) in RATIOS {
+        figures.push(read_ratio(&figures_dir, name, target)?);
+    }
+    figures.push(Figure {
+        name: "store.open_ms",
+        value: open / 1e6,
+        unit: "ms",
+        target: Some(20.0),
+        ratio: None,
+    });
 
     println!("\n== bench summary");
     let mut report = Vec::new();
@@ -59,7 +69,7 @@ pub fn run() -> Result<()> {
     for figure in &figures {
         let ok = figure.target.map(|t| figure.value <= t);
         println!(
-            "{:<30} {:>10.3} {:<6} target {:<8} {}",
+            "{:<28} {:>8.3} {:<6} target {:<8} {:<6} {}",
             figure.name,
             figure.value,
             figure.unit,
@@ -68,18 +78,22 @@ pub fn run() -> Result<()> {
                 Some(true) => "ok",
                 Some(false) => "MISSED",
                 None => "",
-            }
+            },
+            figure.ratio.as_ref().map_or(String::new(), spread_text),
         );
         if ok == Some(false) {
             missed.push(figure.name);
         }
-        report.push(json!({
-            "name": figure.name,
-            "value": figure.value,
-            "unit": figure.unit,
-            "target": figure.target,
-            "ok": ok,
-        }));
+        let mut row = Map::new();
+        if let Some(ratio) = &figure.ratio {
+            row.extend(ratio.clone());
+        }
+        row.insert("name".into(), json!(figure.name));
+        row.insert("value".into(), json!(figure.value));
+        row.insert("unit".into(), json!(figure.unit));
+        row.insert("target".into(), json!(figure.target));
+        row.insert("ok".into(), json!(ok));
+        report.push(Value::Object(row));
     }
     let path = util::target_dir().join("bench-report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&Value::Array(report))?)?;
@@ -88,6 +102,47 @@ pub fn run() -> Result<()> {
         println!("targets missed: {}", missed.join(", "));
     }
     Ok(())
+}
+
+/// A ratio figure from `dir/<name>.json`.
+fn read_ratio(dir: &Path, name: &'static str, target: Option<f64>) -> Result<Figure> {
+    let path = dir.join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no figure {name} at {}: {e}", path.display()))?;
+    let Value::Object(ratio) = serde_json::from_str(&text)? else {
+        return Err(format!("{} is not a JSON object", path.display()).into());
+    };
+    let value = ratio
+        .get("value")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("no value in {}", path.display()))?;
+    Ok(Figure {
+        name,
+        value,
+        unit: "ratio",
+        target,
+        ratio: Some(ratio),
+    })
+}
+
+/// `median of 100 pairs, IQR 1.231-1.283, min 1.165, max 1.377 (store 21.7 ms / plain SQLite
+/// 17.2 ms, process CPU time)`.
+fn spread_text(ratio: &Map<String, Value>) -> String {
+    let number = |key: &str| ratio.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let text = |key: &str| ratio.get(key).and_then(Value::as_str).unwrap_or("?");
+    format!(
+        "median of {} pairs, IQR {:.3}-{:.3}, min {:.3}, max {:.3} ({} {:.1} ms / {} {:.1} ms, {})",
+        ratio.get("pairs").and_then(Value::as_u64).unwrap_or(0),
+        number("q1"),
+        number("q3"),
+        number("min"),
+        number("max"),
+        text("a"),
+        number("a_median_ms"),
+        text("b"),
+        number("b_median_ms"),
+        text("clock"),
+    )
 }
 
 /// The mean estimate (ns) of the benchmark whose `full_id` is `id`, from Criterion's output.

@@ -3,7 +3,8 @@
 //! - `cargo xtask test`: fmt check, clippy, Rust tests, Kotlin tests on the desktop JVM, Swift
 //!   checks; one `NAME: N passed, N failed` line per suite, then a total.
 //! - `cargo xtask bindings`: builds the host library and generates Kotlin and Swift.
-//! - `cargo xtask bench`: Criterion benches and `target/bench-report.json`.
+//! - `cargo xtask bench`: ratio figures from interleaved runs (median and spread), Criterion for
+//!   absolute timings; printed and written to `target/bench-report.json`.
 //! - `cargo xtask setup`: installs the tools the above need (apt, npm, PyPI), idempotently.
 //!
 //! Each module owns one chore; this file only dispatches and prints the summary.

@@ -92,6 +92,10 @@ fn a_fresh_store_is_created_encrypted_and_reopens_with_its_data() {
     assert_eq!(query::<String>(&store, "PRAGMA journal_mode"), "wal");
     assert_eq!(query::<i64>(&store, "PRAGMA foreign_keys"), 1);
     assert_eq!(query::<i64>(&store, "PRAGMA secure_delete"), 1);
+    assert_eq!(
+        query::<String>(&store, "PRAGMA cipher_memory_security"),
+        "1"
+    );
     drop(store);
 
     let db = fs::read(dir.path().join("citizen.db")).unwrap();
