@@ -25,7 +25,10 @@ pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, s
 pub use events::{Event, EventListener, Subscription};
 pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
 pub use net::NetError;
-pub use platform::{Platform, PlatformError, SecretSealer, SoftwareSealer};
+pub use platform::{
+    DevicePublicKey, KeyPolicy, KeyStore, Platform, PlatformError, SecretSealer, SoftwareSealer,
+    StoreKeyStore,
+};
 pub use store::{Store, StoreError};
 
 /// Seconds since the Unix epoch, the one clock the core stores.

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_meta"),
     migration!(2, "0002_outbox"),
     migration!(3, "0003_outbox_leases"),
+    migration!(4, "0004_device_keys"),
 ];
 
 /// The schema version this build writes.

@@ -91,6 +91,9 @@ pub enum StoreError {
     Closed,
     #[error("a store operation panicked")]
     Panicked,
+    /// A store job called back into the store and would have waited for itself.
+    #[error("a store operation called back into the store")]
+    Reentrant,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

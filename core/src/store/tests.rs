@@ -629,3 +629,14 @@ fn a_refused_key_statement_is_a_fixed_error_without_the_statement() {
     assert!(!printed.contains("x'"), "{printed}");
     assert!(!printed.to_lowercase().contains("pragma"), "{printed}");
 }
+
+#[test]
+fn a_job_that_calls_back_into_the_store_fails_instead_of_deadlocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path()));
+    let inner = store.clone();
+    let outcome = store
+        .read_blocking(move |_| Ok::<_, StoreError>(inner.read_blocking(|c| meta::get(c, "k"))))
+        .unwrap();
+    assert!(matches!(outcome, Err(StoreError::Reentrant)), "{outcome:?}");
+}

@@ -24,6 +24,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 pub(crate) struct StoreThread {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     handle: Mutex<Option<JoinHandle<Option<DirLock>>>>,
+    thread_id: std::thread::ThreadId,
 }
 
 impl StoreThread {
@@ -69,6 +70,7 @@ impl StoreThread {
         Ok((
             Self {
                 jobs: Mutex::new(Some(jobs)),
+                thread_id: handle.thread().id(),
                 handle: Mutex::new(Some(handle)),
             },
             opened_rx,
@@ -101,11 +103,15 @@ impl StoreThread {
         answer.await.map_err(|_| StoreError::Panicked)
     }
 
-    /// Runs `f` on the store thread and blocks until it is done.
+    /// Runs `f` on the store thread and blocks until it is done. From a store job itself that
+    /// would wait forever, so it is refused.
     pub(crate) fn call_blocking<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> R + Send + 'static,
     ) -> Result<R, StoreError> {
+        if std::thread::current().id() == self.thread_id {
+            return Err(StoreError::Reentrant);
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Box::new(move |conn| {
             let _ = reply.send(f(conn));

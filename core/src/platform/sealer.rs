@@ -1,40 +1,18 @@
-//! Services the phone provides to the core, as traits the Kotlin and Swift shells implement.
+//! Sealing small secrets with a key held by the platform.
 //!
 //! Owns: the [`SecretSealer`] contract (wrap and unwrap small secrets with a key that never leaves
-//! the platform's secure hardware), the [`Platform`] bundle handed to [`crate::Citizen::open`], and
-//! [`SoftwareSealer`], a sealer for desktop tools and tests. Does not own what is sealed or where
-//! it is kept: the store decides that.
+//! the platform's secure hardware) and [`SoftwareSealer`], a sealer for desktop tools and tests.
+//! Does not own what is sealed or where it is kept: the store decides that.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
+use super::{PlatformError, write_private_file};
 use crate::secret::SecretBytes;
-
-/// What a platform service reports when it fails. Messages come from the platform and carry no
-/// personal data.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PlatformError {
-    /// The sealing key is gone or permanently invalidated (for example the device lock screen was
-    /// removed, or the app was restored onto another device). What it sealed cannot come back.
-    #[error("the platform key is unavailable or was invalidated")]
-    KeyUnavailable,
-    /// The platform wants the user to authenticate before it will use the key.
-    #[error("the platform requires user authentication")]
-    AuthenticationRequired,
-    /// The platform could not use the key just now (a keystore daemon restarting, the device still
-    /// locked after boot, ...). Nothing is lost: try again later. Never a reason to wipe.
-    #[error("the platform key is temporarily unavailable")]
-    TemporarilyUnavailable,
-    /// Anything else the platform reported.
-    #[error("platform failure: {0}")]
-    Failure(String),
-}
 
 /// Seals and unseals small secrets (the database key) with a key held by the platform: an AES key
 /// in the Android Keystore or one wrapped by the iOS Secure Enclave.
@@ -48,25 +26,6 @@ pub trait SecretSealer: Send + Sync {
     /// Whether the sealing key lives in secure hardware (a TEE, StrongBox, the Secure Enclave).
     /// Reported in `Status`; an app may refuse to hold credentials without it.
     fn is_hardware_backed(&self) -> bool;
-}
-
-/// The platform services the core needs.
-///
-/// Compatibility rule: this bundle grows with each capability (device keys for the wallet, ...).
-/// Every service added after the first release is optional here (and has a default in the
-/// bindings' `PlatformServices`), so adding one never breaks an existing app; a capability whose
-/// service is missing reports that when it is used. Build it with [`Platform::new`] and the
-/// `with_*` methods, never with a struct literal (it is `#[non_exhaustive]`).
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Platform {
-    pub sealer: Arc<dyn SecretSealer>,
-}
-
-impl Platform {
-    pub fn new(sealer: Arc<dyn SecretSealer>) -> Self {
-        Self { sealer }
-    }
 }
 
 /// A [`SecretSealer`] in software: AES-256-GCM with a key kept **in a plain file**.
@@ -188,35 +147,6 @@ impl SecretSealer for SoftwareSealer {
             ))),
         }
     }
-}
-
-/// Writes a file readable only by its owner, through a temporary file and a rename so a crash
-/// never leaves half a file behind.
-pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(path)
-}
-
-/// Makes a rename or delete in `path`'s directory durable.
-pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
