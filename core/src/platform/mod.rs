@@ -50,11 +50,22 @@ pub enum PlatformError {
 #[non_exhaustive]
 pub struct Platform {
     pub sealer: Arc<dyn SecretSealer>,
+    /// Device keys (the wallet's). Optional: an app without the wallet capability need not give
+    /// one; the wallet reports its absence when it is used.
+    pub key_store: Option<Arc<dyn KeyStore>>,
 }
 
 impl Platform {
     pub fn new(sealer: Arc<dyn SecretSealer>) -> Self {
-        Self { sealer }
+        Self {
+            sealer,
+            key_store: None,
+        }
+    }
+
+    pub fn with_key_store(mut self, key_store: Arc<dyn KeyStore>) -> Self {
+        self.key_store = Some(key_store);
+        self
     }
 }
 
