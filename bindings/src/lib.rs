@@ -1,7 +1,7 @@
 //! `citizen-ffi`: the uniffi surface of the Citizen SDK, for the Kotlin and Swift shells.
 //!
 //! Owns: FFI-shaped mirrors of the core's types, the foreign traits the shells implement
-//! (`SecretSealer`, `LogSink`, `EventListener`), the one [`CitizenError`] apps act on, and the
+//! (`SecretSealer`, `KeyStore`, `LogSink`, `EventListener`), the one [`CitizenError`] apps act on, and the
 //! tokio runtime async calls run on. Does not own behaviour: every function here converts its
 //! arguments, calls `citizen-core`, and converts the answer back. Keep it that thin.
 
@@ -13,7 +13,7 @@ mod types;
 use std::sync::{Arc, Mutex};
 
 pub use error::{CitizenError, PlatformError};
-pub use platform::{EventListener, LogSink, PlatformServices, SecretSealer};
+pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
     WalletState,
@@ -67,8 +67,7 @@ impl Citizen {
         platform: PlatformServices,
     ) -> Result<Arc<Self>, CitizenError> {
         let config = citizen_core::CitizenConfig::try_from(config)?;
-        let platform =
-            citizen_core::Platform::new(Arc::new(platform::ForeignSealer(platform.sealer)));
+        let platform = platform.into_core();
         let inner =
             runtime::run(async move { citizen_core::Citizen::open(config, platform).await })
                 .await??;
