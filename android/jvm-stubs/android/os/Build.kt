@@ -13,6 +13,9 @@ object Build {
     }
 
     object VERSION_CODES {
+        /** Android 9: StrongBox (KeyGenParameterSpec.Builder.setIsStrongBoxBacked). */
+        const val P: Int = 28
+
         /** Android 12. */
         const val S: Int = 31
     }

@@ -15,6 +15,14 @@ class KeyGenParameterSpec private constructor() : java.security.spec.AlgorithmPa
 
         fun setKeySize(keySize: Int): Builder = stub()
 
+        /** For EC keys: the curve, as `java.security.spec.ECGenParameterSpec("secp256r1")`. */
+        fun setAlgorithmParameterSpec(spec: java.security.spec.AlgorithmParameterSpec): Builder = stub()
+
+        fun setDigests(vararg digests: String): Builder = stub()
+
+        /** API 28. generateKeyPair then throws StrongBoxUnavailableException without StrongBox. */
+        fun setIsStrongBoxBacked(isStrongBoxBacked: Boolean): Builder = stub()
+
         fun setRandomizedEncryptionRequired(required: Boolean): Builder = stub()
 
         fun setUserAuthenticationRequired(required: Boolean): Builder = stub()

@@ -9,7 +9,10 @@ package android.security.keystore
 object KeyProperties {
     const val PURPOSE_ENCRYPT: Int = 1
     const val PURPOSE_DECRYPT: Int = 2
+    const val PURPOSE_SIGN: Int = 4
     const val KEY_ALGORITHM_AES: String = "AES"
+    const val KEY_ALGORITHM_EC: String = "EC"
+    const val DIGEST_SHA256: String = "SHA-256"
     const val BLOCK_MODE_GCM: String = "GCM"
     const val ENCRYPTION_PADDING_NONE: String = "NoPadding"
 

@@ -1,5 +1,6 @@
 // Helpers shared by the JVM tests of the Android module: a file-backed key source for the shell's
-// real AES-GCM sealer, sealers that misbehave on purpose, recorders for events and log lines, and
+// real AES-GCM sealer, an in-memory key source for its real ECDSA key store, sealers that
+// misbehave on purpose, recorders for events and log lines, and
 // the sandbox portal's coordinates.
 //
 // Owns: test plumbing only. Nothing here fakes the SDK: every test calls the real Rust library
@@ -7,7 +8,11 @@
 package org.citizen.sdk
 
 import java.io.File
+import java.security.KeyPair
+import java.security.KeyPairGenerator
 import java.security.SecureRandom
+import java.security.spec.ECGenParameterSpec
+import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
@@ -15,6 +20,7 @@ import javax.crypto.SecretKey
 import javax.crypto.spec.SecretKeySpec
 import org.citizen.sdk.shell.AesGcmSecretSealer
 import org.citizen.sdk.shell.SealingKeySource
+import org.citizen.sdk.shell.SigningKeySource
 import org.junit.Assert.fail
 import org.junit.Assume
 
@@ -37,6 +43,35 @@ class FileKeySource(private val file: File) : SealingKeySource {
 
     /** A file on disk: nothing about it is hardware-backed. */
     override fun isHardwareBacked(): Boolean = false
+}
+
+/**
+ * P-256 key pairs from the JVM's own provider, kept in memory: the JVM stand-in for the Android
+ * Keystore. It protects nothing and exists only so the shell's EcdsaKeyStore runs unchanged on the
+ * desktop. Remembers the policy each key was made with.
+ */
+class MemoryKeySource : SigningKeySource {
+    private val pairs = ConcurrentHashMap<String, KeyPair>()
+    val policies = ConcurrentHashMap<String, KeyPolicy>()
+
+    override fun find(alias: String): KeyPair? = pairs[alias]
+
+    override fun create(alias: String, policy: KeyPolicy): KeyPair {
+        val generator = KeyPairGenerator.getInstance("EC")
+        generator.initialize(ECGenParameterSpec("secp256r1"))
+        return generator.generateKeyPair().also {
+            pairs[alias] = it
+            policies[alias] = policy
+        }
+    }
+
+    override fun delete(alias: String) {
+        pairs.remove(alias)
+        policies.remove(alias)
+    }
+
+    /** Keys in the JVM's memory: nothing about them is hardware-backed. */
+    override fun isHardwareBacked(alias: String, key: KeyPair): Boolean = false
 }
 
 /** The shell's real sealer with its key in [keyFile]. Keep the key file outside the data dir. */

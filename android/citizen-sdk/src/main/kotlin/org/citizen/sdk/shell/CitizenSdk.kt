@@ -1,7 +1,8 @@
-// Conveniences for embedding the SDK in an Android app: where the store lives, which sealer and
-// log sink to use. Everything here is optional; the generated API (`Citizen.open`, `initLogging`,
-// `wipeDataDir`) can be called directly. Opening and wiping touch the disk and the Keystore, so
-// they are `suspend` functions, like the generated ones they call: call them from a coroutine.
+// Conveniences for embedding the SDK in an Android app: where the store lives, which sealer, key
+// store and log sink to use. Everything here is optional; the generated API (`Citizen.open`,
+// `initLogging`, `wipeDataDir`) can be called directly. Opening and wiping touch the disk and the
+// Keystore, so they are `suspend` functions, like the generated ones they call: call them from a
+// coroutine.
 //
 // Owns: the default data directory and the default wiring. Does not own behaviour: each function
 // calls the generated bindings once.
@@ -11,6 +12,7 @@ import android.content.Context
 import java.io.File
 import org.citizen.sdk.Citizen
 import org.citizen.sdk.CitizenConfig
+import org.citizen.sdk.KeyStore
 import org.citizen.sdk.LogLevel
 import org.citizen.sdk.OriginPins
 import org.citizen.sdk.PlatformServices
@@ -36,6 +38,10 @@ object CitizenSdk {
      * with `CitizenException.InvalidInput`, unless [allowUnpinned] is true (a development setup
      * only, which the SDK logs as a warning). [originPins] pin other origins the SDK talks to.
      *
+     * [keyStore] holds the wallet's device keys (default: the Android Keystore, StrongBox where
+     * the device has it); nothing touches it until the wallet makes a key. Pass null for an app
+     * without the wallet.
+     *
      * Only one `Citizen` may be open per data directory: a second open fails with
      * `CitizenException.InUse` until the first is closed. Throws `CitizenException`.
      */
@@ -49,6 +55,7 @@ object CitizenSdk {
         sealer: SecretSealer = KeystoreSecretSealer(),
         originPins: List<OriginPins> = emptyList(),
         allowUnpinned: Boolean = false,
+        keyStore: KeyStore? = KeystoreKeyStore(),
     ): Citizen = openIn(
         dataDir(context),
         portalBaseUrl,
@@ -57,6 +64,7 @@ object CitizenSdk {
         sealer,
         originPins,
         allowUnpinned,
+        keyStore,
     )
 
     /** [open] with an explicit folder, created if missing. */
@@ -70,6 +78,7 @@ object CitizenSdk {
         sealer: SecretSealer = KeystoreSecretSealer(),
         originPins: List<OriginPins> = emptyList(),
         allowUnpinned: Boolean = false,
+        keyStore: KeyStore? = KeystoreKeyStore(),
     ): Citizen {
         dataDir.mkdirs()
         val config = CitizenConfig(
@@ -80,7 +89,7 @@ object CitizenSdk {
             originPins = originPins,
             allowUnpinned = allowUnpinned,
         )
-        return Citizen.open(config, PlatformServices(sealer))
+        return Citizen.open(config, PlatformServices(sealer, keyStore))
     }
 
     /**
