@@ -1,7 +1,7 @@
-// Conveniences for embedding the SDK in an iOS app: where the store lives, which sealer and log
-// sink to use. Everything here is optional; the generated API (`Citizen.open`, `initLogging`,
-// `wipeDataDir`) can be called directly. Opening and wiping touch the disk and the keychain, so
-// they are `async`, like the generated functions they call.
+// Conveniences for embedding the SDK in an iOS app: where the store lives, which sealer, key store
+// and log sink to use. Everything here is optional; the generated API (`Citizen.open`,
+// `initLogging`, `wipeDataDir`) can be called directly. Opening and wiping touch the disk and the
+// keychain, so they are `async`, like the generated functions they call.
 //
 // Owns: the default data directory and its file attributes, and the default wiring. Does not own
 // behaviour: each function calls the generated bindings once.
@@ -38,8 +38,12 @@ extension Citizen {
     /// `allowUnpinned` is true (a development setup only, which the SDK logs as a warning).
     /// `originPins` pin other origins the SDK talks to.
     ///
-    /// The default sealer refuses to work without a Secure Enclave (the simulator): pass
-    /// `SecureEnclaveSealer(allowSoftwareFallback: true)` to accept a software key there.
+    /// `keyStore` holds the wallet's device keys (default: the Secure Enclave); nothing touches it
+    /// until the wallet makes a key. Pass nil for an app without the wallet.
+    ///
+    /// The default sealer and key store refuse to work without a Secure Enclave (the simulator):
+    /// pass `SecureEnclaveSealer(allowSoftwareFallback: true)` and
+    /// `SecureEnclaveKeyStore(allowSoftwareFallback: true)` to accept software keys there.
     /// Only one `Citizen` may be open per data directory: a second open fails with
     /// `CitizenError.InUse` until the first is released.
     public static func openDefault(
@@ -48,7 +52,8 @@ extension Citizen {
         trustedRootsPem: [String] = [],
         sealer: SecretSealer = SecureEnclaveSealer(),
         originPins: [OriginPins] = [],
-        allowUnpinned: Bool = false
+        allowUnpinned: Bool = false,
+        keyStore: KeyStore? = SecureEnclaveKeyStore()
     ) async throws -> Citizen {
         let config = CitizenConfig(
             dataDir: try defaultDataDirectory().path,
@@ -58,7 +63,9 @@ extension Citizen {
             originPins: originPins,
             allowUnpinned: allowUnpinned
         )
-        return try await Citizen.open(config: config, platform: PlatformServices(sealer: sealer))
+        return try await Citizen.open(
+            config: config, platform: PlatformServices(sealer: sealer, keyStore: keyStore)
+        )
     }
 
     /// Deletes the default store and its Secure Enclave key without opening it: the way out when

@@ -223,13 +223,14 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
     // Nothing from the key, the data or the system's localized descriptions (which are not ours to
     // vouch for) reaches the SDK's logs. Only letters, spaces and `.,:;_-()`: the core withholds a
     // whole detail with any other character (a digit, an apostrophe), so a raw OSStatus would turn
-    // a useful text into "its text was withheld".
+    // a useful text into "its text was withheld". Internal, not private: SecureEnclaveKeyStore
+    // maps its errors with the same rules.
 
-    private static func failure(_ text: String) -> PlatformError {
+    static func failure(_ text: String) -> PlatformError {
         PlatformError.Failure(detail: text)
     }
 
-    private static func platformError(_ error: Unmanaged<CFError>?, while operation: String) -> PlatformError {
+    static func platformError(_ error: Unmanaged<CFError>?, while operation: String) -> PlatformError {
         guard let error = error?.takeRetainedValue() else {
             return failure("could not \(operation)")
         }
@@ -245,7 +246,7 @@ public final class SecureEnclaveSealer: SecretSealer, @unchecked Sendable {
         return failure("could not \(operation): an error in \(domain)")
     }
 
-    private static func platformError(status: OSStatus, while operation: String) -> PlatformError {
+    static func platformError(status: OSStatus, while operation: String) -> PlatformError {
         switch status {
         case errSecAuthFailed, errSecUserCanceled:
             // The user did not authenticate (cancelled, or failed Face ID / Touch ID / passcode).
