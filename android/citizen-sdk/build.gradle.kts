@@ -21,6 +21,8 @@ android {
     defaultConfig {
         minSdk = 26
         consumerProguardFiles("consumer-rules.pro")
+        // src/androidTest: the Keystore key store on a device (connectedDebugAndroidTest).
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
 
     sourceSets {
@@ -60,6 +62,10 @@ dependencies {
     // Unit tests run on the desktop JVM: the plain jar carries the desktop libjnidispatch.
     testImplementation("net.java.dev.jna:jna:5.13.0")
     testImplementation("junit:junit:4.13.2")
+
+    // Instrumented tests run on a device, against the real Android Keystore.
+    androidTestImplementation("androidx.test:runner:1.6.2")
+    androidTestImplementation("junit:junit:4.13.2")
 }
 
 val generateUniffiBindings by tasks.registering(Exec::class) {

@@ -97,7 +97,7 @@ class EcdsaKeyStoreTest {
         val p384 = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp384r1")) }
         val rsa = KeyPairGenerator.getInstance("RSA").apply { initialize(2048) }
         for (key in listOf(p384.generateKeyPair().public, rsa.generateKeyPair().public)) {
-            expectThrows<PlatformException.Failure> { EcdsaKeyStore.p256PublicKeySec1(key) }
+            assertPlainDetail(expectThrows<PlatformException.Failure> { EcdsaKeyStore.p256PublicKeySec1(key) })
         }
     }
 

@@ -23,7 +23,10 @@ import org.citizen.sdk.KeyPolicy
 import org.citizen.sdk.KeyStore
 import org.citizen.sdk.PlatformException
 
-/** Where an [EcdsaKeyStore] keeps its P-256 key pairs, each under an alias. Calls may come from any SDK thread. */
+/**
+ * Where an [EcdsaKeyStore] keeps its P-256 key pairs, each under an alias. Calls may come from any
+ * SDK thread.
+ */
 interface SigningKeySource {
     /** The key pair under [alias], or null when there is none. */
     fun find(alias: String): KeyPair?
@@ -140,7 +143,7 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
             val ec = key as? ECPublicKey ?: throw PlatformException.Failure("the public key is not an EC key")
             val field = ec.params.curve.field as? ECFieldFp
             if (field == null || field.p != P256_P || ec.params.order != P256_N) {
-                throw PlatformException.Failure("the public key is not on the curve P-256")
+                throw PlatformException.Failure("the public key is not on the expected curve")
             }
             return byteArrayOf(0x04) + coordinate(ec.w.affineX) + coordinate(ec.w.affineY)
         }
@@ -150,14 +153,16 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
                 throw PlatformException.Failure("the public key has an out of range coordinate")
             }
             // toByteArray is minimal two's complement: up to 33 bytes (a leading 0 sign byte).
-            val bytes = value.toByteArray().let { if (it.size > COORDINATE_BYTES) it.copyOfRange(it.size - COORDINATE_BYTES, it.size) else it }
-            return ByteArray(COORDINATE_BYTES - bytes.size) + bytes
+            val bytes = value.toByteArray()
+            val magnitude = if (bytes.size > COORDINATE_BYTES) bytes.copyOfRange(1, bytes.size) else bytes
+            return ByteArray(COORDINATE_BYTES - magnitude.size) + magnitude
         }
 
-        /** The exception's class name when it is plain letters (what the core lets through), else a fixed word. */
+        /** The exception's class name when it is plain letters (what the core passes on), else a fixed text. */
         private fun plainName(e: Exception): String {
             val name = e.javaClass.simpleName
-            return if (name.isNotEmpty() && name.all { it in 'a'..'z' || it in 'A'..'Z' || it == '_' }) name else "an unnamed exception"
+            val plain = name.isNotEmpty() && name.all { it in 'a'..'z' || it in 'A'..'Z' || it == '_' }
+            return if (plain) name else "an unnamed exception"
         }
     }
 }
