@@ -19,6 +19,7 @@ pub mod platform;
 pub mod portal;
 pub mod secret;
 pub mod store;
+pub mod wallet;
 
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport, WalletState};
 pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, spki_pin};

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_outbox"),
     migration!(3, "0003_outbox_leases"),
     migration!(4, "0004_device_keys"),
+    migration!(5, "0005_wallet_pin"),
 ];
 
 /// The schema version this build writes.
