@@ -1,0 +1,274 @@
+//! `ID1:`: the compact, lossless text form of an SD-JWT presentation for an identity QR code.
+//!
+//! Owns: [`pack`] and [`unpack`], pure and I/O-free (fuzzable on their own). The exact format is
+//! in `docs/id1-format.md`, so another implementation can read it. In short: the SD-JWT string is
+//! split into its base64url parts and the `.`/`~` separators between them; each part is stored
+//! as the bytes it encodes (a quarter smaller than its text); the result is zlib-compressed,
+//! Base45-encoded (RFC 9285, whose alphabet is the QR code's compact alphanumeric mode) and
+//! prefixed with `ID1:`. Unpacking gives back the exact SD-JWT string. Does not own what the
+//! SD-JWT says or whether it verifies (`sdjwt`, the wallet's verifier).
+//!
+//! Every input to [`unpack`] is bounded before it is decoded or decompressed, and every failure
+//! is a typed [`Id1Error`], never a panic.
+
+use std::io::{Read, Write};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+pub const PREFIX: &str = "ID1:";
+
+/// The longest `ID1:` text accepted (a QR code holds at most 4,296 alphanumeric characters).
+pub const MAX_TEXT_CHARS: usize = 4_296;
+/// The longest SD-JWT string packed or unpacked. Decompression stops past this, so a small QR
+/// cannot expand into a large allocation (a zip bomb).
+pub const MAX_SD_JWT_CHARS: usize = 16 * 1024;
+
+const FORMAT_VERSION: u8 = 1;
+const SEPARATOR_DOT: u8 = 0;
+const SEPARATOR_TILDE: u8 = 1;
+const END: u8 = 2;
+
+/// Why a text is not a readable `ID1:` code, or an SD-JWT cannot be packed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Id1Error {
+    #[error("the text does not start with ID1:")]
+    MissingPrefix,
+    #[error("the text is longer than an identity QR code can be")]
+    TooLong,
+    #[error("the text is not valid Base45")]
+    Base45,
+    #[error("the compressed data is damaged")]
+    Compression,
+    #[error("the packed data is malformed")]
+    Malformed,
+    #[error("the packed data has unknown format version {0}")]
+    UnknownVersion(u8),
+    /// Only for [`pack`]: a part of the SD-JWT is not canonical base64url, so it could not come
+    /// back byte for byte.
+    #[error("the SD-JWT has a part that is not canonical base64url")]
+    NotCanonical,
+}
+
+/// Packs an SD-JWT (with or without key binding) into `ID1:` text.
+pub fn pack(sd_jwt: &str) -> Result<String, Id1Error> {
+    if sd_jwt.len() > MAX_SD_JWT_CHARS {
+        return Err(Id1Error::TooLong);
+    }
+    let mut packed = vec![FORMAT_VERSION];
+    let mut rest = sd_jwt;
+    loop {
+        let end = rest.find(['.', '~']).unwrap_or(rest.len());
+        let part = &rest[..end];
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| Id1Error::NotCanonical)?;
+        // The decoder accepts non-zero trailing bits; such a part would not re-encode the same.
+        if URL_SAFE_NO_PAD.encode(&bytes) != part {
+            return Err(Id1Error::NotCanonical);
+        }
+        write_varint(&mut packed, bytes.len());
+        packed.extend_from_slice(&bytes);
+        match rest[end..].chars().next() {
+            Some('.') => packed.push(SEPARATOR_DOT),
+            Some('~') => packed.push(SEPARATOR_TILDE),
+            _ => {
+                packed.push(END);
+                break;
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(&packed)
+        .map_err(|_| Id1Error::Compression)?;
+    let compressed = encoder.finish().map_err(|_| Id1Error::Compression)?;
+    let text = format!("{PREFIX}{}", base45::encode(compressed));
+    if text.len() > MAX_TEXT_CHARS {
+        return Err(Id1Error::TooLong);
+    }
+    Ok(text)
+}
+
+/// Reads `ID1:` text back into the exact SD-JWT string that was packed.
+pub fn unpack(text: &str) -> Result<String, Id1Error> {
+    if text.len() > MAX_TEXT_CHARS {
+        return Err(Id1Error::TooLong);
+    }
+    let encoded = text.strip_prefix(PREFIX).ok_or(Id1Error::MissingPrefix)?;
+    let compressed = base45::decode(encoded).map_err(|_| Id1Error::Base45)?;
+    // The packed form is never larger than the SD-JWT text, so this bounds it with room to spare.
+    let limit = MAX_SD_JWT_CHARS as u64;
+    let mut packed = Vec::new();
+    flate2::read::ZlibDecoder::new(compressed.as_slice())
+        .take(limit + 1)
+        .read_to_end(&mut packed)
+        .map_err(|_| Id1Error::Compression)?;
+    if packed.len() as u64 > limit {
+        return Err(Id1Error::TooLong);
+    }
+    let (&version, mut body) = packed.split_first().ok_or(Id1Error::Malformed)?;
+    if version != FORMAT_VERSION {
+        return Err(Id1Error::UnknownVersion(version));
+    }
+    let mut sd_jwt = String::new();
+    loop {
+        let length = read_varint(&mut body)?;
+        if length > body.len() {
+            return Err(Id1Error::Malformed);
+        }
+        let (bytes, after) = body.split_at(length);
+        sd_jwt.push_str(&URL_SAFE_NO_PAD.encode(bytes));
+        let (&separator, after) = after.split_first().ok_or(Id1Error::Malformed)?;
+        body = after;
+        match separator {
+            SEPARATOR_DOT => sd_jwt.push('.'),
+            SEPARATOR_TILDE => sd_jwt.push('~'),
+            END if body.is_empty() => break,
+            _ => return Err(Id1Error::Malformed),
+        }
+        if sd_jwt.len() > MAX_SD_JWT_CHARS {
+            return Err(Id1Error::TooLong);
+        }
+    }
+    if sd_jwt.len() > MAX_SD_JWT_CHARS {
+        return Err(Id1Error::TooLong);
+    }
+    Ok(sd_jwt)
+}
+
+/// LEB128: 7 bits a byte, low first, high bit set on all but the last byte.
+fn write_varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn read_varint(input: &mut &[u8]) -> Result<usize, Id1Error> {
+    let mut value = 0usize;
+    // Three bytes reach 2^21, far above any part an SD-JWT of MAX_SD_JWT_CHARS can hold.
+    for shift in [0, 7, 14] {
+        let (&byte, rest) = input.split_first().ok_or(Id1Error::Malformed)?;
+        *input = rest;
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(Id1Error::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An SD-JWT of the shape the wallet presents: JWS, disclosures, KB-JWT.
+    fn sample() -> String {
+        let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.{}~{}~{}~{}.{}.{}",
+            b64(r#"{"alg":"ES256","typ":"dc+sd-jwt"}"#),
+            b64(r#"{"iss":"https://issuer.example","_sd":["abc","def"],"vct":"urn:vn:pid:1"}"#),
+            URL_SAFE_NO_PAD.encode([7u8; 64]),
+            b64(r#"["salt1","given_name","An"]"#),
+            b64(r#"["salt2","family_name","Nguyễn"]"#),
+            b64(r#"{"alg":"ES256","typ":"kb+jwt"}"#),
+            b64(r#"{"aud":"verifier","nonce":"n","iat":1,"sd_hash":"x"}"#),
+            URL_SAFE_NO_PAD.encode([9u8; 64]),
+        )
+    }
+
+    #[test]
+    fn unpacking_gives_back_the_exact_sd_jwt() {
+        let sd_jwt = sample();
+        let text = pack(&sd_jwt).unwrap();
+        assert!(text.starts_with(PREFIX));
+        // Base45 output is in the QR alphanumeric set, so the code uses its compact mode.
+        assert!(
+            text.chars()
+                .all(|c| "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(c))
+        );
+        assert_eq!(unpack(&text).unwrap(), sd_jwt);
+        // Without key binding: the presentation ends with "~" (an empty last part).
+        let without_kb = sd_jwt[..sd_jwt.rfind('~').unwrap() + 1].to_string();
+        assert_eq!(unpack(&pack(&without_kb).unwrap()).unwrap(), without_kb);
+    }
+
+    #[test]
+    fn non_canonical_base64url_is_refused_rather_than_changed() {
+        // "AB" decodes to one byte whose re-encoding is "AA".
+        assert_eq!(pack("eyJ.AB.x"), Err(Id1Error::NotCanonical));
+        assert_eq!(pack("a+b.c"), Err(Id1Error::NotCanonical));
+        assert_eq!(pack("abc=.d"), Err(Id1Error::NotCanonical));
+    }
+
+    #[test]
+    fn damaged_or_hostile_texts_are_typed_errors() {
+        let good = pack(&sample()).unwrap();
+        assert_eq!(unpack("HC1:ABC"), Err(Id1Error::MissingPrefix));
+        assert_eq!(unpack("ID1:a"), Err(Id1Error::Base45));
+        assert_eq!(unpack("ID1:"), Err(Id1Error::Compression));
+        assert_eq!(
+            unpack(&format!("ID1:{}", "0".repeat(MAX_TEXT_CHARS))),
+            Err(Id1Error::TooLong)
+        );
+        // Flip characters through the body: each gives an error or (rarely) another valid
+        // string, never a panic.
+        for position in PREFIX.len()..good.len() {
+            let mut damaged: Vec<char> = good.chars().collect();
+            damaged[position] = if damaged[position] == 'A' { 'B' } else { 'A' };
+            let _ = unpack(&damaged.into_iter().collect::<String>());
+        }
+        let packed_body = |body: &[u8]| {
+            let mut encoder =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+            encoder.write_all(body).unwrap();
+            format!("{PREFIX}{}", base45::encode(encoder.finish().unwrap()))
+        };
+        assert_eq!(
+            unpack(&packed_body(&[9, 0, END])),
+            Err(Id1Error::UnknownVersion(9))
+        );
+        assert_eq!(
+            unpack(&packed_body(&[1, 5, 1, 2])),
+            Err(Id1Error::Malformed)
+        );
+        assert_eq!(unpack(&packed_body(&[1, 0, 7])), Err(Id1Error::Malformed));
+        assert_eq!(
+            unpack(&packed_body(&[1, 0, END, 0])),
+            Err(Id1Error::Malformed)
+        );
+        assert_eq!(
+            unpack(&packed_body(&[1, 0xff, 0xff, 0xff, 0x7f])),
+            Err(Id1Error::Malformed)
+        );
+    }
+
+    /// The attacker's QR: a few hundred bytes of zlib that inflate to megabytes.
+    #[test]
+    fn a_zip_bomb_is_stopped_at_the_limit() {
+        let mut body = vec![FORMAT_VERSION];
+        body.extend(std::iter::repeat_n(0u8, 1024 * 1024));
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&body).unwrap();
+        let compressed = encoder.finish().unwrap();
+        let text = format!("{PREFIX}{}", base45::encode(&compressed));
+        assert!(text.len() < MAX_TEXT_CHARS, "{} chars", text.len());
+        assert_eq!(unpack(&text), Err(Id1Error::TooLong));
+    }
+
+    #[test]
+    fn varints_round_trip() {
+        for value in [0usize, 1, 127, 128, 300, 16_383, 16_384, 2_000_000] {
+            let mut out = Vec::new();
+            write_varint(&mut out, value);
+            let mut input = out.as_slice();
+            assert_eq!(read_varint(&mut input).unwrap(), value);
+            assert!(input.is_empty());
+        }
+    }
+}
