@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_outbox_leases"),
     migration!(4, "0004_device_keys"),
     migration!(5, "0005_wallet_pin"),
+    migration!(6, "0006_wallet_history"),
 ];
 
 /// The schema version this build writes.
