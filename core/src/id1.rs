@@ -198,6 +198,15 @@ mod tests {
         assert_eq!(unpack(&pack(&without_kb).unwrap()).unwrap(), without_kb);
     }
 
+    /// Written by an independent implementation of docs/id1-format.md (Python's zlib and a
+    /// Base45 encoder written from RFC 9285), also the fuzzer's seed.
+    #[test]
+    fn a_text_written_by_another_implementation_unpacks() {
+        let text = "ID1:NCFJ+K3UPWOOJ32X0O%V1ZRSVNB+Y2LCIAG4DIG6IA1OJFF3XCR9S7XPH17UI2B%.J- P:5DY.S. NLCGVOTZOR724CBVS KJ89KUBU-3Q7S%CE4 DNU2L2Q XPXYHP5BGIBTFFOIB/N7--I*G1O.MIH6U24OY1T$3G68A M-973LRMJ4$7QJFM* EU1WVVEG6B*DU.7QY210W7I145+A%6OZM1%PF391WLFM29L9HIHE*KPH:960LDE6C20Q.P53";
+        let expected = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImRjK3NkLWp3dCJ9.eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiX3NkIjpbImFiYyJdLCJ2Y3QiOiJ1cm46dm46cGlkOjEifQ.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~WyJzYWx0MSIsImdpdmVuX25hbWUiLCJBbiJd~eyJhbGciOiJFUzI1NiIsInR5cCI6ImtiK2p3dCJ9.eyJhdWQiOiJ2Iiwibm9uY2UiOiJuIiwiaWF0IjoxfQ.CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQ";
+        assert_eq!(unpack(text).unwrap(), expected);
+    }
+
     #[test]
     fn non_canonical_base64url_is_refused_rather_than_changed() {
         // "AB" decodes to one byte whose re-encoding is "AA".

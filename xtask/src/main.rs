@@ -5,12 +5,14 @@
 //! - `cargo xtask bindings`: builds the host library and generates Kotlin and Swift.
 //! - `cargo xtask bench`: ratio figures from interleaved runs (median and spread), Criterion for
 //!   absolute timings; printed and written to `target/bench-report.json`.
+//! - `cargo xtask fuzz [SECONDS]`: every fuzz target for SECONDS each (default 300).
 //! - `cargo xtask setup`: installs the tools the above need (apt, npm, PyPI), idempotently.
 //!
 //! Each module owns one chore; this file only dispatches and prints the summary.
 
 mod bench;
 mod bindings;
+mod fuzz;
 mod kotlin;
 mod rust_tests;
 mod sandbox_proc;
@@ -51,13 +53,14 @@ fn main() -> ExitCode {
             println!("Swift:  {}", b.swift_dir.display());
         }),
         Some("bench") => bench::run(),
+        Some("fuzz") => fuzz_for(args.get(1)),
         Some("kotlin") => kotlin::run_alone(&args[1..]),
         Some("setup") => tools::ensure_jvm_tools()
             .and_then(|_| tools::ensure_swift_tools())
             .map(drop),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | kotlin [TestClass ...] | bindings | bench | setup>"
+                "usage: cargo xtask <test | kotlin [TestClass ...] | bindings | bench | fuzz [SECONDS] | setup>"
             );
             return ExitCode::from(2);
         }
@@ -69,6 +72,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// How long `cargo xtask test` fuzzes each target: enough to catch a shallow panic on every
+/// commit; `cargo xtask fuzz` runs for long.
+const FUZZ_SECONDS_IN_TEST: u64 = 15;
+
+fn fuzz_for(seconds: Option<&String>) -> util::Result<()> {
+    let seconds = match seconds {
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("not a number of seconds: {text}"))?,
+        None => 300,
+    };
+    let suite = fuzz::run(seconds)?;
+    println!("{}", suite.line());
+    if suite.failed > 0 {
+        return Err(format!("{} fuzz target(s) failed", suite.failed).into());
+    }
+    Ok(())
 }
 
 fn test() -> util::Result<()> {
@@ -89,6 +111,7 @@ fn test() -> util::Result<()> {
     suites.push(kotlin::run_tests(&jvm, &generated, &sandbox.info)?);
     drop(sandbox);
     suites.push(swift::check(&swift_tools, &generated)?);
+    suites.push(fuzz::run(FUZZ_SECONDS_IN_TEST)?);
 
     println!();
     println!("== summary ({} s)", started.elapsed().as_secs());

@@ -1,0 +1,77 @@
+//! Fuzzing the parsers with cargo-fuzz (libFuzzer): briefly in `cargo xtask test`, for long with
+//! `cargo xtask fuzz [SECONDS]`.
+//!
+//! Owns: installing cargo-fuzz (from crates.io, once), building the targets in `fuzz/` (a
+//! workspace of its own, so ordinary builds never compile them; the stable toolchain builds them
+//! with `RUSTC_BOOTSTRAP=1`), running each for a time budget on its corpus plus the committed seeds
+//! in `fuzz/seeds/<target>/`, and counting the targets that survived. A crash leaves its input in
+//! `fuzz/artifacts/<target>/`. Does not own the targets (`fuzz/fuzz_targets/`).
+
+use std::process::Command;
+
+use crate::SuiteResult;
+use crate::util::{self, Result, root, step};
+
+pub fn run(seconds_per_target: u64) -> Result<SuiteResult> {
+    ensure_cargo_fuzz()?;
+    step("fuzz: build the targets (cargo fuzz build)");
+    util::run(fuzz_command().args(["build", "-O"]))?;
+    let listed = util::output(fuzz_command().arg("list"))?;
+    let targets: Vec<&str> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if targets.is_empty() {
+        return Err("cargo fuzz list found no targets".into());
+    }
+    let mut suite = SuiteResult {
+        name: "fuzz",
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+    };
+    for target in targets {
+        step(&format!("fuzz: {target} for {seconds_per_target} s"));
+        let corpus = root().join("fuzz/corpus").join(target);
+        let seeds = root().join("fuzz/seeds").join(target);
+        std::fs::create_dir_all(&corpus)?;
+        let mut command = fuzz_command();
+        command.args(["run", "-O", target]).arg(&corpus);
+        if seeds.is_dir() {
+            command.arg(&seeds);
+        }
+        command.args([
+            "--",
+            &format!("-max_total_time={seconds_per_target}"),
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        ]);
+        match util::run(&mut command) {
+            Ok(()) => suite.passed += 1,
+            Err(error) => {
+                eprintln!("fuzz target {target} failed: {error}");
+                suite.failed += 1;
+            }
+        }
+    }
+    Ok(suite)
+}
+
+/// `cargo fuzz` in `fuzz/`, allowed to use the nightly-only sanitizer flags on stable.
+fn fuzz_command() -> Command {
+    let mut command = util::cargo();
+    command
+        .arg("fuzz")
+        .current_dir(root().join("fuzz"))
+        .env("RUSTC_BOOTSTRAP", "1");
+    command
+}
+
+fn ensure_cargo_fuzz() -> Result<()> {
+    if util::have("cargo-fuzz") {
+        return Ok(());
+    }
+    step("installing cargo-fuzz (crates.io)");
+    util::run(util::cargo().args(["install", "cargo-fuzz", "--locked"]))
+}
