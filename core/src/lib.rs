@@ -13,6 +13,7 @@ pub mod citizen;
 pub mod config;
 pub mod events;
 pub mod id1;
+pub mod jose;
 pub mod logging;
 pub mod net;
 pub mod outbox;
