@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod platform;
 pub mod portal;
 pub mod qr;
+pub mod sdjwt;
 pub mod secret;
 pub mod status_list;
 pub mod store;
