@@ -105,7 +105,8 @@ fn test() -> util::Result<()> {
     // The default members: everything but the on-demand binding generator.
     util::run(util::cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
 
-    let mut suites = vec![rust_tests::run()?];
+    // `rust`, then one suite per conformance binary (`sd-jwt`, ...).
+    let mut suites = rust_tests::run()?;
     let generated = bindings::generate()?;
     let sandbox = sandbox_proc::start()?;
     suites.push(kotlin::run_tests(&jvm, &generated, &sandbox.info)?);

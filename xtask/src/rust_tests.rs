@@ -1,4 +1,9 @@
-//! Runs the Rust test suites (unit, end-to-end, doc tests) and counts their results.
+//! Runs the Rust test suites (unit, end-to-end, doc tests, conformance) and counts their results.
+//!
+//! libtest's `test result: ...` lines are summed into the `rust` suite. A test binary of its own
+//! (`harness = false`, such as the conformance suites) prints one `<suite>: N passed, N failed`
+//! line (`, N skipped` optional) instead; each becomes a suite of its own in the summary, and is
+//! not counted in `rust`.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -6,18 +11,21 @@ use std::process::Stdio;
 use crate::SuiteResult;
 use crate::util::{self, Result};
 
-pub fn run() -> Result<SuiteResult> {
+/// The `rust` suite first, then one suite per conformance binary, in the order they ran.
+pub fn run() -> Result<Vec<SuiteResult>> {
     util::step("cargo test");
+    // --no-fail-fast: a failing suite must not hide the results of the binaries after it.
     let mut child = util::cargo()
-        .args(["test", "--all-targets"])
+        .args(["test", "--all-targets", "--no-fail-fast"])
         .stdout(Stdio::piped())
         .spawn()?;
-    let mut suite = SuiteResult {
+    let mut rust = SuiteResult {
         name: "rust",
         passed: 0,
         failed: 0,
         skipped: 0,
     };
+    let mut own_suites: Vec<SuiteResult> = Vec::new();
     let mut saw_results = false;
     let stdout = child.stdout.take().ok_or("no stdout from cargo test")?;
     for line in BufReader::new(stdout).lines() {
@@ -25,19 +33,38 @@ pub fn run() -> Result<SuiteResult> {
         println!("{line}");
         if let Some(counts) = parse_result_line(&line) {
             saw_results = true;
-            suite.passed += counts.0;
-            suite.failed += counts.1;
-            suite.skipped += counts.2;
+            rust.passed += counts.0;
+            rust.failed += counts.1;
+            rust.skipped += counts.2;
+        } else if let Some((name, counts)) = parse_suite_line(&line) {
+            saw_results = true;
+            match own_suites.iter_mut().find(|suite| suite.name == name) {
+                Some(suite) => {
+                    suite.passed += counts.0;
+                    suite.failed += counts.1;
+                    suite.skipped += counts.2;
+                }
+                None => own_suites.push(SuiteResult {
+                    // Suite names live as long as the process; a handful of short strings.
+                    name: Box::leak(name.to_owned().into_boxed_str()),
+                    passed: counts.0,
+                    failed: counts.1,
+                    skipped: counts.2,
+                }),
+            }
         }
     }
     let status = child.wait()?;
     if !saw_results {
         return Err(format!("cargo test produced no results ({status})").into());
     }
-    if !status.success() && suite.failed == 0 {
+    let failed = rust.failed + own_suites.iter().map(|s| s.failed).sum::<usize>();
+    if !status.success() && failed == 0 {
         return Err(format!("cargo test failed ({status}) without a failing test").into());
     }
-    Ok(suite)
+    let mut suites = vec![rust];
+    suites.extend(own_suites);
+    Ok(suites)
 }
 
 /// `test result: ok. 3 passed; 1 failed; 2 ignored; ...` → (3, 1, 2).
@@ -58,9 +85,48 @@ fn parse_result_line(line: &str) -> Option<(usize, usize, usize)> {
     ))
 }
 
+/// `sd-jwt: 30 passed, 1 failed, 4 skipped` → ("sd-jwt", (30, 1, 4)). The whole line must have
+/// exactly this shape (name of lowercase letters, digits, `-`, `_`, `.`), so that ordinary output
+/// is never mistaken for a suite. `rust` and `total` are the summary's own names and refused.
+fn parse_suite_line(line: &str) -> Option<(&str, (usize, usize, usize))> {
+    let (name, counts) = line.split_once(": ")?;
+    let valid_name = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid_name || name == "rust" || name == "total" {
+        return None;
+    }
+    let count = |part: &str, label: &str| -> Option<usize> {
+        let number = part.strip_suffix(label)?.strip_suffix(' ')?;
+        // Digits only: no sign, no spaces.
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        number.parse().ok()
+    };
+    let parts: Vec<&str> = counts.split(", ").collect();
+    let (passed, failed, skipped) = match parts.as_slice() {
+        [passed, failed] => (passed, failed, None),
+        [passed, failed, skipped] => (passed, failed, Some(skipped)),
+        _ => return None,
+    };
+    Some((
+        name,
+        (
+            count(passed, "passed")?,
+            count(failed, "failed")?,
+            match skipped {
+                Some(skipped) => count(skipped, "skipped")?,
+                None => 0,
+            },
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_result_line;
+    use super::{parse_result_line, parse_suite_line};
 
     #[test]
     fn parses_cargo_test_summaries() {
@@ -75,5 +141,49 @@ mod tests {
             Some((5, 1, 0))
         );
         assert_eq!(parse_result_line("running 3 tests"), None);
+    }
+
+    #[test]
+    fn parses_suite_lines_of_conformance_binaries() {
+        assert_eq!(
+            parse_suite_line("sd-jwt: 304 passed, 0 failed"),
+            Some(("sd-jwt", (304, 0, 0)))
+        );
+        assert_eq!(
+            parse_suite_line("sd-jwt: 300 passed, 2 failed, 4 skipped"),
+            Some(("sd-jwt", (300, 2, 4)))
+        );
+        assert_eq!(
+            parse_suite_line("dcc_v1.2: 1 passed, 0 failed"),
+            Some(("dcc_v1.2", (1, 0, 0)))
+        );
+        // A libtest summary is not a suite line, and is not counted twice.
+        assert_eq!(
+            parse_suite_line("test result: ok. 23 passed; 0 failed; 1 ignored"),
+            None
+        );
+    }
+
+    #[test]
+    fn ignores_lines_that_only_look_like_suite_lines() {
+        for line in [
+            "sd-jwt: 3 passed, 1 failed, 2 skipped, 1 ignored",
+            "sd-jwt: 3 passed",
+            "sd-jwt: three passed, 0 failed",
+            "sd-jwt: -3 passed, 0 failed",
+            "sd-jwt: 3 passed, 0 failed ",
+            "sd-jwt: 3 failed, 0 passed",
+            "SD-JWT: 3 passed, 0 failed",
+            "FAIL simple: verify: 3 passed, 0 failed",
+            "sd jwt: 3 passed, 0 failed",
+            ": 3 passed, 0 failed",
+            "-x: 3 passed, 0 failed",
+            "rust: 3 passed, 0 failed",
+            "total: 3 passed, 0 failed",
+            "sd-jwt conformance: 35 corpus cases, 304 checks",
+            "   Compiling citizen-core v0.1.0",
+        ] {
+            assert_eq!(parse_suite_line(line), None, "{line}");
+        }
     }
 }
