@@ -6,6 +6,7 @@
 //! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
 
 pub mod demo;
+pub mod enrollment;
 mod server;
 mod state;
 mod tls;
@@ -14,6 +15,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use server::{RunningSandbox, start};
+
+/// Enrols a citizen in the sandbox whose data lives in `data_dir`, without a running server
+/// (`citizen-sandbox enroll`). A running sandbox on the same directory sees the enrolment.
+pub fn enroll_offline(
+    data_dir: &std::path::Path,
+    request: &enrollment::EnrollmentRequest,
+) -> Result<enrollment::Enrollment, SandboxError> {
+    let state = state::PortalState::open(data_dir, None)?;
+    state
+        .enroll(request)
+        .map_err(|e| SandboxError::Enrollment(e.to_string()))
+}
 
 /// How to run a sandbox.
 #[derive(Debug, Clone)]
@@ -50,4 +63,6 @@ pub enum SandboxError {
     NotListening,
     #[error("a generated certificate could not be parsed back")]
     UnreadableCertificate,
+    #[error("enrolment: {0}")]
+    Enrollment(String),
 }

@@ -38,6 +38,24 @@ enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
+    /// Enrol a citizen (what a level-2 e-ID registration yields) and print the activation code.
+    /// Fields left out get a sample citizen's values.
+    Enroll {
+        /// The sandbox's data directory (the one `serve --data` uses).
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        /// The 12-digit ID number (CCCD); a random one when left out.
+        #[arg(long)]
+        id_number: Option<String>,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// male or female.
+        #[arg(long)]
+        sex: Option<String>,
+    },
     /// Run a whole citizen journey through the SDK against an embedded sandbox.
     Demo {
         /// Keep the citizen's encrypted store here for inspection.
@@ -51,6 +69,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Serve { .. } => "info",
+        Command::Enroll { .. } => "warn",
         Command::Demo { .. } => "warn",
     };
     tracing_subscriber::fmt()
@@ -69,6 +88,13 @@ async fn main() -> ExitCode {
             portal_name,
             ready_file,
         } => serve(SocketAddr::new(bind, port), data, portal_name, ready_file).await,
+        Command::Enroll {
+            data,
+            id_number,
+            full_name,
+            birth_date,
+            sex,
+        } => enroll(data, id_number, full_name, birth_date, sex),
         Command::Demo { data_dir } => {
             demo::run(demo::DemoOptions { data_dir }, &mut std::io::stdout())
                 .await
@@ -83,6 +109,47 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn enroll(
+    data: PathBuf,
+    id_number: Option<String>,
+    full_name: Option<String>,
+    birth_date: Option<String>,
+    sex: Option<String>,
+) -> Result<(), String> {
+    let id_number = id_number.unwrap_or_else(random_id_number);
+    let mut request = citizen_sandbox::enrollment::EnrollmentRequest::sample(&id_number);
+    if let Some(name) = full_name {
+        request.full_name = name;
+    }
+    if let Some(date) = birth_date {
+        request.birth_date = date;
+    }
+    if let Some(sex) = sex {
+        request.sex = sex;
+    }
+    let enrollment = citizen_sandbox::enroll_offline(&data, &request).map_err(|e| e.to_string())?;
+    println!("Enrolled in the sandbox at {}", data.display());
+    println!("  ID number       : {}", enrollment.id_number);
+    println!("  activation code : {}", enrollment.activation_code);
+    println!(
+        "  valid until     : {} (Unix seconds)",
+        enrollment.expires_at
+    );
+    Ok(())
+}
+
+/// A sample CCCD number: province code 001 (Hà Nội), then random digits.
+fn random_id_number() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "001{:09}",
+        (u64::from(nanos) * 7919 + u64::from(std::process::id())) % 1_000_000_000
+    )
 }
 
 async fn serve(

@@ -12,12 +12,13 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use citizen_core::portal::{API_VERSION, PingResponse};
 
+use crate::enrollment::{EnrollmentError, EnrollmentRequest};
 use crate::state::PortalState;
 use crate::{SandboxConfig, SandboxError, tls};
 
@@ -43,6 +44,16 @@ impl RunningSandbox {
     /// How many requests for `path` (e.g. `/v1/ping`) reached the portal.
     pub fn requests_for(&self, path: &str) -> Result<u64, SandboxError> {
         self.state.requests_for(path)
+    }
+
+    /// Enrols a citizen (as `POST /v1/test/enrollments` does), for in-process tests.
+    pub fn enroll(
+        &self,
+        request: &crate::enrollment::EnrollmentRequest,
+    ) -> Result<crate::enrollment::Enrollment, SandboxError> {
+        self.state
+            .enroll(request)
+            .map_err(|e| SandboxError::Enrollment(e.to_string()))
     }
 
     /// Stops accepting connections and lets open ones finish for up to a second.
@@ -93,6 +104,7 @@ fn router(state: PortalState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/v1/ping", get(ping))
+        .route("/v1/test/enrollments", post(enroll))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
@@ -104,6 +116,29 @@ async fn ping(State(state): State<PortalState>) -> Json<PingResponse> {
         api_version: API_VERSION,
         server_time: crate::state::now(),
     })
+}
+
+/// Sandbox only: what a registration at a police station would do.
+async fn enroll(
+    State(state): State<PortalState>,
+    Json(request): Json<EnrollmentRequest>,
+) -> Response {
+    match state.enroll(&request) {
+        Ok(enrollment) => (StatusCode::CREATED, Json(enrollment)).into_response(),
+        Err(EnrollmentError::Invalid(field)) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": "invalid_field", "field": field })),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "enrolment failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(serde_json::json!({ "error": "internal" })),
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn not_found() -> Response {

@@ -1,7 +1,8 @@
 //! The sandbox portal's own persistent state, in a plain SQLite file in its data directory.
 //!
-//! Owns: the portal's identity (its display name) and a log of the requests it served, which
-//! tests read to check what reached the portal. Later issues add dossiers, credentials, etc.
+//! Owns: the portal's identity (its display name), a log of the requests it served, which tests
+//! read to check what reached the portal, and the tables of `enrollment`. Later issues add
+//! dossiers, credentials, etc.
 //! The sandbox is a test server: its database is deliberately not encrypted.
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SandboxError;
+use crate::enrollment::{self, Enrollment, EnrollmentError, EnrollmentRequest};
 
 #[derive(Clone)]
 pub(crate) struct PortalState {
@@ -36,6 +38,7 @@ impl PortalState {
                  at INTEGER NOT NULL
              );",
         )?;
+        enrollment::create_tables(&conn)?;
         let stored: Option<String> = conn
             .query_row("SELECT portal_name FROM instance WHERE id = 1", [], |r| {
                 r.get(0)
@@ -65,6 +68,14 @@ impl PortalState {
         ) {
             tracing::warn!(%error, "could not log a request");
         }
+    }
+
+    pub(crate) fn enroll(
+        &self,
+        request: &EnrollmentRequest,
+    ) -> Result<Enrollment, EnrollmentError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        enrollment::enroll(&conn, request, now())
     }
 
     /// How many requests for `path` the portal served.
