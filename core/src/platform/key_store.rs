@@ -5,7 +5,8 @@
 //! ([`DevicePublicKey`] is a valid point on P-256; [`normalize_p256_signature`] turns the DER the
 //! platforms produce into the raw `r‖s` JOSE needs), and [`StoreKeyStore`], a software key store
 //! whose keys live in the encrypted store, for desktop tools, tests and the demo. Does not own what
-//! the keys sign (the wallet does) nor JOSE encoding (`jose`).
+//! the keys sign (the wallet does) nor JOSE encoding and signature checks (`jose`, which the
+//! checks here delegate to).
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
 use super::PlatformError;
+use crate::jose::EcPublicJwk;
 use crate::store::{Store, StoreError};
 
 /// How a device key may be used.
@@ -43,61 +45,43 @@ pub trait KeyStore: Send + Sync {
     fn is_hardware_backed(&self, alias: &str) -> Result<bool, PlatformError>;
 }
 
-/// A P-256 public key as SEC1 uncompressed bytes, checked to be a point on the curve.
+/// A P-256 public key as a platform returns it (SEC1 uncompressed, 65 bytes), checked to be a
+/// point on the curve. A thin view of [`EcPublicJwk`], which does the checking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DevicePublicKey(p256::PublicKey);
+pub struct DevicePublicKey(EcPublicJwk);
 
 impl DevicePublicKey {
     /// Accepts only an uncompressed point (what every platform returns for P-256) on the curve.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, PlatformError> {
-        if bytes.len() != 65 || bytes[0] != 0x04 {
-            return Err(malformed(
-                "the public key is not an uncompressed P-256 point",
-            ));
-        }
-        p256::PublicKey::from_sec1_bytes(bytes)
+        EcPublicJwk::from_sec1(bytes)
             .map(Self)
-            .map_err(|_| malformed("the public key is not a point on P-256"))
+            .map_err(|_| malformed("the public key is not an uncompressed point on the curve"))
     }
 
     pub fn to_sec1(&self) -> Vec<u8> {
-        p256::Sec1Point::from(&self.0).as_bytes().to_vec()
+        self.0.to_sec1().to_vec()
+    }
+
+    /// The key as a JWK, as credentials and proofs carry it.
+    pub fn jwk(&self) -> &EcPublicJwk {
+        &self.0
     }
 
     /// The affine coordinates, as a JWK carries them.
     pub fn coordinates(&self) -> ([u8; 32], [u8; 32]) {
-        let point = self.to_sec1();
-        let mut x = [0u8; 32];
-        let mut y = [0u8; 32];
-        x.copy_from_slice(&point[1..33]);
-        y.copy_from_slice(&point[33..65]);
-        (x, y)
+        (*self.0.x(), *self.0.y())
     }
 
     /// Whether `signature` (raw `r‖s`) is this key's ECDSA P-256/SHA-256 signature of `message`.
     pub fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        use p256::ecdsa::signature::Verifier;
-        let Ok(signature) = Signature::from_slice(signature) else {
-            return false;
-        };
-        p256::ecdsa::VerifyingKey::from(&self.0)
-            .verify(message, &signature)
-            .is_ok()
+        crate::jose::verify_es256(&self.0, message, signature)
     }
 }
 
-/// An ECDSA P-256 signature as a platform returns it (DER, as Android's `Signature` and iOS's
-/// `SecKeyCreateSignature` do, or already raw `r‖s`) turned into the raw 64 bytes JOSE uses.
-/// `None` for anything else, including zero or out-of-range scalars.
+/// An ECDSA P-256 signature as a platform returns it (DER or raw `r‖s`) as the raw 64 bytes JOSE
+/// uses; `None` for anything else. See [`crate::jose::signature_to_raw`], which does the work.
 pub fn normalize_p256_signature(signature: &[u8]) -> Option<[u8; 64]> {
-    let parsed = if signature.len() == 64 {
-        Signature::from_slice(signature).ok()?
-    } else {
-        Signature::from_der(signature).ok()?
-    };
-    let mut raw = [0u8; 64];
-    raw.copy_from_slice(&parsed.to_bytes());
-    Some(raw)
+    crate::jose::signature_to_raw(signature).ok()
 }
 
 /// A new P-256 key from the system RNG (ring's, which the rest of the core uses too).
@@ -116,6 +100,15 @@ fn random_signing_key() -> Result<SigningKey, PlatformError> {
     Err(PlatformError::Failure(
         "no valid key from the system randomness".into(),
     ))
+}
+
+/// The SEC1 uncompressed public key of a software key.
+fn sec1_of(key: &SigningKey) -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    p256::PublicKey::from(key.verifying_key())
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec()
 }
 
 fn malformed(what: &str) -> PlatformError {
@@ -171,7 +164,7 @@ fn store_failure(error: StoreError) -> PlatformError {
 impl KeyStore for StoreKeyStore {
     fn generate_key(&self, alias: &str, policy: KeyPolicy) -> Result<Vec<u8>, PlatformError> {
         let key = random_signing_key()?;
-        let public = DevicePublicKey(p256::PublicKey::from(key.verifying_key()));
+        let public = sec1_of(&key);
         let scalar = Zeroizing::new(key.to_bytes().to_vec());
         let alias = alias.to_string();
         let inserted = self
@@ -194,7 +187,7 @@ impl KeyStore for StoreKeyStore {
                 "a key with this alias exists".into(),
             ));
         }
-        Ok(public.to_sec1())
+        Ok(public)
     }
 
     fn public_key(&self, alias: &str) -> Result<Option<Vec<u8>>, PlatformError> {
@@ -203,9 +196,7 @@ impl KeyStore for StoreKeyStore {
             Some(secret) => {
                 let key =
                     SigningKey::from_slice(&secret).map_err(|_| PlatformError::KeyUnavailable)?;
-                Ok(Some(
-                    DevicePublicKey(p256::PublicKey::from(key.verifying_key())).to_sec1(),
-                ))
+                Ok(Some(sec1_of(&key)))
             }
         }
     }

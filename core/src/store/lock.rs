@@ -3,7 +3,9 @@
 //! Owns: `citizen.lock` in the data directory, locked exclusively (`flock` on Unix, `LockFileEx`
 //! on Windows) for as long as a store has the directory open or a wipe is under way. Two opens in
 //! one process conflict too, since each takes its own lock on its own file handle. The lock dies
-//! with the process, so a crash never leaves a directory locked. Does not own anything else.
+//! with the process, so a crash never leaves a directory locked. A held lock is retried for half
+//! a second before the directory counts as in use (see [`DirLock::acquire`]). Does not own
+//! anything else.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,9 @@ use std::path::{Path, PathBuf};
 use super::StoreError;
 
 pub(crate) const LOCK_FILE: &str = "citizen.lock";
+
+/// How long a held lock is retried before the directory counts as in use.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[derive(Debug)]
 pub(crate) struct DirLock {
@@ -29,11 +34,21 @@ impl DirLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io("opening the lock file", e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { file, path }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(StoreError::io("locking the data directory", e))
+        // A lock can outlive its owner for a moment: a process that forks (to start a child)
+        // shares the lock until the child's exec closes its copy of the descriptor, and a store
+        // dropped on another thread releases it only when its thread has closed the database.
+        // So a refusal is confirmed over a short wait before it is reported.
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { file, path }),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::InUse),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::io("locking the data directory", e));
+                }
             }
         }
     }

@@ -8,10 +8,6 @@
 // exact code a phone runs, with only the key source swapped.
 package org.citizen.sdk.shell
 
-import android.security.keystore.KeyPermanentlyInvalidatedException
-import android.security.keystore.UserNotAuthenticatedException
-import java.security.UnrecoverableKeyException
-import javax.crypto.AEADBadTagException
 import javax.crypto.Cipher
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
@@ -48,7 +44,7 @@ interface SealingKeySource {
 open class AesGcmSecretSealer(private val keys: SealingKeySource) : SecretSealer {
     private val keyLock = Any()
 
-    override fun seal(plaintext: ByteArray): ByteArray = mapped("seal") {
+    override fun seal(plaintext: ByteArray): ByteArray = mapPlatformExceptions("seal") {
         // Under the lock so that two first seals cannot each create (and overwrite) a key.
         val key = synchronized(keyLock) { keys.find() ?: keys.create() }
         val cipher = Cipher.getInstance(TRANSFORMATION)
@@ -66,7 +62,7 @@ open class AesGcmSecretSealer(private val keys: SealingKeySource) : SecretSealer
         if (sealed.size < 1 + IV_BYTES + TAG_BYTES || sealed[0] != VERSION) {
             throw PlatformException.Failure("the sealed value has an unknown format")
         }
-        return mapped("unseal") {
+        return mapPlatformExceptions("unseal") {
             val key = keys.find() ?: throw PlatformException.KeyUnavailable()
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(TAG_BYTES * 8, sealed, 1, IV_BYTES))
@@ -75,7 +71,7 @@ open class AesGcmSecretSealer(private val keys: SealingKeySource) : SecretSealer
         }
     }
 
-    override fun deleteKey() = mapped("delete the key") {
+    override fun deleteKey() = mapPlatformExceptions("delete the key") {
         synchronized(keyLock) { keys.delete() }
     }
 
@@ -89,32 +85,6 @@ open class AesGcmSecretSealer(private val keys: SealingKeySource) : SecretSealer
             synchronized(keyLock) { keys.isHardwareBacked() }
         } catch (e: Exception) {
             false
-        }
-
-    /**
-     * Runs [block], turning every exception into a PlatformException. Messages name the operation
-     * and the exception class only: platform messages are not ours to vouch for, and nothing here
-     * may leak key material or data into logs.
-     */
-    private inline fun <T> mapped(operation: String, block: () -> T): T =
-        try {
-            block()
-        } catch (e: PlatformException) {
-            throw e
-        } catch (e: KeyPermanentlyInvalidatedException) {
-            // The lock screen was removed or biometrics changed: this key is gone for good.
-            throw PlatformException.KeyUnavailable()
-        } catch (e: UnrecoverableKeyException) {
-            // Often passing: the keystore daemon restarting, or a key that needs the device
-            // unlocked. Retryable, so the app does not offer to wipe a store that may open later.
-            throw PlatformException.TemporarilyUnavailable()
-        } catch (e: AEADBadTagException) {
-            // Sealed under another key (e.g. one deleted and re-created since): unrecoverable.
-            throw PlatformException.KeyUnavailable()
-        } catch (e: UserNotAuthenticatedException) {
-            throw PlatformException.AuthenticationRequired()
-        } catch (e: Exception) {
-            throw PlatformException.Failure("could not $operation: ${e.javaClass.simpleName}")
         }
 
     companion object {

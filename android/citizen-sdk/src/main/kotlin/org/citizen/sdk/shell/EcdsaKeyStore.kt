@@ -10,13 +10,10 @@
 // phone runs, with only the key source swapped.
 package org.citizen.sdk.shell
 
-import android.security.keystore.KeyPermanentlyInvalidatedException
-import android.security.keystore.UserNotAuthenticatedException
 import java.math.BigInteger
 import java.security.KeyPair
 import java.security.PublicKey
 import java.security.Signature
-import java.security.UnrecoverableKeyException
 import java.security.interfaces.ECPublicKey
 import java.security.spec.ECFieldFp
 import org.citizen.sdk.KeyPolicy
@@ -62,7 +59,7 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
     private val keyLock = Any()
 
     /** Fails (Failure) when [alias] already has a key: the old key is never replaced silently. */
-    override fun generateKey(alias: String, policy: KeyPolicy): ByteArray = mapped("generate a key") {
+    override fun generateKey(alias: String, policy: KeyPolicy): ByteArray = mapPlatformExceptions("generate a key") {
         // Under the lock so that two generations cannot both see no key and both create one.
         val pair = synchronized(keyLock) {
             if (keys.find(alias) != null) {
@@ -73,12 +70,12 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
         p256PublicKeySec1(pair.public)
     }
 
-    override fun publicKey(alias: String): ByteArray? = mapped("read the public key") {
+    override fun publicKey(alias: String): ByteArray? = mapPlatformExceptions("read the public key") {
         keys.find(alias)?.let { p256PublicKeySec1(it.public) }
     }
 
     /** ECDSA P-256 with SHA-256 over [message]; the signature is DER, as `Signature` gives it. */
-    override fun sign(alias: String, message: ByteArray): ByteArray = mapped("sign") {
+    override fun sign(alias: String, message: ByteArray): ByteArray = mapPlatformExceptions("sign") {
         val pair = keys.find(alias) ?: throw PlatformException.KeyUnavailable()
         val signature = Signature.getInstance(SIGNATURE_ALGORITHM)
         signature.initSign(pair.private)
@@ -86,7 +83,7 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
         signature.sign()
     }
 
-    override fun deleteKey(alias: String) = mapped("delete the key") {
+    override fun deleteKey(alias: String) = mapPlatformExceptions("delete the key") {
         synchronized(keyLock) { keys.delete(alias) }
     }
 
@@ -94,31 +91,10 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
      * Whether the key under [alias] is in secure hardware (see [SigningKeySource.isHardwareBacked]):
      * `KeyUnavailable` when there is no such key, true only when the source knows it is.
      */
-    override fun isHardwareBacked(alias: String): Boolean = mapped("tell where the key lives") {
+    override fun isHardwareBacked(alias: String): Boolean = mapPlatformExceptions("tell where the key lives") {
         val pair = keys.find(alias) ?: throw PlatformException.KeyUnavailable()
         keys.isHardwareBacked(alias, pair)
     }
-
-    /**
-     * Runs [block], turning every exception into a PlatformException. Messages name the operation
-     * and the exception class only: platform messages are not ours to vouch for.
-     */
-    private inline fun <T> mapped(operation: String, block: () -> T): T =
-        try {
-            block()
-        } catch (e: PlatformException) {
-            throw e
-        } catch (e: KeyPermanentlyInvalidatedException) {
-            // The lock screen was removed or a biometric was enrolled: this key is gone for good.
-            throw PlatformException.KeyUnavailable()
-        } catch (e: UserNotAuthenticatedException) {
-            throw PlatformException.AuthenticationRequired()
-        } catch (e: UnrecoverableKeyException) {
-            // Often passing (keystore daemon restarting, device still locked): retryable.
-            throw PlatformException.TemporarilyUnavailable()
-        } catch (e: Exception) {
-            throw PlatformException.Failure("could not $operation: ${plainName(e)}")
-        }
 
     companion object {
         /** What `sign` computes: ECDSA over the SHA-256 of the message, DER-encoded. */
@@ -159,10 +135,5 @@ open class EcdsaKeyStore(private val keys: SigningKeySource) : KeyStore {
         }
 
         /** The exception's class name when it is plain letters (what the core passes on), else a fixed text. */
-        private fun plainName(e: Exception): String {
-            val name = e.javaClass.simpleName
-            val plain = name.isNotEmpty() && name.all { it in 'a'..'z' || it in 'A'..'Z' || it == '_' }
-            return if (plain) name else "an unnamed exception"
-        }
     }
 }

@@ -106,7 +106,6 @@ private class AndroidKeystoreKeyPairs(
     }
 
     /** The same rules as KeystoreSecretSealer's: TEE, StrongBox and "at least a TEE" count. */
-    @Suppress("DEPRECATION") // KeyInfo.isInsideSecureHardware: the only API below 31.
     override fun isHardwareBacked(alias: String, key: KeyPair): Boolean {
         val info = try {
             KeyFactory.getInstance(key.private.algorithm, ANDROID_KEYSTORE)
@@ -115,21 +114,6 @@ private class AndroidKeystoreKeyPairs(
             // The Keystore would not say where the key lives: not known to be hardware.
             return false
         }
-        return if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
-            when (info.securityLevel) {
-                KeyProperties.SECURITY_LEVEL_TRUSTED_ENVIRONMENT,
-                KeyProperties.SECURITY_LEVEL_STRONGBOX,
-                KeyProperties.SECURITY_LEVEL_UNKNOWN_SECURE,
-                -> true
-                // SOFTWARE, UNKNOWN, and any level added later that we cannot vouch for.
-                else -> false
-            }
-        } else {
-            info.isInsideSecureHardware
-        }
-    }
-
-    private companion object {
-        const val ANDROID_KEYSTORE = "AndroidKeyStore"
+        return isInSecureHardware(info)
     }
 }

@@ -9,7 +9,6 @@
 // directory).
 package org.citizen.sdk.shell
 
-import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyInfo
 import android.security.keystore.KeyProperties
@@ -74,28 +73,10 @@ private class AndroidKeystoreKeys(
         keyStore().deleteEntry(alias)
     }
 
-    @Suppress("DEPRECATION") // KeyInfo.isInsideSecureHardware: the only API below 31.
     override fun isHardwareBacked(): Boolean {
         val key = find() ?: return false
         val info = SecretKeyFactory.getInstance(key.algorithm, ANDROID_KEYSTORE)
             .getKeySpec(key, KeyInfo::class.java) as KeyInfo
-        return if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
-            when (info.securityLevel) {
-                KeyProperties.SECURITY_LEVEL_TRUSTED_ENVIRONMENT,
-                KeyProperties.SECURITY_LEVEL_STRONGBOX,
-                // "At least equivalent to a trusted environment", said when the app's target API
-                // level keeps the Keystore from being more precise.
-                KeyProperties.SECURITY_LEVEL_UNKNOWN_SECURE,
-                -> true
-                // SOFTWARE, UNKNOWN, and any level added later that we cannot vouch for.
-                else -> false
-            }
-        } else {
-            info.isInsideSecureHardware
-        }
-    }
-
-    private companion object {
-        const val ANDROID_KEYSTORE = "AndroidKeyStore"
+        return isInSecureHardware(info)
     }
 }
