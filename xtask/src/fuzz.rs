@@ -4,7 +4,8 @@
 //! Owns: installing cargo-fuzz (from crates.io, once), building the targets in `fuzz/` (a
 //! workspace of its own, so ordinary builds never compile them; the stable toolchain builds them
 //! with `RUSTC_BOOTSTRAP=1`), running each for a time budget on its corpus plus the committed seeds
-//! in `fuzz/seeds/<target>/`, and counting the targets that survived. A crash leaves its input in
+//! in `fuzz/seeds/<target>/` (and, for the SD-JWT targets, the shared conformance corpus, read
+//! only), and counting the targets that survived. A crash leaves its input in
 //! `fuzz/artifacts/<target>/`. Does not own the targets (`fuzz/fuzz_targets/`).
 
 use std::process::Command;
@@ -41,6 +42,11 @@ pub fn run(seconds_per_target: u64) -> Result<SuiteResult> {
         if seeds.is_dir() {
             command.arg(&seeds);
         }
+        // The shared conformance corpora are read-only seeds (libFuzzer writes new inputs only
+        // to the first directory), never copied into the project.
+        if let Some(shared) = shared_seeds(target).filter(|dir| dir.is_dir()) {
+            command.arg(shared);
+        }
         command.args([
             "--",
             &format!("-max_total_time={seconds_per_target}"),
@@ -56,6 +62,15 @@ pub fn run(seconds_per_target: u64) -> Result<SuiteResult> {
         }
     }
     Ok(suite)
+}
+
+/// The folder of `../shared/conformance/` whose files make good starting inputs for `target`.
+fn shared_seeds(target: &str) -> Option<std::path::PathBuf> {
+    let folder = match target {
+        "jose_parse" | "sdjwt_verify" => "sd-jwt",
+        _ => return None,
+    };
+    Some(root().join("../shared/conformance").join(folder))
 }
 
 /// `cargo fuzz` in `fuzz/`, allowed to use the nightly-only sanitizer flags on stable.
