@@ -120,6 +120,12 @@ impl SoftwareSigner {
     pub fn public_key(&self) -> &EcPublicJwk {
         &self.public
     }
+
+    /// The private scalar, for the one place that must keep it: the software key store, which
+    /// persists it in the encrypted store. Wiped when dropped.
+    pub(crate) fn secret_scalar(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.key.to_bytes().to_vec())
+    }
 }
 
 impl JwsSigner for SoftwareSigner {

@@ -143,7 +143,6 @@ pub fn lease_next(
 pub fn complete(tx: &Transaction<'_>, lease: &Lease, now: i64) -> Result<(), OutboxError> {
     finish(
         tx,
-        lease,
         "UPDATE outbox SET state = 'delivered', lease_token = NULL, lease_expires_at = NULL,
                            last_error = NULL, updated_at = ?3
          WHERE id = ?1 AND state = 'in_flight' AND lease_token = ?2",
@@ -162,7 +161,6 @@ pub fn retry_later(
     let next_attempt_at = now + retry_delay_secs(lease.attempts, jitter);
     finish(
         tx,
-        lease,
         "UPDATE outbox SET state = 'queued', lease_token = NULL, lease_expires_at = NULL,
                            next_attempt_at = ?3, last_error = ?4, updated_at = ?5
          WHERE id = ?1 AND state = 'in_flight' AND lease_token = ?2",
@@ -181,7 +179,6 @@ pub fn park(
 ) -> Result<(), OutboxError> {
     finish(
         tx,
-        lease,
         "UPDATE outbox SET state = 'parked', lease_token = NULL, lease_expires_at = NULL,
                            parked_reason = ?3, updated_at = ?4
          WHERE id = ?1 AND state = 'in_flight' AND lease_token = ?2",
@@ -200,9 +197,9 @@ pub fn unpark(tx: &Transaction<'_>, id: OutboxId, now: i64) -> Result<bool, Outb
     Ok(changed == 1)
 }
 
+/// Runs a state change guarded by `id` and lease token; no row changed means the lease was lost.
 fn finish(
     tx: &Transaction<'_>,
-    _lease: &Lease,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<(), OutboxError> {

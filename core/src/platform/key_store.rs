@@ -10,13 +10,11 @@
 
 use std::sync::Arc;
 
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{Signature, SigningKey};
 use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
 use super::PlatformError;
-use crate::jose::EcPublicJwk;
+use crate::jose::{EcPublicJwk, JwsSigner, SoftwareSigner};
 use crate::store::{Store, StoreError};
 
 /// How a device key may be used.
@@ -84,33 +82,6 @@ pub fn normalize_p256_signature(signature: &[u8]) -> Option<[u8; 64]> {
     crate::jose::signature_to_raw(signature).ok()
 }
 
-/// A new P-256 key from the system RNG (ring's, which the rest of the core uses too).
-fn random_signing_key() -> Result<SigningKey, PlatformError> {
-    use ring::rand::SecureRandom;
-    let rng = ring::rand::SystemRandom::new();
-    // A random 32-byte string is a valid scalar except with probability ~2^-32; retry then.
-    for _ in 0..8 {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        rng.fill(bytes.as_mut())
-            .map_err(|_| PlatformError::Failure("no system randomness".into()))?;
-        if let Ok(key) = SigningKey::from_slice(bytes.as_ref()) {
-            return Ok(key);
-        }
-    }
-    Err(PlatformError::Failure(
-        "no valid key from the system randomness".into(),
-    ))
-}
-
-/// The SEC1 uncompressed public key of a software key.
-fn sec1_of(key: &SigningKey) -> Vec<u8> {
-    use p256::elliptic_curve::sec1::ToSec1Point;
-    p256::PublicKey::from(key.verifying_key())
-        .to_sec1_point(false)
-        .as_bytes()
-        .to_vec()
-}
-
 fn malformed(what: &str) -> PlatformError {
     PlatformError::Failure(what.to_string())
 }
@@ -148,9 +119,13 @@ impl StoreKeyStore {
             .map_err(store_failure)
     }
 
-    fn signing_key(&self, alias: &str) -> Result<SigningKey, PlatformError> {
-        let secret = self.secret(alias)?.ok_or(PlatformError::KeyUnavailable)?;
-        SigningKey::from_slice(&secret).map_err(|_| PlatformError::KeyUnavailable)
+    fn signer(&self, alias: &str) -> Result<Option<SoftwareSigner>, PlatformError> {
+        match self.secret(alias)? {
+            None => Ok(None),
+            Some(secret) => SoftwareSigner::from_scalar(&secret)
+                .map(Some)
+                .map_err(|_| PlatformError::KeyUnavailable),
+        }
     }
 }
 
@@ -163,9 +138,10 @@ fn store_failure(error: StoreError) -> PlatformError {
 
 impl KeyStore for StoreKeyStore {
     fn generate_key(&self, alias: &str, policy: KeyPolicy) -> Result<Vec<u8>, PlatformError> {
-        let key = random_signing_key()?;
-        let public = sec1_of(&key);
-        let scalar = Zeroizing::new(key.to_bytes().to_vec());
+        let key = SoftwareSigner::generate()
+            .map_err(|_| PlatformError::Failure("no key from the system randomness".into()))?;
+        let public = key.public_key().to_sec1().to_vec();
+        let scalar = key.secret_scalar();
         let alias = alias.to_string();
         let inserted = self
             .store
@@ -191,20 +167,17 @@ impl KeyStore for StoreKeyStore {
     }
 
     fn public_key(&self, alias: &str) -> Result<Option<Vec<u8>>, PlatformError> {
-        match self.secret(alias)? {
-            None => Ok(None),
-            Some(secret) => {
-                let key =
-                    SigningKey::from_slice(&secret).map_err(|_| PlatformError::KeyUnavailable)?;
-                Ok(Some(sec1_of(&key)))
-            }
-        }
+        Ok(self
+            .signer(alias)?
+            .map(|signer| signer.public_key().to_sec1().to_vec()))
     }
 
     fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, PlatformError> {
-        let signature: Signature = self.signing_key(alias)?.sign(message);
-        // DER, as the platforms answer, so the normalisation path is always exercised.
-        Ok(signature.to_der().as_bytes().to_vec())
+        let signer = self.signer(alias)?.ok_or(PlatformError::KeyUnavailable)?;
+        // Raw r||s; the core accepts that as well as the DER the platforms answer with.
+        signer
+            .sign(message)
+            .map_err(|_| PlatformError::Failure("software signing failed".into()))
     }
 
     fn delete_key(&self, alias: &str) -> Result<(), PlatformError> {
@@ -228,6 +201,13 @@ impl KeyStore for StoreKeyStore {
 mod tests {
     use super::*;
     use crate::platform::SoftwareSealer;
+    use p256::ecdsa::signature::Signer;
+    use p256::ecdsa::{Signature, SigningKey};
+
+    /// A fixed, valid P-256 key for the format tests.
+    fn test_key() -> SigningKey {
+        SigningKey::from_slice(&[0x42; 32]).unwrap()
+    }
 
     fn key_store(dir: &std::path::Path) -> StoreKeyStore {
         let store = Store::open_blocking(dir, Arc::new(SoftwareSealer::in_dir(dir))).unwrap();
@@ -282,7 +262,7 @@ mod tests {
 
     #[test]
     fn signatures_are_normalised_from_der_or_raw_and_junk_is_refused() {
-        let key = random_signing_key().unwrap();
+        let key = test_key();
         let signature: Signature = key.sign(b"m");
         let raw: [u8; 64] = signature.to_bytes().into();
         assert_eq!(normalize_p256_signature(&raw), Some(raw));
@@ -304,7 +284,7 @@ mod tests {
     #[test]
     fn public_keys_from_a_platform_are_checked() {
         use p256::elliptic_curve::sec1::ToSec1Point;
-        let key = random_signing_key().unwrap();
+        let key = test_key();
         let public = p256::PublicKey::from(key.verifying_key());
         let good = public.to_sec1_point(false).as_bytes().to_vec();
         let parsed = DevicePublicKey::from_sec1(&good).unwrap();
