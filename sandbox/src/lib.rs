@@ -7,9 +7,12 @@
 
 pub mod demo;
 pub mod enrollment;
+pub mod issuer;
+pub mod keys;
 mod server;
 mod state;
 mod tls;
+pub mod trust;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

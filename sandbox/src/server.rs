@@ -36,6 +36,10 @@ pub struct RunningSandbox {
     /// Also valid: the CA key's pin.
     pub ca_spki_pin: String,
     pub portal_name: String,
+    /// The key apps configure as their trust anchor: it signs the trust list.
+    pub trust_anchor: citizen_core::jose::EcPublicJwk,
+    /// Its key id (the JWK thumbprint), as the trust list's JWS header names it.
+    pub trust_anchor_kid: String,
     state: PortalState,
     handle: Handle<SocketAddr>,
 }
@@ -86,7 +90,11 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         }
     });
     let addr = handle.listening().await.ok_or(SandboxError::NotListening)?;
+    state.set_base_url(format!("https://{addr}/"));
     tracing::info!(%addr, "sandbox portal listening");
+    let trust_anchor = state.with_conn(|conn| {
+        crate::keys::active(conn, crate::keys::KeyRole::TrustAnchor, crate::state::now())
+    })?;
     Ok(RunningSandbox {
         addr,
         base_url: format!("https://{addr}/"),
@@ -95,6 +103,8 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         spki_pin: tls.leaf_pin,
         ca_spki_pin: tls.ca_pin,
         portal_name: state.portal_name.clone(),
+        trust_anchor: trust_anchor.public_key().clone(),
+        trust_anchor_kid: trust_anchor.kid.clone(),
         state,
         handle,
     })
@@ -105,6 +115,8 @@ fn router(state: PortalState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/v1/ping", get(ping))
         .route("/v1/test/enrollments", post(enroll))
+        .merge(crate::trust::routes())
+        .merge(crate::issuer::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

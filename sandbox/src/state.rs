@@ -6,7 +6,7 @@
 //! The sandbox is a test server: its database is deliberately not encrypted.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -17,6 +17,9 @@ use crate::enrollment::{self, Enrollment, EnrollmentError, EnrollmentRequest};
 pub(crate) struct PortalState {
     conn: Arc<Mutex<Connection>>,
     pub portal_name: String,
+    /// `https://127.0.0.1:PORT/`, set once the server listens. The credential issuer's identifier
+    /// and the URLs it publishes are built from it.
+    base_url: Arc<OnceLock<String>>,
 }
 
 impl PortalState {
@@ -39,6 +42,9 @@ impl PortalState {
              );",
         )?;
         enrollment::create_tables(&conn)?;
+        crate::keys::create_tables(&conn)?;
+        crate::trust::create_tables(&conn)?;
+        crate::issuer::create_tables(&conn)?;
         let stored: Option<String> = conn
             .query_row("SELECT portal_name FROM instance WHERE id = 1", [], |r| {
                 r.get(0)
@@ -57,7 +63,24 @@ impl PortalState {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             portal_name,
+            base_url: Arc::new(OnceLock::new()),
         })
+    }
+
+    pub(crate) fn set_base_url(&self, base_url: String) {
+        let _ = self.base_url.set(base_url);
+    }
+
+    /// The base URL the server listens on; empty before it listens (enrolment from the command
+    /// line needs none).
+    pub(crate) fn base_url(&self) -> &str {
+        self.base_url.get().map(String::as_str).unwrap_or("")
+    }
+
+    /// Runs `f` on the database. Held briefly: no awaiting inside.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
     }
 
     pub(crate) fn log_request(&self, method: &str, path: &str, status: u16) {
