@@ -16,6 +16,7 @@ pub mod id1;
 pub mod jose;
 pub mod logging;
 pub mod net;
+pub mod openid4vci;
 pub mod outbox;
 pub mod platform;
 pub mod portal;

@@ -4,9 +4,12 @@
 //! Owns: the `status_list` object (`bits` and `lst`, the base64url of zlib-compressed bytes) in
 //! both directions: [`StatusList::decode`] and [`StatusList::status`] for wallets and verifiers,
 //! [`StatusList::new`], [`StatusList::set`] and [`StatusList::encode`] for an issuer (the
-//! sandbox). Pure and I/O-free. Bounded before decompression; every failure is a typed
-//! [`StatusListError`]. Does not own the `statuslist+jwt` token around it (signature, `sub`,
-//! `ttl`: that is JOSE's and the wallet's) nor fetching and caching it.
+//! sandbox), and the `statuslist+jwt` token around it ([`StatusListToken::sign`] for an issuer,
+//! [`StatusListToken::verify`] for a wallet: `typ`, the issuer key named by `kid`, `sub` equal to
+//! the URI the credential referenced, `exp`, and the `ttl` for caching), plus the `status` claim a
+//! credential carries ([`StatusClaim`]). Pure and I/O-free. Bounded before decoding and before
+//! decompression; every failure is a typed [`StatusListError`]. Does not own which issuer keys to
+//! trust (the caller's `key_lookup`) nor fetching and caching the token.
 //!
 //! Layout (as the draft specifies): entry `i` occupies `bits` bits starting at bit `i * bits`,
 //! counted from the least significant bit of the first byte.
@@ -16,12 +19,23 @@ use std::io::{Read, Write};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::jose::{EcPublicJwk, Jws, JwsError, JwsSigner, sign_compact};
 
 /// The most entries a list may hold (the draft recommends lists of at least 16k entries for
 /// herd privacy; 2^24 entries of 8 bits is 16 MiB, the cap on the inflated size below).
 pub const MAX_INFLATED_BYTES: usize = 16 * 1024 * 1024;
 /// The longest `lst` text accepted before decoding.
 pub const MAX_LST_CHARS: usize = 4 * 1024 * 1024;
+
+/// The longest status list token accepted before decoding: room for the longest `lst` in
+/// base64url once more, plus the other claims and the header.
+pub const MAX_TOKEN_LEN: usize = MAX_LST_CHARS / 3 * 4 + 64 * 1024;
+/// The JWS `typ` of a status list token.
+pub const STATUS_LIST_JWT_TYP: &str = "statuslist+jwt";
+/// How far the issuer's and the verifier's clocks may disagree about `iat` and `exp`, in seconds.
+pub const CLOCK_SKEW_SECS: i64 = 60;
 
 /// The registered status values.
 pub const VALID: u8 = 0;
@@ -43,6 +57,24 @@ pub enum StatusListError {
     IndexOutOfRange { index: u64, size: u64 },
     #[error("the value does not fit in the list's bits")]
     ValueTooWide,
+    #[error("the status list token is {len} bytes, more than the {max}-byte limit")]
+    TokenTooLarge { len: usize, max: usize },
+    #[error("the status list token is refused: {0}")]
+    Token(JwsError),
+    #[error("the status list token has no `kid`")]
+    MissingKid,
+    #[error("the status list token's `kid` names no key of its issuer")]
+    UnknownKey,
+    #[error("the status list token lacks the claim `{0}` or it has the wrong type")]
+    Claim(&'static str),
+    #[error("the status list token is for another list (`sub` differs from the referenced URI)")]
+    SubjectMismatch,
+    #[error("the status list token has expired")]
+    Expired,
+    #[error("the status list token was issued in the future")]
+    IssuedInFuture,
+    #[error("signing the status list token failed: {0}")]
+    Signing(JwsError),
 }
 
 /// The JSON object as it appears in a status list token's `status_list` claim.
@@ -147,6 +179,138 @@ impl StatusList {
     }
 }
 
+/// The `status` claim of a referenced token (a credential): where its entry is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusClaim {
+    pub status_list: StatusListReference,
+}
+
+/// An entry of a status list: index `idx` in the list at `uri`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusListReference {
+    pub idx: u64,
+    pub uri: String,
+}
+
+/// The `statuslist+jwt` token: a [`StatusList`] signed by its issuer.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusListToken;
+
+/// A verified status list token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedStatusList {
+    pub list: StatusList,
+    /// The list's URI (equal to the one the caller expected).
+    pub sub: String,
+    /// The `kid` of the key that verified it.
+    pub kid: String,
+    pub iat: i64,
+    pub exp: Option<i64>,
+    /// How long, in seconds, the list may be cached before fetching it again.
+    pub ttl: Option<u64>,
+}
+
+impl StatusListToken {
+    /// Signs `list` as a `statuslist+jwt`: header `{"alg":"ES256","typ":"statuslist+jwt","kid"}`,
+    /// claims `sub` (the list's URI), `iat`, `exp` and `ttl` when given, `status_list {bits, lst}`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sign(
+        signer: &dyn JwsSigner,
+        kid: &str,
+        sub: &str,
+        iat: i64,
+        exp: Option<i64>,
+        ttl: Option<u64>,
+        list: &StatusList,
+    ) -> Result<String, StatusListError> {
+        let mut header = Map::new();
+        header.insert("typ".into(), Value::from(STATUS_LIST_JWT_TYP));
+        header.insert("kid".into(), Value::from(kid));
+        let encoded = list.encode();
+        let mut status_list = Map::new();
+        status_list.insert("bits".into(), Value::from(encoded.bits));
+        status_list.insert("lst".into(), Value::from(encoded.lst));
+        let mut claims = Map::new();
+        claims.insert("sub".into(), Value::from(sub));
+        claims.insert("iat".into(), Value::from(iat));
+        if let Some(exp) = exp {
+            claims.insert("exp".into(), Value::from(exp));
+        }
+        if let Some(ttl) = ttl {
+            claims.insert("ttl".into(), Value::from(ttl));
+        }
+        claims.insert("status_list".into(), Value::Object(status_list));
+        let payload = Value::Object(claims).to_string();
+        sign_compact(&header, payload.as_bytes(), signer).map_err(StatusListError::Signing)
+    }
+
+    /// Verifies a status list token: bounded by [`MAX_TOKEN_LEN`], `typ` `statuslist+jwt`, ES256
+    /// with the key `key_lookup` returns for its `kid` (the issuer's keys, from the trust list),
+    /// `sub` equal to `expected_sub` (the URI the credential referenced), `iat` not in the future
+    /// and `exp`, when present, not passed (both with [`CLOCK_SKEW_SECS`] of leeway), and a
+    /// decodable `status_list`.
+    pub fn verify(
+        jws: &str,
+        key_lookup: impl Fn(&str) -> Option<EcPublicJwk>,
+        expected_sub: &str,
+        now: i64,
+    ) -> Result<VerifiedStatusList, StatusListError> {
+        if jws.len() > MAX_TOKEN_LEN {
+            return Err(StatusListError::TokenTooLarge {
+                len: jws.len(),
+                max: MAX_TOKEN_LEN,
+            });
+        }
+        let token = Jws::parse(jws, MAX_TOKEN_LEN).map_err(StatusListError::Token)?;
+        token
+            .check_typ(STATUS_LIST_JWT_TYP)
+            .map_err(StatusListError::Token)?;
+        let kid = token.header().kid().ok_or(StatusListError::MissingKid)?;
+        let key = key_lookup(kid).ok_or(StatusListError::UnknownKey)?;
+        token.verify(&key).map_err(StatusListError::Token)?;
+        let claims = token.claims().map_err(StatusListError::Token)?;
+
+        let sub = match claims.get("sub") {
+            Some(Value::String(sub)) => sub,
+            _ => return Err(StatusListError::Claim("sub")),
+        };
+        let iat = claims
+            .get("iat")
+            .and_then(Value::as_i64)
+            .ok_or(StatusListError::Claim("iat"))?;
+        let exp = match claims.get("exp") {
+            None => None,
+            Some(exp) => Some(exp.as_i64().ok_or(StatusListError::Claim("exp"))?),
+        };
+        let ttl = match claims.get("ttl") {
+            None => None,
+            Some(ttl) => Some(ttl.as_u64().ok_or(StatusListError::Claim("ttl"))?),
+        };
+        let encoded: EncodedStatusList = claims
+            .get("status_list")
+            .and_then(|value| serde_json::from_value(value.clone()).ok())
+            .ok_or(StatusListError::Claim("status_list"))?;
+        if sub != expected_sub {
+            return Err(StatusListError::SubjectMismatch);
+        }
+        if iat > now.saturating_add(CLOCK_SKEW_SECS) {
+            return Err(StatusListError::IssuedInFuture);
+        }
+        if exp.is_some_and(|exp| exp.saturating_add(CLOCK_SKEW_SECS) <= now) {
+            return Err(StatusListError::Expired);
+        }
+        let list = StatusList::decode(&encoded)?;
+        Ok(VerifiedStatusList {
+            list,
+            sub: sub.clone(),
+            kid: kid.to_owned(),
+            iat,
+            exp,
+            ttl,
+        })
+    }
+}
+
 fn check_bits(bits: u8) -> Result<(), StatusListError> {
     match bits {
         1 | 2 | 4 | 8 => Ok(()),
@@ -232,6 +396,227 @@ mod tests {
         assert_eq!(
             StatusList::decode(&encoded(1, &bomb)),
             Err(StatusListError::TooLarge)
+        );
+    }
+
+    // --- the statuslist+jwt token ---------------------------------------------------------
+
+    use crate::jose::{SoftwareSigner, base64url};
+    use serde_json::json;
+
+    const URI: &str = "https://127.0.0.1:8443/v1/status-lists/1";
+    const NOW: i64 = 1_800_000_000;
+
+    fn issuer_list() -> StatusList {
+        let mut list = StatusList::new(2, 16 * 1024).unwrap();
+        list.set(3, INVALID).unwrap();
+        list.set(4, SUSPENDED).unwrap();
+        list
+    }
+
+    fn lookup(signer: &SoftwareSigner) -> impl Fn(&str) -> Option<EcPublicJwk> + '_ {
+        move |kid| (kid == "issuer-1").then(|| signer.public_key().clone())
+    }
+
+    fn token_with(signer: &SoftwareSigner, header: Value, claims: Value) -> String {
+        let (Value::Object(header), payload) = (header, claims.to_string()) else {
+            panic!("header must be an object");
+        };
+        sign_compact(&header, payload.as_bytes(), signer).unwrap()
+    }
+
+    #[test]
+    fn a_signed_list_verifies_with_its_issuers_key() {
+        let signer = SoftwareSigner::generate().unwrap();
+        let list = issuer_list();
+        let token = StatusListToken::sign(
+            &signer,
+            "issuer-1",
+            URI,
+            NOW,
+            Some(NOW + 86_400),
+            Some(300),
+            &list,
+        )
+        .unwrap();
+        let jws = Jws::parse(&token, MAX_TOKEN_LEN).unwrap();
+        assert_eq!(jws.header().typ(), Some("statuslist+jwt"));
+        assert_eq!(jws.header().kid(), Some("issuer-1"));
+        let claims = jws.claims().unwrap();
+        assert_eq!(claims["status_list"]["bits"], json!(2));
+
+        let verified = StatusListToken::verify(&token, lookup(&signer), URI, NOW + 10).unwrap();
+        assert_eq!(verified.list, list);
+        assert_eq!(verified.list.status(3).unwrap(), INVALID);
+        assert_eq!(verified.list.status(4).unwrap(), SUSPENDED);
+        assert_eq!(verified.list.status(5).unwrap(), VALID);
+        assert_eq!(verified.sub, URI);
+        assert_eq!(verified.kid, "issuer-1");
+        assert_eq!(
+            (verified.iat, verified.exp, verified.ttl),
+            (NOW, Some(NOW + 86_400), Some(300))
+        );
+
+        // `exp` and `ttl` are optional.
+        let bare = StatusListToken::sign(&signer, "issuer-1", URI, NOW, None, None, &list).unwrap();
+        let verified = StatusListToken::verify(&bare, lookup(&signer), URI, NOW + 10).unwrap();
+        assert_eq!((verified.exp, verified.ttl), (None, None));
+    }
+
+    #[test]
+    fn tampered_foreign_expired_and_misdirected_tokens_are_refused() {
+        let signer = SoftwareSigner::generate().unwrap();
+        let other = SoftwareSigner::generate().unwrap();
+        let list = issuer_list();
+        let good = StatusListToken::sign(
+            &signer,
+            "issuer-1",
+            URI,
+            NOW,
+            Some(NOW + 3_600),
+            None,
+            &list,
+        )
+        .unwrap();
+
+        // Revocations erased: the payload says "all valid" but keeps the old signature.
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        let clean = StatusList::new(2, 16 * 1024).unwrap().encode();
+        parts[1] = base64url::encode(
+            json!({"sub": URI, "iat": NOW, "exp": NOW + 3_600,
+                   "status_list": {"bits": 2, "lst": clean.lst}})
+            .to_string(),
+        );
+        let tampered = parts.join(".");
+        let header = json!({"typ": "statuslist+jwt", "kid": "issuer-1"});
+        let claims = |sub: &str| json!({"sub": sub, "iat": NOW, "status_list": {"bits": 2, "lst": list.encode().lst}});
+        let cases = [
+            (
+                "tampered payload",
+                tampered,
+                StatusListError::Token(JwsError::BadSignature),
+            ),
+            (
+                "signed by another key under the issuer's kid",
+                StatusListToken::sign(&other, "issuer-1", URI, NOW, None, None, &list).unwrap(),
+                StatusListError::Token(JwsError::BadSignature),
+            ),
+            (
+                "another list's token",
+                StatusListToken::sign(
+                    &signer,
+                    "issuer-1",
+                    &format!("{URI}0"),
+                    NOW,
+                    None,
+                    None,
+                    &list,
+                )
+                .unwrap(),
+                StatusListError::SubjectMismatch,
+            ),
+            (
+                "unknown kid",
+                StatusListToken::sign(&signer, "issuer-2", URI, NOW, None, None, &list).unwrap(),
+                StatusListError::UnknownKey,
+            ),
+            (
+                "no kid",
+                token_with(&signer, json!({"typ": "statuslist+jwt"}), claims(URI)),
+                StatusListError::MissingKid,
+            ),
+            (
+                "wrong typ",
+                token_with(
+                    &signer,
+                    json!({"typ": "JWT", "kid": "issuer-1"}),
+                    claims(URI),
+                ),
+                StatusListError::Token(JwsError::TypMismatch),
+            ),
+            (
+                "expired",
+                StatusListToken::sign(
+                    &signer,
+                    "issuer-1",
+                    URI,
+                    NOW - 7_200,
+                    Some(NOW - CLOCK_SKEW_SECS),
+                    None,
+                    &list,
+                )
+                .unwrap(),
+                StatusListError::Expired,
+            ),
+            (
+                "issued in the future",
+                StatusListToken::sign(&signer, "issuer-1", URI, NOW + 3_600, None, None, &list)
+                    .unwrap(),
+                StatusListError::IssuedInFuture,
+            ),
+            (
+                "no sub",
+                token_with(
+                    &signer,
+                    header.clone(),
+                    json!({"iat": NOW, "status_list": {"bits": 1, "lst": "eNrbuRgAAhcBXQ"}}),
+                ),
+                StatusListError::Claim("sub"),
+            ),
+            (
+                "no status_list",
+                token_with(&signer, header.clone(), json!({"sub": URI, "iat": NOW})),
+                StatusListError::Claim("status_list"),
+            ),
+            (
+                "negative ttl",
+                token_with(
+                    &signer,
+                    header.clone(),
+                    json!({"sub": URI, "iat": NOW, "ttl": -1,
+                    "status_list": {"bits": 1, "lst": "eNrbuRgAAhcBXQ"}}),
+                ),
+                StatusListError::Claim("ttl"),
+            ),
+            (
+                "bits 3",
+                token_with(
+                    &signer,
+                    header.clone(),
+                    json!({"sub": URI, "iat": NOW,
+                    "status_list": {"bits": 3, "lst": "eNrbuRgAAhcBXQ"}}),
+                ),
+                StatusListError::Bits,
+            ),
+        ];
+        for (what, token, expected) in cases {
+            assert_eq!(
+                StatusListToken::verify(&token, lookup(&signer), URI, NOW),
+                Err(expected),
+                "{what}"
+            );
+        }
+        let huge = "A".repeat(MAX_TOKEN_LEN + 1);
+        assert_eq!(
+            StatusListToken::verify(&huge, lookup(&signer), URI, NOW),
+            Err(StatusListError::TokenTooLarge {
+                len: MAX_TOKEN_LEN + 1,
+                max: MAX_TOKEN_LEN
+            })
+        );
+    }
+
+    #[test]
+    fn the_status_claim_has_the_drafts_shape() {
+        let claim = StatusClaim {
+            status_list: StatusListReference {
+                idx: 7,
+                uri: URI.into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&claim).unwrap(),
+            json!({"status_list": {"idx": 7, "uri": URI}})
         );
     }
 }
