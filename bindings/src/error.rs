@@ -7,7 +7,8 @@
 //! The field is not called `message`: in Kotlin that would clash with `Throwable.message`
 //! (uniffi-rs #1434).
 
-use citizen_core::{ConfigError, NetError, StoreError};
+use citizen_core::wallet::pin::{PinError, WeakPin};
+use citizen_core::{ConfigError, NetError, StoreError, WalletError};
 
 /// What went wrong, by what the app should do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -36,6 +37,23 @@ pub enum CitizenError {
     /// Too many failed attempts; wait or use the recovery path.
     #[error("locked: {detail}")]
     Locked { detail: String },
+    /// The PIN was wrong. After `attempts_before_lockout` more wrong PINs the wallet locks.
+    #[error("wrong PIN: {detail}")]
+    WrongPin {
+        attempts_before_lockout: u32,
+        detail: String,
+    },
+    /// The operation does not fit the wallet's state. `code`: `not_activated`,
+    /// `already_activated`, `blocked` (too many wrong PINs: activate again),
+    /// `choose_another_pin` (activation kept the credential; call `complete_activation`),
+    /// `no_pending_activation`, `no_key_store`, `revoked`, `suspended`.
+    #[error("invalid state ({code}): {detail}")]
+    InvalidState { code: String, detail: String },
+    /// Something the SDK was given is not trusted: a credential or list whose issuer, signature or
+    /// binding did not check out, or no verified trust list is available yet (`code`:
+    /// `no_trust_list`; refresh it online). Do not retry unchanged.
+    #[error("untrusted ({code}): {detail}")]
+    Untrusted { code: String, detail: String },
     /// The platform wants the user to authenticate (biometrics / device credential) first.
     #[error("authentication required: {detail}")]
     AuthenticationRequired { detail: String },
@@ -79,6 +97,9 @@ impl CitizenError {
             CitizenError::InvalidInput { .. } => "invalid_input",
             CitizenError::NotFound { .. } => "not_found",
             CitizenError::Locked { .. } => "locked",
+            CitizenError::WrongPin { .. } => "wrong_pin",
+            CitizenError::InvalidState { .. } => "invalid_state",
+            CitizenError::Untrusted { .. } => "untrusted",
             CitizenError::AuthenticationRequired { .. } => "authentication_required",
             CitizenError::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             CitizenError::InUse { .. } => "in_use",
@@ -110,11 +131,98 @@ impl From<citizen_core::Error> for CitizenError {
             }
             citizen_core::Error::Store(store) => from_store(store, detail),
             citizen_core::Error::Net(net) => from_net(net, detail),
+            citizen_core::Error::Wallet(wallet) => wallet.into(),
             citizen_core::Error::UnsupportedPortalVersion { .. } => {
                 CitizenError::Unsupported { detail }
             }
             _ => CitizenError::Internal { detail },
         }
+    }
+}
+
+impl From<WalletError> for CitizenError {
+    fn from(error: WalletError) -> Self {
+        let detail = error.to_string();
+        let state = |code: &str| CitizenError::InvalidState {
+            code: code.into(),
+            detail: detail.clone(),
+        };
+        let input = |field: &str, code: &str| CitizenError::InvalidInput {
+            field: field.into(),
+            code: code.into(),
+            detail: detail.clone(),
+        };
+        match error {
+            WalletError::NotActivated => state("not_activated"),
+            WalletError::AlreadyActivated => state("already_activated"),
+            WalletError::NoPendingActivation => state("no_pending_activation"),
+            WalletError::NoKeyStore => state("no_key_store"),
+            WalletError::ChooseAnotherPin(_) => state("choose_another_pin"),
+            WalletError::Revoked => state("revoked"),
+            WalletError::Suspended => state("suspended"),
+            WalletError::InvalidInput(field) => input(field, "invalid"),
+            WalletError::ActivationCodeRejected => input("activation_code", "rejected"),
+            WalletError::NoTrustList => CitizenError::Untrusted {
+                code: "no_trust_list".into(),
+                detail,
+            },
+            WalletError::CredentialRejected(_) => CitizenError::Untrusted {
+                code: "credential_rejected".into(),
+                detail,
+            },
+            WalletError::Issuer(_) => CitizenError::Server { status: 0, detail },
+            WalletError::Pin(pin) => from_pin(pin, detail),
+            WalletError::Platform(platform) => from_platform(platform, detail),
+            WalletError::Net(net) => from_net(net, detail),
+            WalletError::Store(store) => from_store(store, detail),
+            _ => CitizenError::Internal { detail },
+        }
+    }
+}
+
+fn from_pin(error: PinError, detail: String) -> CitizenError {
+    match error {
+        PinError::Format => CitizenError::InvalidInput {
+            field: "pin".into(),
+            code: "format".into(),
+            detail,
+        },
+        PinError::Weak(weak) => CitizenError::InvalidInput {
+            field: "pin".into(),
+            code: match weak {
+                WeakPin::AllSame => "weak_all_same",
+                WeakPin::Sequence => "weak_sequence",
+                WeakPin::BirthDate => "weak_birth_date",
+            }
+            .into(),
+            detail,
+        },
+        PinError::Wrong {
+            attempts_before_lockout,
+        } => CitizenError::WrongPin {
+            attempts_before_lockout,
+            detail,
+        },
+        PinError::Locked { .. } => CitizenError::Locked { detail },
+        PinError::Blocked => CitizenError::InvalidState {
+            code: "blocked".into(),
+            detail,
+        },
+        PinError::NotSet => CitizenError::InvalidState {
+            code: "not_activated".into(),
+            detail,
+        },
+        PinError::Store(store) => from_store(store, detail),
+        _ => CitizenError::Internal { detail },
+    }
+}
+
+fn from_platform(error: citizen_core::PlatformError, detail: String) -> CitizenError {
+    use citizen_core::PlatformError as P;
+    match error {
+        P::AuthenticationRequired => CitizenError::AuthenticationRequired { detail },
+        P::TemporarilyUnavailable => CitizenError::TemporarilyUnavailable { detail },
+        _ => CitizenError::Crypto { detail },
     }
 }
 

@@ -9,6 +9,7 @@ mod error;
 mod platform;
 mod runtime;
 mod types;
+mod wallet;
 
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,10 @@ pub use error::{CitizenError, PlatformError};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
-    WalletState,
+};
+pub use wallet::{
+    ActivationRequest, CredentialSummary, HistoryCursor, HistoryKind, HistoryOutcome, HistoryPage,
+    HistoryRecord, Wallet, WalletState,
 };
 
 uniffi::setup_scaffolding!();
@@ -109,6 +113,11 @@ impl Citizen {
         Ok(runtime::run(async move { inner.sync_now(budget).await })
             .await??
             .into())
+    }
+
+    /// The citizen's wallet (identity): activation, the PID, the PIN, the disclosure history.
+    pub fn wallet(&self) -> Arc<Wallet> {
+        Wallet::new(self.inner.wallet())
     }
 
     /// Delivers events to `listener` until the returned handle is cancelled or destroyed.

@@ -90,15 +90,20 @@ pub struct PlatformServices {
     /// wallet need not give one, and the wallet reports its absence when it is used.
     #[uniffi(default = None)]
     pub key_store: Option<Arc<dyn KeyStore>>,
+    /// Without a `key_store`: keep device keys in software, in the encrypted store. For desktop
+    /// tools and tests only; never on a phone (see `citizen_core::Platform::software_key_store`).
+    #[uniffi(default = false)]
+    pub use_software_key_store: bool,
 }
 
 impl PlatformServices {
     /// The core's platform bundle, with the shells' services behind the adapters below.
     pub(crate) fn into_core(self) -> citizen_core::Platform {
         let platform = citizen_core::Platform::new(Arc::new(ForeignSealer(self.sealer)));
-        match self.key_store {
-            Some(key_store) => platform.with_key_store(Arc::new(ForeignKeyStore(key_store))),
-            None => platform,
+        match (self.key_store, self.use_software_key_store) {
+            (Some(key_store), _) => platform.with_key_store(Arc::new(ForeignKeyStore(key_store))),
+            (None, true) => platform.with_software_key_store(),
+            (None, false) => platform,
         }
     }
 }
@@ -383,15 +388,26 @@ mod tests {
         let without = PlatformServices {
             sealer: Arc::new(NoSealer),
             key_store: None,
+            use_software_key_store: false,
         }
         .into_core();
         assert!(without.key_store.is_none());
+        assert!(!without.software_key_store);
+
+        let software = PlatformServices {
+            sealer: Arc::new(NoSealer),
+            key_store: None,
+            use_software_key_store: true,
+        }
+        .into_core();
+        assert!(software.key_store.is_none() && software.software_key_store);
 
         let with = PlatformServices {
             sealer: Arc::new(NoSealer),
             key_store: Some(Arc::new(Misbehaving::Fails(|| {
                 PlatformError::KeyUnavailable
             }))),
+            use_software_key_store: false,
         }
         .into_core();
         let keys = with.key_store.expect("the key store is passed on");

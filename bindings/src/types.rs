@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::error::CitizenError;
+use crate::wallet::{HistoryKind, HistoryOutcome, WalletState};
 
 /// See `citizen_core::CitizenConfig`.
 #[derive(uniffi::Record)]
@@ -55,11 +56,6 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum WalletState {
-    NotActivated,
-}
-
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Status {
     pub store_schema_version: u32,
@@ -75,9 +71,7 @@ impl From<citizen_core::Status> for Status {
         Self {
             store_schema_version: status.store_schema_version,
             store_key_hardware_backed: status.store_key_hardware_backed,
-            wallet_state: match status.wallet_state {
-                citizen_core::WalletState::NotActivated => WalletState::NotActivated,
-            },
+            wallet_state: status.wallet_state.into(),
             queued_work: status.queued_work,
             portal_reachable: status.portal_reachable,
             last_portal_contact_at: status.last_portal_contact_at,
@@ -124,9 +118,22 @@ impl From<citizen_core::PortalContact> for PortalContact {
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum Event {
-    PortalReachabilityChanged { reachable: bool },
+    PortalReachabilityChanged {
+        reachable: bool,
+    },
     StoreKeyRotated,
-    StatusChanged { status: Status },
+    StatusChanged {
+        status: Status,
+    },
+    WalletStateChanged {
+        state: WalletState,
+    },
+    /// A record was added to the disclosure history.
+    HistoryRecorded {
+        id: i64,
+        kind: HistoryKind,
+        outcome: HistoryOutcome,
+    },
 }
 
 impl Event {
@@ -139,6 +146,14 @@ impl Event {
             citizen_core::Event::StoreKeyRotated => Event::StoreKeyRotated,
             citizen_core::Event::StatusChanged { status } => Event::StatusChanged {
                 status: status.into(),
+            },
+            citizen_core::Event::WalletStateChanged { state } => Event::WalletStateChanged {
+                state: state.into(),
+            },
+            citizen_core::Event::HistoryRecorded { id, kind, outcome } => Event::HistoryRecorded {
+                id,
+                kind: kind.into(),
+                outcome: outcome.into(),
             },
             _ => return None,
         })

@@ -18,7 +18,9 @@ use crate::config::{CitizenConfig, ConfigError};
 use crate::events::{Event, EventBus, EventListener, Subscription};
 use crate::net::{HttpClient, NetError};
 use crate::platform::Platform;
+use crate::platform::{KeyStore, StoreKeyStore};
 use crate::store::{Store, StoreError, meta};
+use crate::wallet::{self, Wallet, WalletContext, WalletError, WalletState};
 use crate::{outbox, portal};
 
 /// Everything that can go wrong at the `Citizen` level, by the module that failed.
@@ -31,14 +33,10 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Net(#[from] NetError),
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
     #[error("the portal speaks API version {found}; this SDK speaks {supported}")]
     UnsupportedPortalVersion { found: u32, supported: u32 },
-}
-
-/// Where the citizen's wallet stands. Later issues add the activated and locked states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WalletState {
-    NotActivated,
 }
 
 /// A snapshot for a status screen or a support report. No personal data.
@@ -80,10 +78,11 @@ pub struct SyncReport {
 const LAST_PORTAL_CONTACT: &str = "portal.last_contact";
 
 pub struct Citizen {
-    store: Store,
+    store: Arc<Store>,
     http: HttpClient,
-    events: EventBus,
+    events: Arc<EventBus>,
     portal_reachable: Mutex<Option<bool>>,
+    wallet: Wallet,
 }
 
 impl Citizen {
@@ -92,45 +91,57 @@ impl Citizen {
     /// directory open.
     pub async fn open(config: CitizenConfig, platform: Platform) -> Result<Self, Error> {
         let http = HttpClient::new(&config)?;
-        let store = Store::open(&config.data_dir, platform.sealer.clone()).await?;
+        let store = Arc::new(Store::open(&config.data_dir, platform.sealer.clone()).await?);
         tracing::info!(
             schema = store.schema_version(),
             hardware_backed = store.key_hardware_backed(),
             "citizen SDK opened"
         );
+        let events = Arc::new(EventBus::default());
+        let keys: Option<Arc<dyn KeyStore>> =
+            match (&platform.key_store, platform.software_key_store) {
+                (Some(keys), _) => Some(keys.clone()),
+                (None, true) => Some(Arc::new(StoreKeyStore::new(store.clone()))),
+                (None, false) => None,
+            };
+        let wallet = Wallet::new(WalletContext {
+            store: store.clone(),
+            http: http.clone(),
+            events: events.clone(),
+            keys,
+            trust: Arc::new(wallet::NoTrustList),
+        });
         Ok(Self {
             store,
             http,
-            events: EventBus::default(),
+            events,
             portal_reachable: Mutex::new(None),
+            wallet,
         })
     }
 
-    pub async fn status(&self) -> Result<Status, Error> {
-        let (queued_work, last_contact) = self
-            .store
-            .read(|conn| {
-                Ok::<_, StoreError>((
-                    outbox::pending_count(conn)?,
-                    meta::get(conn, LAST_PORTAL_CONTACT)?,
-                ))
-            })
-            .await?;
-        let last_contact_at = last_contact
-            .as_deref()
-            .and_then(parse_contact)
-            .map(|c| c.contacted_at);
-        Ok(self.status_with(queued_work, last_contact_at))
+    /// The wallet: activation, the PID, the PIN, presentations and the disclosure history.
+    pub fn wallet(&self) -> Wallet {
+        self.wallet.clone()
     }
 
-    fn status_with(&self, queued_work: u64, last_portal_contact_at: Option<i64>) -> Status {
+    pub async fn status(&self) -> Result<Status, Error> {
+        let now = crate::unix_now();
+        let snapshot = self
+            .store
+            .read(move |conn| stored_status(conn, now))
+            .await?;
+        Ok(self.status_with(snapshot))
+    }
+
+    fn status_with(&self, stored: StoredStatus) -> Status {
         Status {
             store_schema_version: self.store.schema_version(),
             store_key_hardware_backed: self.store.key_hardware_backed(),
-            wallet_state: WalletState::NotActivated,
-            queued_work,
+            wallet_state: stored.wallet_state,
+            queued_work: stored.queued_work,
             portal_reachable: *self.reachability(),
-            last_portal_contact_at,
+            last_portal_contact_at: stored.last_portal_contact_at,
         }
     }
 
@@ -157,15 +168,16 @@ impl Citizen {
             contacted_at: crate::unix_now(),
         };
         let json = serde_json::to_string(&contact).map_err(|_| NetError::InvalidResponse)?;
-        let queued_work = self
+        let now = crate::unix_now();
+        let stored = self
             .store
             .write(move |tx| {
                 meta::set(tx, LAST_PORTAL_CONTACT, &json)?;
-                outbox::pending_count(tx)
+                stored_status(tx, now)
             })
             .await?;
         self.events.emit(Event::StatusChanged {
-            status: self.status_with(queued_work, Some(contact.contacted_at)),
+            status: self.status_with(stored),
         });
         Ok(contact)
     }
@@ -233,6 +245,25 @@ impl Citizen {
                 .emit(Event::PortalReachabilityChanged { reachable });
         }
     }
+}
+
+/// The part of [`Status`] that comes from the store, read in one go.
+struct StoredStatus {
+    wallet_state: WalletState,
+    queued_work: u64,
+    last_portal_contact_at: Option<i64>,
+}
+
+fn stored_status(conn: &rusqlite::Connection, now: i64) -> Result<StoredStatus, StoreError> {
+    let last_contact = meta::get(conn, LAST_PORTAL_CONTACT)?;
+    Ok(StoredStatus {
+        wallet_state: wallet::state(conn, now)?,
+        queued_work: outbox::pending_count(conn)?,
+        last_portal_contact_at: last_contact
+            .as_deref()
+            .and_then(parse_contact)
+            .map(|c| c.contacted_at),
+    })
 }
 
 fn parse_contact(json: &str) -> Option<PortalContact> {

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::citizen::Status;
+use crate::wallet::WalletState;
+use crate::wallet::history::{HistoryKind, HistoryOutcome};
 
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -19,6 +21,14 @@ pub enum Event {
     StoreKeyRotated,
     /// Something `status()` reports changed.
     StatusChanged { status: Status },
+    /// The wallet's state changed (activated, locked, blocked, reset), or may have.
+    WalletStateChanged { state: WalletState },
+    /// A record was added to the disclosure history (`wallet.history_page` reads it).
+    HistoryRecorded {
+        id: i64,
+        kind: HistoryKind,
+        outcome: HistoryOutcome,
+    },
 }
 
 pub trait EventListener: Send + Sync {

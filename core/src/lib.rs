@@ -27,7 +27,7 @@ pub mod status_list;
 pub mod store;
 pub mod wallet;
 
-pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport, WalletState};
+pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};
 pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, spki_pin};
 pub use events::{Event, EventListener, Subscription};
 pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
@@ -37,6 +37,7 @@ pub use platform::{
     StoreKeyStore,
 };
 pub use store::{Store, StoreError};
+pub use wallet::{Wallet, WalletError, WalletState};
 
 /// Seconds since the Unix epoch, the one clock the core stores.
 pub(crate) fn unix_now() -> i64 {

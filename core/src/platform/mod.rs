@@ -53,6 +53,10 @@ pub struct Platform {
     /// Device keys (the wallet's). Optional: an app without the wallet capability need not give
     /// one; the wallet reports its absence when it is used.
     pub key_store: Option<Arc<dyn KeyStore>>,
+    /// Without a `key_store`, keep device keys in software, in the encrypted store
+    /// ([`StoreKeyStore`]): desktop tools, tests and the demo. An explicit choice, so a phone build
+    /// that forgot its key store fails loudly instead of silently keeping keys in software.
+    pub software_key_store: bool,
 }
 
 impl Platform {
@@ -60,11 +64,18 @@ impl Platform {
         Self {
             sealer,
             key_store: None,
+            software_key_store: false,
         }
     }
 
     pub fn with_key_store(mut self, key_store: Arc<dyn KeyStore>) -> Self {
         self.key_store = Some(key_store);
+        self
+    }
+
+    /// Device keys in software, in the store (see [`Platform::software_key_store`]).
+    pub fn with_software_key_store(mut self) -> Self {
+        self.software_key_store = true;
         self
     }
 }

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_device_keys"),
     migration!(5, "0005_wallet_pin"),
     migration!(6, "0006_wallet_history"),
+    migration!(7, "0007_wallet_credentials"),
 ];
 
 /// The schema version this build writes.

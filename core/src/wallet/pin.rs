@@ -259,6 +259,13 @@ pub async fn change(
     store.write(move |tx| write_hash(tx, &hashed)).await
 }
 
+/// Forgets the PIN, attempts and lockout included: only when the wallet starts over (a new
+/// activation after `Blocked`, or a reset).
+pub(crate) fn delete(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM wallet_pin", [])?;
+    Ok(())
+}
+
 /// The stored hash, read while the attempt was charged.
 struct StoredPin {
     salt: Vec<u8>,
@@ -326,13 +333,13 @@ fn begin_attempt(tx: &rusqlite::Transaction<'_>, now: i64) -> Result<StoredPin, 
     })
 }
 
-struct HashedPin {
+pub(crate) struct HashedPin {
     salt: [u8; SALT_LEN],
     hash: Zeroizing<Vec<u8>>,
     params: HashParams,
 }
 
-async fn hash_new(pin: &str) -> Result<HashedPin, PinError> {
+pub(crate) async fn hash_new(pin: &str) -> Result<HashedPin, PinError> {
     let pin = Zeroizing::new(pin.to_string());
     crate::blocking::run(move || {
         let mut salt = [0u8; SALT_LEN];
@@ -347,7 +354,10 @@ async fn hash_new(pin: &str) -> Result<HashedPin, PinError> {
     .await
 }
 
-fn write_hash(tx: &rusqlite::Transaction<'_>, hashed: &HashedPin) -> Result<(), PinError> {
+pub(crate) fn write_hash(
+    tx: &rusqlite::Transaction<'_>,
+    hashed: &HashedPin,
+) -> Result<(), PinError> {
     tx.execute(
         "INSERT INTO wallet_pin (id, salt, hash, m_cost_kib, t_cost, p_cost, failed_attempts,
                                  locked_until, blocked, set_at)

@@ -1,0 +1,283 @@
+//! The wallet's FFI surface: the [`Wallet`] object (`citizen.wallet()`) and its records.
+//!
+//! Owns: shape only, like the rest of the bindings. Meaning lives on the core types
+//! (`citizen_core::wallet`).
+
+use std::sync::Arc;
+
+use crate::error::CitizenError;
+use crate::runtime;
+
+/// See `citizen_core::WalletState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WalletState {
+    NotActivated,
+    Active,
+    /// Too many wrong PINs: wait until `until` (Unix seconds).
+    Locked {
+        until: i64,
+    },
+    /// Too many wrong PINs in a row: activate again.
+    Blocked,
+}
+
+impl From<citizen_core::WalletState> for WalletState {
+    fn from(state: citizen_core::WalletState) -> Self {
+        match state {
+            citizen_core::WalletState::NotActivated => WalletState::NotActivated,
+            citizen_core::WalletState::Active => WalletState::Active,
+            citizen_core::WalletState::Locked { until } => WalletState::Locked { until },
+            citizen_core::WalletState::Blocked => WalletState::Blocked,
+        }
+    }
+}
+
+/// What the citizen enters to activate the wallet. See
+/// `citizen_core::wallet::activation::ActivationRequest`.
+#[derive(uniffi::Record)]
+pub struct ActivationRequest {
+    /// The 12-digit citizen identity card number.
+    pub id_number: String,
+    /// The activation code from the registration (`XXXX-XXXX`).
+    pub activation_code: String,
+    /// The six-digit PIN the citizen chose.
+    pub pin: String,
+    /// An opaque platform-attestation blob (Play Integrity, App Attest), passed to the issuer.
+    #[uniffi(default = None)]
+    pub attestation: Option<Vec<u8>>,
+}
+
+/// A stored credential, without its claim values.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CredentialSummary {
+    pub id: String,
+    /// The credential type (`urn:eudi:pid:vn:1` for the PID).
+    pub vct: String,
+    pub issuer: String,
+    pub issued_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl From<citizen_core::wallet::CredentialSummary> for CredentialSummary {
+    fn from(summary: citizen_core::wallet::CredentialSummary) -> Self {
+        Self {
+            id: summary.id,
+            vct: summary.vct,
+            issuer: summary.issuer,
+            issued_at: summary.issued_at,
+            expires_at: summary.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum HistoryKind {
+    Issuance,
+    Presentation,
+    Deletion,
+    PinLockout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum HistoryOutcome {
+    Completed,
+    Declined,
+    Failed,
+}
+
+impl From<citizen_core::wallet::history::HistoryKind> for HistoryKind {
+    fn from(kind: citizen_core::wallet::history::HistoryKind) -> Self {
+        use citizen_core::wallet::history::HistoryKind as K;
+        match kind {
+            K::Issuance => HistoryKind::Issuance,
+            K::Presentation => HistoryKind::Presentation,
+            K::Deletion => HistoryKind::Deletion,
+            K::PinLockout => HistoryKind::PinLockout,
+        }
+    }
+}
+
+impl From<citizen_core::wallet::history::HistoryOutcome> for HistoryOutcome {
+    fn from(outcome: citizen_core::wallet::history::HistoryOutcome) -> Self {
+        use citizen_core::wallet::history::HistoryOutcome as O;
+        match outcome {
+            O::Completed => HistoryOutcome::Completed,
+            O::Declined => HistoryOutcome::Declined,
+            O::Failed => HistoryOutcome::Failed,
+        }
+    }
+}
+
+/// One entry of the disclosure history: who, when, which claims (names only), how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryRecord {
+    pub id: i64,
+    pub at: i64,
+    pub kind: HistoryKind,
+    pub outcome: HistoryOutcome,
+    pub counterparty_id: Option<String>,
+    pub counterparty_name: Option<String>,
+    pub credential_id: Option<String>,
+    pub claims: Vec<String>,
+}
+
+/// Where the next page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryCursor {
+    pub at: i64,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryPage {
+    pub records: Vec<HistoryRecord>,
+    /// `None` on the last page.
+    pub next: Option<HistoryCursor>,
+}
+
+impl From<citizen_core::wallet::history::HistoryPage> for HistoryPage {
+    fn from(page: citizen_core::wallet::history::HistoryPage) -> Self {
+        Self {
+            records: page
+                .records
+                .into_iter()
+                .map(|r| {
+                    let (counterparty_id, counterparty_name) = match r.counterparty {
+                        Some(c) => (Some(c.id), Some(c.display_name)),
+                        None => (None, None),
+                    };
+                    HistoryRecord {
+                        id: r.id,
+                        at: r.at,
+                        kind: r.kind.into(),
+                        outcome: r.outcome.into(),
+                        counterparty_id,
+                        counterparty_name,
+                        credential_id: r.credential_id,
+                        claims: r.claims,
+                    }
+                })
+                .collect(),
+            next: page.next.map(|c| HistoryCursor { at: c.at, id: c.id }),
+        }
+    }
+}
+
+/// The citizen's wallet: activation, the PID, the PIN and the disclosure history. Get it from
+/// `citizen.wallet()`.
+#[derive(uniffi::Object)]
+pub struct Wallet {
+    inner: citizen_core::Wallet,
+}
+
+impl Wallet {
+    pub(crate) fn new(inner: citizen_core::Wallet) -> Arc<Self> {
+        Arc::new(Self { inner })
+    }
+
+    /// Runs a wallet operation on the SDK runtime with its own handle to the wallet.
+    async fn run<T, F>(
+        &self,
+        operation: impl FnOnce(citizen_core::Wallet) -> F,
+    ) -> Result<T, CitizenError>
+    where
+        F: std::future::Future<Output = Result<T, citizen_core::WalletError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let future = operation(self.inner.clone());
+        Ok(runtime::run(future).await??)
+    }
+}
+
+#[uniffi::export]
+impl Wallet {
+    pub async fn state(&self) -> Result<WalletState, CitizenError> {
+        Ok(self.run(|w| async move { w.state().await }).await?.into())
+    }
+
+    /// Activates the wallet with the citizen's ID number, activation code and new PIN, and
+    /// receives the PID. Needs the network and a verified trust list. If the PIN turns out to be
+    /// the birth date on the credential, the credential is kept and the error's code is
+    /// `choose_another_pin`: call `complete_activation` with another PIN.
+    pub async fn activate(
+        &self,
+        request: ActivationRequest,
+    ) -> Result<CredentialSummary, CitizenError> {
+        let request = citizen_core::wallet::activation::ActivationRequest {
+            id_number: request.id_number,
+            activation_code: request.activation_code,
+            pin: request.pin,
+            attestation: request.attestation,
+        };
+        Ok(self
+            .run(|w| async move { w.activate(request).await })
+            .await?
+            .into())
+    }
+
+    /// Finishes an activation whose PIN was refused after issuance.
+    pub async fn complete_activation(
+        &self,
+        new_pin: String,
+    ) -> Result<CredentialSummary, CitizenError> {
+        Ok(self
+            .run(|w| async move { w.complete_activation(&new_pin).await })
+            .await?
+            .into())
+    }
+
+    /// The PID's summary, if the wallet holds a usable one.
+    pub async fn credential(&self) -> Result<Option<CredentialSummary>, CitizenError> {
+        Ok(self
+            .run(|w| async move { w.credential().await })
+            .await?
+            .map(Into::into))
+    }
+
+    /// Checks the PIN. Wrong PINs count towards the lockout.
+    pub async fn verify_pin(&self, pin: String) -> Result<(), CitizenError> {
+        self.run(|w| async move { w.verify_pin(&pin).await }).await
+    }
+
+    pub async fn change_pin(&self, current: String, new_pin: String) -> Result<(), CitizenError> {
+        self.run(|w| async move { w.change_pin(&current, &new_pin).await })
+            .await
+    }
+
+    /// Deletes the credential, the PIN and the device key; the history stays.
+    pub async fn reset(&self) -> Result<(), CitizenError> {
+        self.run(|w| async move { w.reset().await }).await
+    }
+
+    /// Up to `size` history records, newest first, after `after`; only those of
+    /// `credential_id` when given.
+    pub async fn history_page(
+        &self,
+        credential_id: Option<String>,
+        after: Option<HistoryCursor>,
+        size: u32,
+    ) -> Result<HistoryPage, CitizenError> {
+        let after = after.map(|c| citizen_core::wallet::history::PageCursor { at: c.at, id: c.id });
+        Ok(self
+            .run(|w| async move { w.history_page(credential_id, after, size).await })
+            .await?
+            .into())
+    }
+
+    /// The whole history as JSON, for the citizen to keep.
+    pub async fn export_history(&self) -> Result<String, CitizenError> {
+        self.run(|w| async move { w.export_history().await }).await
+    }
+
+    pub async fn delete_history_record(&self, id: i64) -> Result<bool, CitizenError> {
+        self.run(|w| async move { w.delete_history_record(id).await })
+            .await
+    }
+
+    /// Deletes every history record; returns how many.
+    pub async fn delete_history(&self) -> Result<u64, CitizenError> {
+        Ok(self
+            .run(|w| async move { w.delete_history().await })
+            .await? as u64)
+    }
+}
