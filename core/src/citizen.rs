@@ -20,6 +20,7 @@ use crate::net::{HttpClient, NetError};
 use crate::platform::Platform;
 use crate::platform::{KeyStore, StoreKeyStore};
 use crate::store::{Store, StoreError, meta};
+use crate::verifier::Verifier;
 use crate::wallet::{self, Wallet, WalletContext, WalletError, WalletState};
 use crate::{outbox, portal};
 
@@ -83,6 +84,7 @@ pub struct Citizen {
     events: Arc<EventBus>,
     portal_reachable: Mutex<Option<bool>>,
     wallet: Wallet,
+    verifier: Arc<Verifier>,
 }
 
 impl Citizen {
@@ -104,20 +106,28 @@ impl Citizen {
                 (None, true) => Some(Arc::new(StoreKeyStore::new(store.clone()))),
                 (None, false) => None,
             };
+        let trust: Arc<dyn wallet::IssuerTrust> = Arc::new(wallet::NoTrustList);
         let wallet = Wallet::new(WalletContext {
             store: store.clone(),
             http: http.clone(),
             events: events.clone(),
             keys,
-            trust: Arc::new(wallet::NoTrustList),
+            trust: trust.clone(),
         });
+        let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), trust));
         Ok(Self {
             store,
             http,
             events,
             portal_reachable: Mutex::new(None),
             wallet,
+            verifier,
         })
+    }
+
+    /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.verifier.clone()
     }
 
     /// The wallet: activation, the PID, the PIN, presentations and the disclosure history.

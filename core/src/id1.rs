@@ -162,9 +162,92 @@ fn read_varint(input: &mut &[u8]) -> Result<usize, Id1Error> {
     Err(Id1Error::Malformed)
 }
 
+/// The prefix of a verifier's challenge QR (two-way mode).
+pub const CHALLENGE_PREFIX: &str = "IDC1:";
+/// The longest challenge text accepted: a challenge is a nonce, an audience and a few claim names.
+pub const MAX_CHALLENGE_CHARS: usize = 1_024;
+/// The KB-JWT audience of a one-way identity QR (no challenge was scanned): it binds the
+/// presentation to in-person use, so it cannot be replayed to a relying party online.
+pub const IN_PERSON_AUDIENCE: &str = "urn:citizen:id1:in-person";
+
+/// A verifier's challenge (two-way mode): the officer's app shows it, the citizen's wallet scans
+/// it and binds its presentation to `audience` and `nonce`, and discloses `claims` (when given).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Challenge {
+    /// Who verifies (the officer app's identifier, shown to the citizen and kept in the history).
+    #[serde(rename = "aud")]
+    pub audience: String,
+    pub nonce: String,
+    /// The claims the verifier asks for; empty leaves the choice to the citizen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+}
+
+impl Challenge {
+    /// `IDC1:` + Base45 of the challenge as compact JSON (`{"aud","nonce","claims"?}`).
+    pub fn encode(&self) -> Result<String, Id1Error> {
+        let json = serde_json::to_vec(self).map_err(|_| Id1Error::Malformed)?;
+        let text = format!("{CHALLENGE_PREFIX}{}", base45::encode(json));
+        if text.len() > MAX_CHALLENGE_CHARS {
+            return Err(Id1Error::TooLong);
+        }
+        Ok(text)
+    }
+
+    /// Reads a challenge; bounded before decoding, strict JSON (no repeated members), non-empty
+    /// audience and nonce of at most 256 characters each, at most 32 claim names.
+    pub fn decode(text: &str) -> Result<Self, Id1Error> {
+        if text.len() > MAX_CHALLENGE_CHARS {
+            return Err(Id1Error::TooLong);
+        }
+        let encoded = text
+            .strip_prefix(CHALLENGE_PREFIX)
+            .ok_or(Id1Error::MissingPrefix)?;
+        let json = base45::decode(encoded).map_err(|_| Id1Error::Base45)?;
+        let value = crate::jose::json::parse_value(&json).map_err(|_| Id1Error::Malformed)?;
+        let challenge: Challenge =
+            serde_json::from_value(value).map_err(|_| Id1Error::Malformed)?;
+        let field_ok = |f: &str| !f.is_empty() && f.len() <= 256;
+        if !field_ok(&challenge.audience)
+            || !field_ok(&challenge.nonce)
+            || challenge.claims.len() > 32
+            || !challenge.claims.iter().all(|c| field_ok(c))
+        {
+            return Err(Id1Error::Malformed);
+        }
+        Ok(challenge)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_round_trip_and_bad_ones_are_refused() {
+        let challenge = Challenge {
+            audience: "officer-app:counter-7".into(),
+            nonce: "n-0S6_WzA2Mj".into(),
+            claims: vec!["full_name".into(), "id_number".into()],
+        };
+        let text = challenge.encode().unwrap();
+        assert!(text.starts_with(CHALLENGE_PREFIX));
+        assert_eq!(Challenge::decode(&text).unwrap(), challenge);
+        assert_eq!(Challenge::decode("ID1:xyz"), Err(Id1Error::MissingPrefix));
+        assert_eq!(Challenge::decode("IDC1:!!"), Err(Id1Error::Base45));
+        let repeated = format!(
+            "{CHALLENGE_PREFIX}{}",
+            base45::encode(br#"{"aud":"a","aud":"b","nonce":"n"}"#)
+        );
+        assert_eq!(Challenge::decode(&repeated), Err(Id1Error::Malformed));
+        let empty_nonce = format!(
+            "{CHALLENGE_PREFIX}{}",
+            base45::encode(br#"{"aud":"a","nonce":""}"#)
+        );
+        assert_eq!(Challenge::decode(&empty_nonce), Err(Id1Error::Malformed));
+        let long = format!("{CHALLENGE_PREFIX}{}", "A".repeat(MAX_CHALLENGE_CHARS));
+        assert_eq!(Challenge::decode(&long), Err(Id1Error::TooLong));
+    }
 
     /// An SD-JWT of the shape the wallet presents: JWS, disclosures, KB-JWT.
     fn sample() -> String {

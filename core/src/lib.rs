@@ -11,6 +11,7 @@
 mod blocking;
 pub mod citizen;
 pub mod config;
+pub mod credential_status;
 pub mod events;
 pub mod id1;
 pub mod jose;
@@ -25,6 +26,7 @@ pub mod sdjwt;
 pub mod secret;
 pub mod status_list;
 pub mod store;
+pub mod verifier;
 pub mod wallet;
 
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};

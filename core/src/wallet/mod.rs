@@ -18,6 +18,7 @@ pub mod device_key;
 mod error;
 pub mod history;
 pub mod pin;
+pub mod presentation;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use rusqlite::Connection;
 
 pub use error::{CredentialCheck, WalletError};
 
+use crate::credential_status;
 use crate::events::{Event, EventBus};
 use crate::jose::EcPublicJwk;
 use crate::net::HttpClient;
@@ -165,6 +167,82 @@ impl Wallet {
             .read(|conn| credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT))
             .await?;
         Ok(stored.as_ref().map(CredentialSummary::from))
+    }
+
+    /// Builds the identity QR (after checking the PIN): see [`presentation`].
+    pub async fn identity_qr(
+        &self,
+        request: presentation::IdentityQrRequest,
+    ) -> Result<presentation::IdentityQr, WalletError> {
+        presentation::identity_qr(self, request).await
+    }
+
+    /// Fetches the PID's status list when its cached copy is older than its `ttl` (or `force`),
+    /// and returns the PID's status. Offline, the cached answer is returned, marked stale.
+    pub async fn refresh_status(
+        &self,
+        force: bool,
+    ) -> Result<Option<credential_status::StatusAnswer>, WalletError> {
+        let Some(credential) = self.stored_pid().await? else {
+            return Ok(None);
+        };
+        let (Some(uri), Some(_)) = (&credential.status_uri, credential.status_idx) else {
+            return self.credential_status().await;
+        };
+        let context = &self.context;
+        let refreshed = credential_status::refresh(
+            &context.store,
+            &context.http,
+            &*context.trust,
+            &credential.issuer,
+            uri,
+            crate::unix_now(),
+            force,
+        )
+        .await;
+        if let Err(error) = refreshed {
+            // Offline or a bad list: the cached answer stands and says it is stale.
+            tracing::info!(%error, "the status list could not be refreshed");
+        }
+        self.credential_status().await
+    }
+
+    /// The PID's status from the cached status list, offline.
+    pub async fn credential_status(
+        &self,
+    ) -> Result<Option<credential_status::StatusAnswer>, WalletError> {
+        let now = crate::unix_now();
+        let trust = self.context.trust.clone();
+        Ok(self
+            .context
+            .store
+            .read(move |conn| {
+                let Some(credential) =
+                    credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT)?
+                else {
+                    return Ok::<_, StoreError>(None);
+                };
+                match (&credential.status_uri, credential.status_idx) {
+                    (Some(uri), Some(idx)) => {
+                        credential_status::lookup(conn, &*trust, &credential.issuer, uri, idx, now)
+                            .map(Some)
+                    }
+                    _ => Ok(Some(credential_status::StatusAnswer {
+                        status: credential_status::CredentialStatus::Unknown,
+                        checked_at: None,
+                        stale: false,
+                    })),
+                }
+            })
+            .await?)
+    }
+
+    async fn stored_pid(&self) -> Result<Option<credentials::StoredCredential>, WalletError> {
+        Ok(self
+            .context
+            .store
+            .read(|conn| credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT))
+            .await?)
     }
 
     /// Checks the PIN. A lockout it causes is recorded in the history and announced.
