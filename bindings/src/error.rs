@@ -7,6 +7,7 @@
 //! The field is not called `message`: in Kotlin that would clash with `Throwable.message`
 //! (uniffi-rs #1434).
 
+use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::pin::{PinError, WeakPin};
 use citizen_core::{ConfigError, NetError, StoreError, WalletError};
 
@@ -176,6 +177,31 @@ impl From<WalletError> for CitizenError {
             WalletError::Net(net) => from_net(net, detail),
             WalletError::Store(store) => from_store(store, detail),
             _ => CitizenError::Internal { detail },
+        }
+    }
+}
+
+impl From<IdentityQrError> for CitizenError {
+    fn from(error: IdentityQrError) -> Self {
+        let detail = error.to_string();
+        let code = match &error {
+            IdentityQrError::Store(_) => return CitizenError::Storage { detail },
+            IdentityQrError::Unreadable(_) => "unreadable",
+            IdentityQrError::NoTrustList => "no_trust_list",
+            IdentityQrError::UntrustedIssuer => "untrusted_issuer",
+            IdentityQrError::WrongType => "wrong_type",
+            IdentityQrError::NoKeyBinding => "no_key_binding",
+            IdentityQrError::Expired => "expired",
+            IdentityQrError::AudienceMismatch => "audience_mismatch",
+            IdentityQrError::NonceMismatch => "nonce_mismatch",
+            IdentityQrError::Replayed => "replayed",
+            IdentityQrError::Revoked => "revoked",
+            IdentityQrError::Suspended => "suspended",
+            _ => "invalid",
+        };
+        CitizenError::Untrusted {
+            code: code.into(),
+            detail,
         }
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod platform;
 mod runtime;
 mod types;
+mod verifier;
 mod wallet;
 
 use std::sync::{Arc, Mutex};
@@ -18,9 +19,11 @@ pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
 };
+pub use verifier::{IdentityChallenge, VerifiedIdentity, Verifier, verify_sd_jwt_presentation};
 pub use wallet::{
-    ActivationRequest, CredentialSummary, HistoryCursor, HistoryKind, HistoryOutcome, HistoryPage,
-    HistoryRecord, Wallet, WalletState,
+    ActivationRequest, CredentialStatus, CredentialSummary, HistoryCursor, HistoryKind,
+    HistoryOutcome, HistoryPage, HistoryRecord, IdentityQr, IdentityQrRequest, StatusAnswer,
+    Wallet, WalletState,
 };
 
 uniffi::setup_scaffolding!();
@@ -118,6 +121,11 @@ impl Citizen {
     /// The citizen's wallet (identity): activation, the PID, the PIN, the disclosure history.
     pub fn wallet(&self) -> Arc<Wallet> {
         Wallet::new(self.inner.wallet())
+    }
+
+    /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        Verifier::new(self.inner.verifier())
     }
 
     /// Delivers events to `listener` until the returned handle is cancelled or destroyed.

@@ -281,3 +281,117 @@ impl Wallet {
             .await? as u64)
     }
 }
+
+/// What to present in person. See `citizen_core::wallet::presentation::IdentityQrRequest`.
+#[derive(uniffi::Record)]
+pub struct IdentityQrRequest {
+    pub pin: String,
+    /// Claim names to disclose; empty: what the challenge asks, else the smallest set
+    /// (`full_name`, `id_number`).
+    #[uniffi(default = [])]
+    pub claims: Vec<String>,
+    /// The officer's `IDC1:` challenge text, in two-way mode.
+    #[uniffi(default = None)]
+    pub challenge: Option<String>,
+}
+
+/// An identity QR, valid until `expires_at`. `text` discloses the chosen claims: show it, never
+/// log it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IdentityQr {
+    /// `ID1:…`, what the QR encodes.
+    pub text: String,
+    /// The QR as a standalone SVG.
+    pub svg: String,
+    /// Modules per side.
+    pub width: u32,
+    /// `width * width` modules, row by row, `true` for dark: for drawing natively.
+    pub modules: Vec<bool>,
+    pub expires_at: i64,
+    pub disclosed: Vec<String>,
+}
+
+impl From<citizen_core::wallet::presentation::IdentityQr> for IdentityQr {
+    fn from(qr: citizen_core::wallet::presentation::IdentityQr) -> Self {
+        Self {
+            svg: qr.qr.to_svg(),
+            width: qr.qr.width as u32,
+            modules: qr.qr.modules,
+            text: qr.text,
+            expires_at: qr.expires_at,
+            disclosed: qr.disclosed,
+        }
+    }
+}
+
+/// See `citizen_core::credential_status::CredentialStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CredentialStatus {
+    Valid,
+    Revoked,
+    Suspended,
+    /// No verified status list is cached.
+    Unknown,
+}
+
+/// A credential's status and how fresh the list behind it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct StatusAnswer {
+    pub status: CredentialStatus,
+    pub checked_at: Option<i64>,
+    /// The list is older than its `ttl` and could not be fetched again.
+    pub stale: bool,
+}
+
+impl From<citizen_core::credential_status::StatusAnswer> for StatusAnswer {
+    fn from(answer: citizen_core::credential_status::StatusAnswer) -> Self {
+        use citizen_core::credential_status::CredentialStatus as S;
+        Self {
+            status: match answer.status {
+                S::Valid => CredentialStatus::Valid,
+                S::Revoked => CredentialStatus::Revoked,
+                S::Suspended => CredentialStatus::Suspended,
+                S::Unknown => CredentialStatus::Unknown,
+            },
+            checked_at: answer.checked_at,
+            stale: answer.stale,
+        }
+    }
+}
+
+#[uniffi::export]
+impl Wallet {
+    /// Builds the in-person identity QR (checks the PIN first; a revoked or suspended credential
+    /// is refused). Valid for 60 seconds.
+    pub async fn identity_qr(
+        &self,
+        request: IdentityQrRequest,
+    ) -> Result<IdentityQr, CitizenError> {
+        let request = citizen_core::wallet::presentation::IdentityQrRequest {
+            pin: request.pin,
+            claims: request.claims,
+            challenge: request.challenge,
+        };
+        Ok(self
+            .run(|w| async move { w.identity_qr(request).await })
+            .await?
+            .into())
+    }
+
+    /// Fetches the PID's status list when due (or when `force`), and returns the PID's status;
+    /// offline, the cached answer. `None` without a PID.
+    pub async fn refresh_status(&self, force: bool) -> Result<Option<StatusAnswer>, CitizenError> {
+        Ok(self
+            .run(|w| async move { w.refresh_status(force).await })
+            .await?
+            .map(Into::into))
+    }
+
+    /// The PID's status from the cached status list, offline.
+    pub async fn credential_status(&self) -> Result<Option<StatusAnswer>, CitizenError> {
+        Ok(self
+            .run(|w| async move { w.credential_status().await })
+            .await?
+            .map(Into::into))
+    }
+}
