@@ -64,9 +64,10 @@ pub mod pid_claims {
     pub const ID_NUMBER: &str = "id_number";
     pub const PLACE_OF_ORIGIN: &str = "place_of_origin";
     pub const PLACE_OF_RESIDENCE: &str = "place_of_residence";
-    /// The credential's issue date, `YYYY-MM-DD`.
+    /// The day the credential was issued, `YYYY-MM-DD`.
     pub const ISSUE_DATE: &str = "issue_date";
-    /// The identity card's expiry date, `YYYY-MM-DD`.
+    /// The day the credential expires (its `exp`, never beyond the identity card's own expiry),
+    /// `YYYY-MM-DD`.
     pub const EXPIRY_DATE: &str = "expiry_date";
     /// Boolean, computed from the birth date at issuance.
     pub const AGE_OVER_18: &str = "age_over_18";
