@@ -31,6 +31,18 @@ pub fn enroll_offline(
         .map_err(|e| SandboxError::Enrollment(e.to_string()))
 }
 
+/// Sets the status of every credential the sandbox issued to `id_number`, without a running
+/// server (`citizen-sandbox revoke`); returns how many credentials that was. The next status list
+/// a running sandbox on the same directory serves shows it.
+pub fn set_credential_status_offline(
+    data_dir: &std::path::Path,
+    id_number: &str,
+    status: issuer::CredentialStatus,
+) -> Result<u64, SandboxError> {
+    let state = state::PortalState::open(data_dir, None)?;
+    state.with_conn(|conn| issuer::set_status(conn, id_number, status))
+}
+
 /// How to run a sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -68,4 +80,6 @@ pub enum SandboxError {
     UnreadableCertificate,
     #[error("enrolment: {0}")]
     Enrollment(String),
+    #[error("credential issuer: {0}")]
+    Issuer(String),
 }

@@ -56,6 +56,22 @@ enum Command {
         #[arg(long)]
         sex: Option<String>,
     },
+    /// Revoke (or suspend, or reinstate) every credential issued to a citizen. The status list a
+    /// running sandbox on the same data directory serves next shows it.
+    Revoke {
+        /// The sandbox's data directory (the one `serve --data` uses).
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        /// The citizen's 12-digit ID number.
+        #[arg(long)]
+        id_number: String,
+        /// Suspend instead of revoking.
+        #[arg(long, conflicts_with = "reinstate")]
+        suspend: bool,
+        /// Make the credentials valid again.
+        #[arg(long)]
+        reinstate: bool,
+    },
     /// Run a whole citizen journey through the SDK against an embedded sandbox.
     Demo {
         /// Keep the citizen's encrypted store here for inspection.
@@ -70,6 +86,7 @@ async fn main() -> ExitCode {
     let default_level = match cli.command {
         Command::Serve { .. } => "info",
         Command::Enroll { .. } => "warn",
+        Command::Revoke { .. } => "warn",
         Command::Demo { .. } => "warn",
     };
     tracing_subscriber::fmt()
@@ -95,6 +112,12 @@ async fn main() -> ExitCode {
             birth_date,
             sex,
         } => enroll(data, id_number, full_name, birth_date, sex),
+        Command::Revoke {
+            data,
+            id_number,
+            suspend,
+            reinstate,
+        } => revoke(data, &id_number, suspend, reinstate),
         Command::Demo { data_dir } => {
             demo::run(demo::DemoOptions { data_dir }, &mut std::io::stdout())
                 .await
@@ -136,6 +159,27 @@ fn enroll(
     println!(
         "  valid until     : {} (Unix seconds)",
         enrollment.expires_at
+    );
+    Ok(())
+}
+
+fn revoke(data: PathBuf, id_number: &str, suspend: bool, reinstate: bool) -> Result<(), String> {
+    use citizen_sandbox::issuer::CredentialStatus;
+    let status = match (suspend, reinstate) {
+        (true, _) => CredentialStatus::Suspended,
+        (_, true) => CredentialStatus::Valid,
+        _ => CredentialStatus::Revoked,
+    };
+    let updated = citizen_sandbox::set_credential_status_offline(&data, id_number, status)
+        .map_err(|e| e.to_string())?;
+    let word = match status {
+        CredentialStatus::Valid => "reinstated",
+        CredentialStatus::Revoked => "revoked",
+        CredentialStatus::Suspended => "suspended",
+    };
+    println!(
+        "{updated} credential(s) {word} in the sandbox at {}",
+        data.display()
     );
     Ok(())
 }

@@ -60,6 +60,65 @@ impl RunningSandbox {
             .map_err(|e| SandboxError::Enrollment(e.to_string()))
     }
 
+    /// Sets the status of every credential issued to `id_number` (as
+    /// `POST /v1/test/credential-status` does); returns how many there were.
+    pub fn set_credential_status(
+        &self,
+        id_number: &str,
+        status: crate::issuer::CredentialStatus,
+    ) -> Result<u64, SandboxError> {
+        self.state
+            .with_conn(|conn| crate::issuer::set_status(conn, id_number, status))
+    }
+
+    /// The credential issuer's active signing key and its key id (the `kid` its credentials and
+    /// status lists carry), to verify what it issues.
+    pub fn issuer_key(&self) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
+        let key = self.state.with_conn(|conn| {
+            crate::keys::active(conn, crate::keys::KeyRole::Issuer, crate::state::now())
+        })?;
+        Ok((key.kid.clone(), key.public_key().clone()))
+    }
+
+    /// Every key the credential issuer ever signed with, newest (the active one) first, as
+    /// `(kid, key, retired_at)`: credentials issued before a rotation verify with a retired key.
+    pub fn issuer_keys(
+        &self,
+    ) -> Result<Vec<(String, citizen_core::jose::EcPublicJwk, Option<i64>)>, SandboxError> {
+        let mut keys = self
+            .state
+            .with_conn(|conn| crate::keys::all(conn, crate::keys::KeyRole::Issuer))?;
+        // Keys made within one second are not ordered by `created_at` alone: the active key
+        // first, then the most recently retired.
+        keys.sort_by_key(|key| {
+            (
+                key.retired_at.is_some(),
+                std::cmp::Reverse(key.retired_at),
+                std::cmp::Reverse(key.created_at),
+            )
+        });
+        Ok(keys
+            .into_iter()
+            .map(|key| (key.kid.clone(), key.public_key().clone(), key.retired_at))
+            .collect())
+    }
+
+    /// Retires the credential issuer's key and makes a new one, which signs from now on
+    /// (credentials and status lists); returns its key id and public key.
+    pub fn rotate_issuer_key(
+        &self,
+    ) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
+        let key = self.state.with_conn(|conn| {
+            crate::keys::rotate(conn, crate::keys::KeyRole::Issuer, crate::state::now())
+        })?;
+        Ok((key.kid.clone(), key.public_key().clone()))
+    }
+
+    /// The URI of the status list the issuer's credentials reference.
+    pub fn status_list_uri(&self) -> String {
+        crate::issuer::store::status_list_uri(&self.base_url)
+    }
+
     /// Stops accepting connections and lets open ones finish for up to a second.
     pub fn shutdown(&self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(1)));
