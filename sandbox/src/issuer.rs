@@ -69,6 +69,22 @@ impl CredentialStatus {
     }
 }
 
+/// `"valid"`, `"revoked"` or `"suspended"`, as the test endpoint spells them.
+impl TryFrom<&str> for CredentialStatus {
+    type Error = crate::SandboxError;
+
+    fn try_from(text: &str) -> Result<Self, Self::Error> {
+        match text {
+            "valid" => Ok(CredentialStatus::Valid),
+            "revoked" => Ok(CredentialStatus::Revoked),
+            "suspended" => Ok(CredentialStatus::Suspended),
+            _ => Err(crate::SandboxError::Issuer(
+                "a credential status is valid, revoked or suspended".into(),
+            )),
+        }
+    }
+}
+
 /// `POST /v1/test/credential-status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialStatusRequest {

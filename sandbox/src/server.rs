@@ -61,12 +61,16 @@ impl RunningSandbox {
     }
 
     /// Sets the status of every credential issued to `id_number` (as
-    /// `POST /v1/test/credential-status` does); returns how many there were.
-    pub fn set_credential_status(
-        &self,
-        id_number: &str,
-        status: crate::issuer::CredentialStatus,
-    ) -> Result<u64, SandboxError> {
+    /// `POST /v1/test/credential-status` does); returns how many there were. `status` is a
+    /// [`CredentialStatus`](crate::issuer::CredentialStatus) or its name (`"revoked"`, ...).
+    pub fn set_credential_status<S>(&self, id_number: &str, status: S) -> Result<u64, SandboxError>
+    where
+        S: TryInto<crate::issuer::CredentialStatus>,
+        S::Error: std::fmt::Display,
+    {
+        let status = status
+            .try_into()
+            .map_err(|e| SandboxError::Issuer(e.to_string()))?;
         self.state
             .with_conn(|conn| crate::issuer::set_status(conn, id_number, status))
     }

@@ -426,6 +426,8 @@ async fn a_wallet_is_activated_and_issued_a_pid_that_can_be_revoked() {
             .unwrap(),
         1
     );
+    assert_eq!(sandbox.set_credential_status(ID, "suspended").unwrap(), 1);
+    assert!(sandbox.set_credential_status(ID, "lost").is_err());
     assert_eq!(
         fetch_status(&sandbox, &wallet.http, &uri, idx).await.0,
         SUSPENDED
