@@ -62,7 +62,7 @@ pub(crate) fn active(conn: &Connection, role: KeyRole, now: i64) -> rusqlite::Re
     let existing = conn
         .query_row(
             "SELECT kid, scalar, created_at FROM signing_keys
-             WHERE role = ?1 AND retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1",
+             WHERE role = ?1 AND retired_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT 1",
             [role.as_str()],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?)),
         )
@@ -82,7 +82,7 @@ pub(crate) fn active(conn: &Connection, role: KeyRole, now: i64) -> rusqlite::Re
 pub(crate) fn all(conn: &Connection, role: KeyRole) -> rusqlite::Result<Vec<SigningKey>> {
     let mut statement = conn.prepare(
         "SELECT kid, scalar, created_at, retired_at FROM signing_keys
-         WHERE role = ?1 ORDER BY created_at DESC, kid",
+         WHERE role = ?1 ORDER BY created_at DESC, rowid DESC",
     )?;
     let rows = statement.query_map([role.as_str()], |r| {
         Ok((

@@ -214,12 +214,19 @@ async fn serve(
     println!("  CA       : {}", sandbox.ca_pem_path.display());
     println!("  SPKI pin : {}  (leaf)", sandbox.spki_pin);
     println!("  SPKI pin : {}  (CA)", sandbox.ca_spki_pin);
+    println!(
+        "  trust anchor (kid {}): {}",
+        sandbox.trust_anchor_kid,
+        sandbox.trust_anchor.to_value()
+    );
     println!("Press Ctrl-C to stop.");
     if let Some(path) = ready_file {
         let ready = serde_json::json!({
             "base_url": sandbox.base_url,
             "ca_pem_path": sandbox.ca_pem_path,
             "spki_pin": sandbox.spki_pin,
+            "trust_anchor_kid": sandbox.trust_anchor_kid,
+            "trust_anchor_jwk": sandbox.trust_anchor.to_value().to_string(),
         });
         // Written through a rename so a reader never sees half a file.
         let tmp = path.with_extension("tmp");

@@ -1,8 +1,8 @@
 //! Runs the sandbox portal as a child process for the foreign-language tests.
 //!
 //! `citizen-sandbox serve --port 0 --data DIR --ready-file FILE` writes FILE (JSON: `base_url`,
-//! `ca_pem_path`, `spki_pin`) once it listens; this module waits for it and kills the server on
-//! drop.
+//! `ca_pem_path`, `spki_pin`, `trust_anchor_kid`, `trust_anchor_jwk`) once it listens; this module
+//! waits for it and kills the server on drop.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +18,9 @@ pub struct SandboxInfo {
     pub base_url: String,
     pub ca_pem_path: PathBuf,
     pub spki_pin: String,
+    /// The key apps configure as their trust anchor (it signs the trust list), JWK JSON.
+    pub trust_anchor_kid: String,
+    pub trust_anchor_jwk: String,
 }
 
 pub struct RunningSandbox {
@@ -51,6 +54,8 @@ pub fn start() -> Result<RunningSandbox> {
             base_url: String::new(),
             ca_pem_path: PathBuf::new(),
             spki_pin: String::new(),
+            trust_anchor_kid: String::new(),
+            trust_anchor_jwk: String::new(),
         },
         child,
     };
