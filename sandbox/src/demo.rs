@@ -150,6 +150,9 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         status.store_schema_version,
         match status.wallet_state {
             WalletState::NotActivated => "not activated",
+            WalletState::Active => "active",
+            WalletState::Locked { .. } => "locked",
+            WalletState::Blocked => "blocked",
         },
         status.queued_work,
         status.portal_reachable.unwrap_or(false),
