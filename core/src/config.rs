@@ -15,6 +15,8 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use url::Url;
 
+use crate::trust_list::TrustAnchor;
+
 /// Settings for one SDK instance.
 #[derive(Debug, Clone)]
 pub struct CitizenConfig {
@@ -40,6 +42,10 @@ pub struct CitizenConfig {
     pub allow_unpinned: bool,
     /// Limit for one HTTP request, connection included.
     pub request_timeout: Duration,
+    /// The keys that may sign the trust list. Empty: the SDK fetches no trust list and trusts
+    /// no issuer, relying party or signer beyond the configured origins. Give the next anchor
+    /// here before the portal switches to it, so an anchor rotation needs no lock-step update.
+    pub trust_anchors: Vec<TrustAnchor>,
 }
 
 /// The pins of one origin (`https://host[:port]`).
@@ -59,6 +65,7 @@ impl CitizenConfig {
             origin_pins: Vec::new(),
             allow_unpinned: false,
             request_timeout: Duration::from_secs(30),
+            trust_anchors: Vec::new(),
         }
     }
 }
@@ -86,11 +93,31 @@ pub enum ConfigError {
     PortalPinsRequired,
     #[error("origin {index} has no SPKI pins and allow_unpinned is not set")]
     OriginPinsRequired { index: usize },
+    /// The anchor's key id is empty, or its JWK is not a P-256 public key.
+    #[error("trust anchor {index} is not a key id with a P-256 public JWK")]
+    InvalidTrustAnchor { index: usize },
+    #[error("trust anchor {index} has the key id of an earlier one")]
+    DuplicateTrustAnchor { index: usize },
     #[error("the request timeout must be positive")]
     InvalidTimeout,
     /// Not the caller's fault: the TLS stack refused to build with valid settings.
     #[error("the HTTP client could not be set up")]
     HttpClientSetup,
+}
+
+/// Checks the trust anchors: each has a key id, and no two share one (a list names its signer by
+/// key id alone, so two anchors under one id would make verification depend on their order).
+/// The JWKs were checked when the anchors were made.
+pub(crate) fn validate_trust_anchors(anchors: &[TrustAnchor]) -> Result<(), ConfigError> {
+    for (index, anchor) in anchors.iter().enumerate() {
+        if anchor.kid.is_empty() {
+            return Err(ConfigError::InvalidTrustAnchor { index });
+        }
+        if anchors[..index].iter().any(|a| a.kid == anchor.kid) {
+            return Err(ConfigError::DuplicateTrustAnchor { index });
+        }
+    }
+    Ok(())
 }
 
 /// The portal URL, checked and normalised to end with `/` so relative paths join under it.
@@ -202,6 +229,23 @@ mod tests {
         }
         let url = parse_portal_url("https://portal.example/api").unwrap();
         assert_eq!(url.as_str(), "https://portal.example/api/");
+    }
+
+    #[test]
+    fn trust_anchors_need_distinct_key_ids() {
+        let jwk = r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#;
+        let anchor = |kid: &str| TrustAnchor::from_jwk_json(kid, jwk).unwrap();
+        assert_eq!(validate_trust_anchors(&[]), Ok(()));
+        assert_eq!(validate_trust_anchors(&[anchor("a"), anchor("b")]), Ok(()));
+        assert_eq!(
+            validate_trust_anchors(&[anchor("a"), anchor("b"), anchor("a")]),
+            Err(ConfigError::DuplicateTrustAnchor { index: 2 })
+        );
+        assert_eq!(
+            validate_trust_anchors(&[anchor("a"), anchor("")]),
+            Err(ConfigError::InvalidTrustAnchor { index: 1 })
+        );
+        assert!(TrustAnchor::from_jwk_json("a", r#"{"kty":"EC"}"#).is_err());
     }
 
     #[test]
