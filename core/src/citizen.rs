@@ -20,6 +20,8 @@ use crate::net::{HttpClient, NetError};
 use crate::platform::Platform;
 use crate::platform::{KeyStore, StoreKeyStore};
 use crate::store::{Store, StoreError, meta};
+use crate::trust::{TrustCache, TrustError, TrustListState};
+use crate::trust_list::TrustList;
 use crate::verifier::Verifier;
 use crate::wallet::{self, Wallet, WalletContext, WalletError, WalletState};
 use crate::{outbox, portal};
@@ -38,6 +40,20 @@ pub enum Error {
     Wallet(#[from] WalletError),
     #[error("the portal speaks API version {found}; this SDK speaks {supported}")]
     UnsupportedPortalVersion { found: u32, supported: u32 },
+    /// The trust list was refused (signature, anchors, format, expiry, rollback) or is missing.
+    /// Network and store failures while refreshing it are `Net` and `Store`.
+    #[error(transparent)]
+    TrustList(TrustError),
+}
+
+impl From<TrustError> for Error {
+    fn from(error: TrustError) -> Self {
+        match error {
+            TrustError::Net(net) => Error::Net(net),
+            TrustError::Store(store) => Error::Store(store),
+            other => Error::TrustList(other),
+        }
+    }
 }
 
 /// A snapshot for a status screen or a support report. No personal data.
@@ -53,6 +69,7 @@ pub struct Status {
     pub portal_reachable: Option<bool>,
     /// Unix seconds of the last successful portal contact, from any session.
     pub last_portal_contact_at: Option<i64>,
+    pub trust_list: TrustListState,
 }
 
 /// The last successful contact with the portal, as stored.
@@ -81,6 +98,7 @@ const LAST_PORTAL_CONTACT: &str = "portal.last_contact";
 pub struct Citizen {
     store: Arc<Store>,
     http: HttpClient,
+    trust: Arc<TrustCache>,
     events: Arc<EventBus>,
     portal_reachable: Mutex<Option<bool>>,
     wallet: Wallet,
@@ -93,7 +111,9 @@ impl Citizen {
     /// directory open.
     pub async fn open(config: CitizenConfig, platform: Platform) -> Result<Self, Error> {
         let http = HttpClient::new(&config)?;
+        crate::config::validate_trust_anchors(&config.trust_anchors)?;
         let store = Arc::new(Store::open(&config.data_dir, platform.sealer.clone()).await?);
+        let trust = Arc::new(TrustCache::load(&store, &http, &config, crate::unix_now()).await?);
         tracing::info!(
             schema = store.schema_version(),
             hardware_backed = store.key_hardware_backed(),
@@ -106,18 +126,19 @@ impl Citizen {
                 (None, true) => Some(Arc::new(StoreKeyStore::new(store.clone()))),
                 (None, false) => None,
             };
-        let trust: Arc<dyn wallet::IssuerTrust> = Arc::new(wallet::NoTrustList);
+        let issuer_trust: Arc<dyn wallet::IssuerTrust> = trust.clone();
         let wallet = Wallet::new(WalletContext {
             store: store.clone(),
             http: http.clone(),
             events: events.clone(),
             keys,
-            trust: trust.clone(),
+            trust: issuer_trust.clone(),
         });
-        let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), trust));
+        let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
         Ok(Self {
             store,
             http,
+            trust,
             events,
             portal_reachable: Mutex::new(None),
             wallet,
@@ -152,6 +173,7 @@ impl Citizen {
             queued_work: stored.queued_work,
             portal_reachable: *self.reachability(),
             last_portal_contact_at: stored.last_portal_contact_at,
+            trust_list: self.trust.state(crate::unix_now()),
         }
     }
 
@@ -204,9 +226,20 @@ impl Citizen {
     /// Does the work that waits for the network (the outbox senders of each capability), for at
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
     /// tasks; safe to call at any time and from several places (runs do not overlap). No
-    /// capability sends anything yet, so today it only reports.
+    /// capability sends anything yet, so besides refreshing the trust list (when trust anchors
+    /// are configured; a failure there does not fail this call) it only reports.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
-        let _ = time_budget;
+        let mut completed = true;
+        // Best effort: offline, the cached list stays in use and its state says how old it is.
+        if self.trust.has_anchors() {
+            match tokio::time::timeout(time_budget, self.refresh_trust_list()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::info!(%error, "the trust list was not refreshed; the cached one stays");
+                }
+                Err(_) => completed = false,
+            }
+        }
         let (queued_work, next_due_at) = self
             .store
             .read(|conn| {
@@ -214,10 +247,38 @@ impl Citizen {
             })
             .await?;
         Ok(SyncReport {
-            completed: true,
+            completed,
             queued_work,
             next_due_at,
         })
+    }
+
+    /// Fetches the trust list from the portal (conditionally), verifies it against the
+    /// configured trust anchors and installs it if it is newer than the one in use. On failure
+    /// the list in use stays; either way `Event::TrustListChanged` reports a changed state.
+    pub async fn refresh_trust_list(&self) -> Result<TrustListState, Error> {
+        let now = crate::unix_now();
+        let result = self.trust.refresh(&self.http, &self.store, now).await;
+        let state = self.trust.state(now);
+        let installed = matches!(result, Ok(ref refreshed) if refreshed.installed);
+        // Emitted after the work, outside every lock: a listener may call back into the SDK.
+        if self.trust.note_reported(state) || installed {
+            self.events.emit(Event::TrustListChanged { state });
+        }
+        result?;
+        Ok(state)
+    }
+
+    /// The trust list's answers as the wallet and the verifier use them (issuer keys only from a
+    /// present, unexpired list), for checking a credential outside those flows.
+    pub fn issuer_trust(&self) -> Arc<dyn wallet::IssuerTrust> {
+        self.trust.clone()
+    }
+
+    /// The verified trust list in use, whatever its state (see `status().trust_list`); `None`
+    /// while it is missing. Read from memory: no store or network access.
+    pub fn trust_list(&self) -> Option<Arc<TrustList>> {
+        self.trust.list()
     }
 
     pub fn subscribe(&self, listener: Arc<dyn EventListener>) -> Subscription {

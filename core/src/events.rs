@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::citizen::Status;
+use crate::trust::TrustListState;
 use crate::wallet::WalletState;
 use crate::wallet::history::{HistoryKind, HistoryOutcome};
 
@@ -29,6 +30,9 @@ pub enum Event {
         kind: HistoryKind,
         outcome: HistoryOutcome,
     },
+    /// The trust list's state changed (it went stale, expired, arrived, or stopped verifying), or
+    /// a new list replaced the one in use (then `state` may be unchanged).
+    TrustListChanged { state: TrustListState },
 }
 
 pub trait EventListener: Send + Sync {

@@ -26,6 +26,7 @@ pub mod sdjwt;
 pub mod secret;
 pub mod status_list;
 pub mod store;
+pub mod trust;
 pub mod trust_list;
 pub mod verifier;
 pub mod wallet;
@@ -40,6 +41,7 @@ pub use platform::{
     StoreKeyStore,
 };
 pub use store::{Store, StoreError};
+pub use trust::{TrustError, TrustListState};
 pub use trust_list::{TrustAnchor, TrustList, TrustListError};
 pub use wallet::{Wallet, WalletError, WalletState};
 

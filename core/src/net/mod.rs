@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::config::{CitizenConfig, ConfigError, parse_portal_url, parse_roots};
 use pinning::{PinMismatch, PinningVerifier};
-use policy::OriginTrust;
+pub(crate) use policy::OriginTrust;
 pub use policy::{Origin, TrustPolicy};
 
 /// The largest body [`HttpClient::get_json`] and [`HttpClient::post_json`] accept. Portal answers
@@ -211,6 +211,16 @@ impl HttpClient {
             .unwrap_or_else(|p| p.into_inner())
             .set_pins(origin.clone(), pins);
         lock(&self.inner.clients).remove(&origin);
+    }
+
+    /// What the trust policy says about `origin` now.
+    #[cfg(test)]
+    pub(crate) fn trust_for(&self, origin: &Origin) -> OriginTrust {
+        self.inner
+            .policy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .trust_for(origin)
     }
 
     /// GETs `path` below the portal base URL and decodes a JSON answer (2xx only).

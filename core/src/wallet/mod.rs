@@ -73,21 +73,6 @@ pub trait IssuerTrust: Send + Sync {
     fn issuer_name(&self, iss: &str) -> Option<String>;
 }
 
-/// The answer while no trust list is available: nothing is trusted.
-pub(crate) struct NoTrustList;
-
-impl IssuerTrust for NoTrustList {
-    fn issuer_key(&self, _: &str, _: &str, _: i64) -> Result<EcPublicJwk, WalletError> {
-        Err(WalletError::NoTrustList)
-    }
-    fn may_issue(&self, _: &str, _: &str) -> bool {
-        false
-    }
-    fn issuer_name(&self, _: &str) -> Option<String> {
-        None
-    }
-}
-
 /// What the wallet's handle shares with `Citizen`.
 pub(crate) struct WalletContext {
     pub store: Arc<Store>,
