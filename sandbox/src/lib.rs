@@ -82,4 +82,6 @@ pub enum SandboxError {
     Enrollment(String),
     #[error("credential issuer: {0}")]
     Issuer(String),
+    #[error("trust list: {0}")]
+    TrustList(#[from] citizen_core::trust_list::TrustListError),
 }

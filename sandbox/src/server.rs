@@ -50,6 +50,11 @@ impl RunningSandbox {
         self.state.requests_for(path)
     }
 
+    /// How many requests for `path` the portal answered with HTTP `status` (e.g. `304`).
+    pub fn responses_for(&self, path: &str, status: u16) -> Result<u64, SandboxError> {
+        self.state.responses_for(path, status)
+    }
+
     /// Enrols a citizen (as `POST /v1/test/enrollments` does), for in-process tests.
     pub fn enroll(
         &self,
@@ -121,6 +126,34 @@ impl RunningSandbox {
     /// The URI of the status list the issuer's credentials reference.
     pub fn status_list_uri(&self) -> String {
         crate::issuer::store::status_list_uri(&self.base_url)
+    }
+
+    /// Replaces the trust-anchor key with a new one, so the lists served from now on are signed
+    /// by a key that apps configured with [`RunningSandbox::trust_anchor`] do not trust (what an
+    /// anchor rotation without an app update looks like). Returns the new key's id and key.
+    pub fn rotate_trust_anchor(
+        &self,
+    ) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
+        let key = self.state.with_conn(|conn| {
+            crate::keys::rotate(conn, crate::keys::KeyRole::TrustAnchor, crate::state::now())
+        })?;
+        Ok((key.kid.clone(), key.public_key().clone()))
+    }
+
+    /// Sets the `max_age` (seconds) of the trust lists published from now on; `0` makes a
+    /// fetched list stale at once.
+    pub fn set_trust_list_max_age(&self, seconds: u64) -> Result<(), SandboxError> {
+        Ok(self
+            .state
+            .with_conn(|conn| crate::trust::set_max_age(conn, seconds))?)
+    }
+
+    /// The trust anchor to put in an app's `CitizenConfig.trust_anchors`.
+    pub fn trust_anchor_config(&self) -> citizen_core::TrustAnchor {
+        citizen_core::TrustAnchor {
+            kid: self.trust_anchor_kid.clone(),
+            jwk: self.trust_anchor.clone(),
+        }
     }
 
     /// Stops accepting connections and lets open ones finish for up to a second.

@@ -101,6 +101,17 @@ impl PortalState {
         enrollment::enroll(&conn, request, now())
     }
 
+    /// How many requests for `path` the portal answered with `status`.
+    pub(crate) fn responses_for(&self, path: &str, status: u16) -> Result<u64, SandboxError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let count: i64 = conn.query_row(
+            "SELECT count(*) FROM request_log WHERE path = ?1 AND status = ?2",
+            params![path, status],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
     /// How many requests for `path` the portal served.
     pub(crate) fn requests_for(&self, path: &str) -> Result<u64, SandboxError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
