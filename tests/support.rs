@@ -34,6 +34,13 @@ pub fn trusting_config(portal: &Portal, data_dir: &Path) -> CitizenConfig {
     config
 }
 
+/// [`trusting_config`] with the sandbox's trust anchor, so its trust list verifies.
+pub fn anchored_config(portal: &Portal, data_dir: &Path) -> CitizenConfig {
+    let mut config = trusting_config(portal, data_dir);
+    config.trust_anchors = vec![portal.sandbox.trust_anchor_config()];
+    config
+}
+
 /// A development-setup configuration (no pins) for tests whose portal is not a real server.
 pub fn unpinned_config(data_dir: &Path, base_url: impl Into<String>) -> CitizenConfig {
     let mut config = CitizenConfig::new(data_dir, base_url);
