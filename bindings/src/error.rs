@@ -9,7 +9,7 @@
 
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::pin::{PinError, WeakPin};
-use citizen_core::{ConfigError, NetError, StoreError, WalletError};
+use citizen_core::{ConfigError, NetError, StoreError, TrustError, TrustListError, WalletError};
 
 /// What went wrong, by what the app should do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -52,7 +52,9 @@ pub enum CitizenError {
     InvalidState { code: String, detail: String },
     /// Something the SDK was given is not trusted: a credential or list whose issuer, signature or
     /// binding did not check out, or no verified trust list is available yet (`code`:
-    /// `no_trust_list`; refresh it online). Do not retry unchanged.
+    /// `no_trust_list`; refresh it online). A trust list the portal served that was refused
+    /// (`trust_list_unknown_anchor`, `trust_list_expired`, `trust_list_rollback`,
+    /// `trust_list_rejected`) leaves the list in use as it was. Do not retry unchanged.
     #[error("untrusted ({code}): {detail}")]
     Untrusted { code: String, detail: String },
     /// The platform wants the user to authenticate (biometrics / device credential) first.
@@ -136,6 +138,7 @@ impl From<citizen_core::Error> for CitizenError {
             citizen_core::Error::UnsupportedPortalVersion { .. } => {
                 CitizenError::Unsupported { detail }
             }
+            citizen_core::Error::TrustList(trust) => from_trust(trust, detail),
             _ => CitizenError::Internal { detail },
         }
     }
@@ -275,7 +278,38 @@ fn config_field_and_code(error: &ConfigError) -> (String, &'static str) {
             (format!("origin_pins[{index}].spki_pins"), "pins_required")
         }
         ConfigError::InvalidTimeout => ("request_timeout_ms".into(), "out_of_range"),
+        ConfigError::InvalidTrustAnchor { index } => {
+            (format!("trust_anchors[{index}]"), "invalid_trust_anchor")
+        }
+        ConfigError::DuplicateTrustAnchor { index } => {
+            (format!("trust_anchors[{index}].kid"), "duplicate_kid")
+        }
         _ => ("config".into(), "invalid"),
+    }
+}
+
+/// A refused trust list is `Untrusted` (the list in use stays); the codes say why without
+/// quoting anything from the list.
+fn from_trust(error: TrustError, detail: String) -> CitizenError {
+    let code = match error {
+        TrustError::Net(net) => return from_net(net, detail),
+        TrustError::Store(store) => return from_store(store, detail),
+        TrustError::List(TrustListError::NoAnchors) => {
+            return CitizenError::InvalidInput {
+                field: "trust_anchors".into(),
+                code: "required".into(),
+                detail,
+            };
+        }
+        TrustError::Missing => "no_trust_list",
+        TrustError::List(TrustListError::Expired) => "trust_list_expired",
+        TrustError::List(TrustListError::Rollback { .. }) => "trust_list_rollback",
+        TrustError::List(TrustListError::UnknownAnchor) => "trust_list_unknown_anchor",
+        _ => "trust_list_rejected",
+    };
+    CitizenError::Untrusted {
+        code: code.into(),
+        detail,
     }
 }
 
@@ -447,6 +481,24 @@ mod tests {
             ),
             (ConfigError::PortalPinsRequired.into(), "invalid_input"),
             (ConfigError::InsecurePortalUrl.into(), "invalid_input"),
+            (
+                TrustError::List(TrustListError::UnknownAnchor).into(),
+                "untrusted",
+            ),
+            (
+                TrustError::List(TrustListError::Rollback {
+                    current: 2,
+                    offered: 1,
+                })
+                .into(),
+                "untrusted",
+            ),
+            (TrustError::Net(NetError::Unreachable).into(), "network"),
+            (TrustError::Missing.into(), "untrusted"),
+            (
+                TrustError::List(TrustListError::NoAnchors).into(),
+                "invalid_input",
+            ),
         ];
         for (core, code) in cases {
             assert_eq!(CitizenError::from(core).code(), code);
@@ -459,6 +511,41 @@ mod tests {
                 assert_eq!(code, "invalid_pin");
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_trust_anchor_that_does_not_parse_is_named_by_index_never_by_value() {
+        let anchor = |jwk_json: &str| crate::types::TrustAnchor {
+            kid: "anchor".into(),
+            jwk_json: jwk_json.into(),
+        };
+        let config = crate::types::CitizenConfig {
+            data_dir: "/tmp/unused".into(),
+            portal_base_url: "https://portal.example/".into(),
+            trusted_roots_pem: vec![],
+            portal_spki_pins: vec![],
+            origin_pins: vec![],
+            allow_unpinned: true,
+            request_timeout_ms: 1000,
+            trust_anchors: vec![
+                anchor(
+                    r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,
+                ),
+                anchor(r#"{"kty":"EC","secret":"hunter2"}"#),
+            ],
+        };
+        match citizen_core::CitizenConfig::try_from(config) {
+            Err(CitizenError::InvalidInput {
+                field,
+                code,
+                detail,
+            }) => {
+                assert_eq!(field, "trust_anchors[1]");
+                assert_eq!(code, "invalid_trust_anchor");
+                assert!(!detail.contains("hunter2"), "{detail}");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
         }
     }
 }

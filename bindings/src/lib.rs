@@ -18,6 +18,7 @@ pub use error::{CitizenError, PlatformError};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
+    TrustAnchor, TrustListState,
 };
 pub use verifier::{IdentityChallenge, VerifiedIdentity, Verifier, verify_sd_jwt_presentation};
 pub use wallet::{
@@ -116,6 +117,19 @@ impl Citizen {
         Ok(runtime::run(async move { inner.sync_now(budget).await })
             .await??
             .into())
+    }
+
+    /// Fetches the trust list from the portal (conditionally), verifies it against the
+    /// configured trust anchors and installs it if it is newer. On failure the list in use stays
+    /// (`Untrusted` when the portal's list does not verify, `Network` when offline). A changed
+    /// state is also reported as `Event.TrustListChanged`. `sync_now` refreshes it too.
+    pub async fn refresh_trust_list(&self) -> Result<TrustListState, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.refresh_trust_list().await })
+                .await??
+                .into(),
+        )
     }
 
     /// The citizen's wallet (identity): activation, the PID, the PIN, the disclosure history.

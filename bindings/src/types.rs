@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use citizen_core::ConfigError;
+
 use crate::error::CitizenError;
 use crate::wallet::{HistoryKind, HistoryOutcome, WalletState};
 
@@ -24,6 +26,17 @@ pub struct CitizenConfig {
     pub allow_unpinned: bool,
     #[uniffi(default = 30000)]
     pub request_timeout_ms: u32,
+    /// The keys that may sign the trust list: see `citizen_core::CitizenConfig::trust_anchors`.
+    #[uniffi(default = [])]
+    pub trust_anchors: Vec<TrustAnchor>,
+}
+
+/// A trust-list signing key: its key id and its P-256 public JWK as JSON text. See
+/// `citizen_core::TrustAnchor`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TrustAnchor {
+    pub kid: String,
+    pub jwk_json: String,
 }
 
 /// See `citizen_core::OriginPins`.
@@ -37,6 +50,16 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
     type Error = CitizenError;
 
     fn try_from(config: CitizenConfig) -> Result<Self, CitizenError> {
+        let trust_anchors = config
+            .trust_anchors
+            .into_iter()
+            .enumerate()
+            .map(|(index, anchor)| {
+                citizen_core::TrustAnchor::from_jwk_json(anchor.kid, &anchor.jwk_json).map_err(
+                    |_| citizen_core::Error::from(ConfigError::InvalidTrustAnchor { index }),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(citizen_core::CitizenConfig {
             data_dir: config.data_dir.into(),
             portal_base_url: config.portal_base_url,
@@ -52,7 +75,28 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
                 .collect(),
             allow_unpinned: config.allow_unpinned,
             request_timeout: Duration::from_millis(config.request_timeout_ms.into()),
+            trust_anchors,
         })
+    }
+}
+
+/// See `citizen_core::TrustListState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TrustListState {
+    Missing,
+    Fresh,
+    Stale,
+    Expired,
+}
+
+impl From<citizen_core::TrustListState> for TrustListState {
+    fn from(state: citizen_core::TrustListState) -> Self {
+        match state {
+            citizen_core::TrustListState::Missing => TrustListState::Missing,
+            citizen_core::TrustListState::Fresh => TrustListState::Fresh,
+            citizen_core::TrustListState::Stale => TrustListState::Stale,
+            citizen_core::TrustListState::Expired => TrustListState::Expired,
+        }
     }
 }
 
@@ -64,6 +108,7 @@ pub struct Status {
     pub queued_work: u64,
     pub portal_reachable: Option<bool>,
     pub last_portal_contact_at: Option<i64>,
+    pub trust_list: TrustListState,
 }
 
 impl From<citizen_core::Status> for Status {
@@ -75,6 +120,7 @@ impl From<citizen_core::Status> for Status {
             queued_work: status.queued_work,
             portal_reachable: status.portal_reachable,
             last_portal_contact_at: status.last_portal_contact_at,
+            trust_list: status.trust_list.into(),
         }
     }
 }
@@ -134,6 +180,10 @@ pub enum Event {
         kind: HistoryKind,
         outcome: HistoryOutcome,
     },
+    /// See `citizen_core::Event::TrustListChanged`.
+    TrustListChanged {
+        state: TrustListState,
+    },
 }
 
 impl Event {
@@ -154,6 +204,9 @@ impl Event {
                 id,
                 kind: kind.into(),
                 outcome: outcome.into(),
+            },
+            citizen_core::Event::TrustListChanged { state } => Event::TrustListChanged {
+                state: state.into(),
             },
             _ => return None,
         })
