@@ -8,10 +8,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use citizen_core::trust_list::TrustAnchor;
+use citizen_core::verifier::IdentityQrError;
+use citizen_core::wallet::activation::ActivationRequest;
+use citizen_core::wallet::presentation::IdentityQrRequest;
 use citizen_core::{
-    Citizen, CitizenConfig, Event, EventListener, Platform, SoftwareSealer, Status, WalletState,
+    Citizen, CitizenConfig, Event, EventListener, Platform, SoftwareSealer, Status, WalletError,
+    WalletState,
 };
 
+use crate::enrollment::EnrollmentRequest;
 use crate::{SandboxConfig, SandboxError};
 
 #[derive(Debug, Default, Clone)]
@@ -35,6 +41,10 @@ pub enum DemoError {
     Sandbox(#[from] SandboxError),
     #[error("SDK: {0}")]
     Sdk(#[from] citizen_core::Error),
+    #[error("wallet: {0}")]
+    Wallet(#[from] WalletError),
+    #[error("verifier: {0}")]
+    Verifier(#[from] IdentityQrError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("check failed: {0}")]
@@ -57,6 +67,10 @@ impl EventListener for PrintingListener {
             Event::StatusChanged { status } => {
                 format!("status changed ({} queued)", status.queued_work)
             }
+            Event::WalletStateChanged { state } => format!("wallet state {state:?}"),
+            Event::HistoryRecorded { kind, outcome, .. } => {
+                format!("history: {kind:?} {outcome:?}")
+            }
             other => format!("{other:?}"),
         };
         println!("      event: {line}");
@@ -66,6 +80,11 @@ impl EventListener for PrintingListener {
             .push(event);
     }
 }
+
+/// The citizen the demo enrols (the sandbox's sample record).
+const DEMO_ID_NUMBER: &str = "001090012345";
+/// The PIN the demo citizen chooses. A demo value: never print a real PIN.
+const DEMO_PIN: &str = "802417";
 
 /// Runs the journey, writing each step to `out`.
 pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome, DemoError> {
@@ -78,11 +97,11 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
             temporary_store.path().to_path_buf()
         }
     };
-    const STEPS: usize = 6;
+    const STEPS: usize = 12;
     let mut step = 0;
     let mut next = || {
         step += 1;
-        format!("[{step}/{STEPS}]")
+        format!("[{step:>2}/{STEPS}]")
     };
 
     writeln!(
@@ -92,23 +111,20 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     let sandbox = crate::start(SandboxConfig::loopback(portal_dir.path())).await?;
     writeln!(
         out,
-        "{} Sandbox portal listening at {}\n      CA {} · pin {}",
+        "{} Sandbox portal listening at {}\n        CA {} · pin {}\n        trust anchor kid {}",
         next(),
         sandbox.base_url,
         sandbox.ca_pem_path.display(),
-        sandbox.spki_pin
+        sandbox.spki_pin,
+        sandbox.trust_anchor_kid,
     )?;
 
     let existed = citizen_dir.join("citizen.db").exists();
-    let mut config = CitizenConfig::new(&citizen_dir, &sandbox.base_url);
-    config.trusted_roots_pem = vec![sandbox.ca_pem.clone()];
-    config.portal_spki_pins = vec![sandbox.spki_pin.clone()];
-    let platform = Platform::new(Arc::new(SoftwareSealer::in_dir(&citizen_dir)));
-    let citizen = Citizen::open(config, platform).await?;
+    let citizen = open_sdk(&sandbox, &citizen_dir).await?;
     let opened = citizen.status().await?;
     writeln!(
         out,
-        "{} Opened the {} encrypted store in {}\n      schema v{}; its key is sealed by the software sealer (desktop only, hardware-backed: {})",
+        "{} Opened the {} encrypted store in {}\n        schema v{}; its key is sealed by the software sealer (desktop only, hardware-backed: {}); device keys in software too",
         next(),
         if existed { "existing" } else { "new" },
         citizen_dir.display(),
@@ -124,55 +140,167 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     let contact = citizen.ping_portal().await?;
     writeln!(
         out,
-        "      \"{}\" speaks API v{}; clock difference {} s",
+        "        \"{}\" speaks API v{}; clock difference {} s",
         contact.portal_name,
         contact.api_version,
         contact.contacted_at - contact.server_time
     )?;
 
-    let sync = citizen.sync_now(std::time::Duration::from_secs(5)).await?;
+    let trust = citizen.refresh_trust_list().await?;
     writeln!(
         out,
-        "{} Background sync: {} (nothing is queued yet; later steps queue submissions)",
+        "{} Fetched the signed trust list and verified it against the configured trust anchor: {:?}",
         next(),
-        if sync.completed {
-            "completed"
-        } else {
-            "cut short"
-        },
+        trust,
     )?;
+
+    let enrollment = sandbox
+        .enroll(&EnrollmentRequest::sample(DEMO_ID_NUMBER))
+        .map_err(DemoError::Sandbox)?;
+    writeln!(
+        out,
+        "{} A registration at the police station (simulated) enrolled a citizen\n        ID number {DEMO_ID_NUMBER}, activation code {} (sample data)",
+        next(),
+        enrollment.activation_code,
+    )?;
+
+    let wallet = citizen.wallet();
+    if wallet.state().await? != WalletState::NotActivated {
+        // A kept store from an earlier run holds a credential from that run's sandbox.
+        wallet.reset().await?;
+    }
+    let pid = wallet
+        .activate(ActivationRequest {
+            id_number: DEMO_ID_NUMBER.into(),
+            activation_code: enrollment.activation_code,
+            pin: DEMO_PIN.into(),
+            attestation: None,
+        })
+        .await?;
+    let state = wallet.state().await?;
+    let status = wallet.refresh_status(true).await?;
+    writeln!(
+        out,
+        "{} Activated the wallet over OpenID4VCI (pre-authorised code, the activation code as tx_code)\n        PID {} from {}, valid until {}; wallet {:?}; status list says {:?}",
+        next(),
+        pid.vct,
+        pid.issuer,
+        pid.expires_at.unwrap_or_default(),
+        state,
+        status.map(|s| s.status),
+    )?;
+
+    let qr = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: DEMO_PIN.into(),
+            claims: vec![
+                "full_name".into(),
+                "birth_date".into(),
+                "age_over_18".into(),
+            ],
+            challenge: None,
+        })
+        .await?;
+    writeln!(
+        out,
+        "{} Identity QR for an officer ({} characters, valid 60 s, discloses {:?}):",
+        next(),
+        qr.text.len(),
+        qr.disclosed,
+    )?;
+    writeln!(out, "{}", qr.text)?;
+    write!(out, "{}", qr.qr.to_terminal())?;
+
+    // The officer's phone: its own SDK instance and store, the same trust anchor.
+    let officer_dir = tempfile::tempdir()?;
+    let officer = open_sdk(&sandbox, officer_dir.path()).await?;
+    officer.refresh_trust_list().await?;
+    let verifier = officer.verifier();
+    let verified = verifier.verify_identity_qr(&qr.text, None).await?;
+    writeln!(
+        out,
+        "{} The officer's app verified it: issuer \"{}\", status {:?}, claims {}",
+        next(),
+        verified.issuer_name,
+        verified.status.status,
+        serde_json::Value::Object(verified.claims.clone()),
+    )?;
+
+    sandbox.shutdown();
+    let challenge = verifier
+        .new_challenge("demo-officer:counter-1", vec!["full_name".into()])
+        .map_err(citizen_core::Error::from)?;
+    let answer = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: DEMO_PIN.into(),
+            claims: Vec::new(),
+            challenge: Some(
+                challenge
+                    .encode()
+                    .map_err(|e| DemoError::Check(e.to_string()))?,
+            ),
+        })
+        .await?;
+    let verified = verifier
+        .verify_identity_qr(&answer.text, Some(challenge))
+        .await?;
+    writeln!(
+        out,
+        "{} Portal stopped. Two-way mode offline: the officer showed a challenge, the wallet answered,\n        and the officer verified it from cached lists (status checked at {:?}, stale: {}): {} claim(s)",
+        next(),
+        verified.status.checked_at,
+        verified.status.stale,
+        verified.claims.len(),
+    )?;
+
+    let history = wallet.history_page(None, None, 20).await?;
+    writeln!(out, "{} The wallet's disclosure history:", next())?;
+    for record in &history.records {
+        writeln!(
+            out,
+            "        {:?} {:?} to {} of {:?}",
+            record.kind,
+            record.outcome,
+            record
+                .counterparty
+                .as_ref()
+                .map_or("an officer (one-way QR)", |c| c.display_name.as_str()),
+            record.claims,
+        )?;
+    }
 
     let status = citizen.status().await?;
     writeln!(
         out,
-        "{} Status: schema v{}, wallet {}, {} queued, portal reachable: {}",
+        "{} Status: schema v{}, wallet {:?}, trust list {:?}, {} queued",
         next(),
         status.store_schema_version,
-        match status.wallet_state {
-            WalletState::NotActivated => "not activated",
-            WalletState::Active => "active",
-            WalletState::Locked { .. } => "locked",
-            WalletState::Blocked => "blocked",
-        },
+        status.wallet_state,
+        status.trust_list,
         status.queued_work,
-        status.portal_reachable.unwrap_or(false),
     )?;
 
-    let leaks = files_containing(&citizen_dir, contact.portal_name.as_bytes())?;
-    if !leaks.is_empty() {
-        return Err(DemoError::Check(format!(
-            "plaintext found in {leaks:?}: the store is not encrypted"
-        )));
+    let sample = EnrollmentRequest::sample(DEMO_ID_NUMBER);
+    for needle in [
+        contact.portal_name.as_str(),
+        sample.full_name.as_str(),
+        DEMO_ID_NUMBER,
+    ] {
+        let leaks = files_containing(&citizen_dir, needle.as_bytes())?;
+        if !leaks.is_empty() {
+            return Err(DemoError::Check(format!(
+                "plaintext found in {leaks:?}: the store is not encrypted"
+            )));
+        }
     }
     writeln!(
         out,
-        "{} Checked the store's files on disk: none contains the stored portal name in plaintext",
+        "{} Checked the store's files on disk: neither the portal name nor the citizen's name or ID number is in plaintext",
         next()
     )?;
 
     drop(subscription);
     let events = std::mem::take(&mut *listener.seen.lock().unwrap_or_else(|p| p.into_inner()));
-    sandbox.shutdown();
     writeln!(out, "Done.")?;
     Ok(DemoOutcome {
         citizen_data_dir: citizen_dir,
@@ -180,6 +308,20 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         status,
         events,
     })
+}
+
+/// An SDK instance trusting the sandbox: its CA, its pin, its trust anchor; device keys in
+/// software (a desktop has no secure hardware).
+async fn open_sdk(sandbox: &crate::RunningSandbox, dir: &Path) -> Result<Citizen, DemoError> {
+    let mut config = CitizenConfig::new(dir, &sandbox.base_url);
+    config.trusted_roots_pem = vec![sandbox.ca_pem.clone()];
+    config.portal_spki_pins = vec![sandbox.spki_pin.clone()];
+    config.trust_anchors = vec![TrustAnchor {
+        kid: sandbox.trust_anchor_kid.clone(),
+        jwk: sandbox.trust_anchor.clone(),
+    }];
+    let platform = Platform::new(Arc::new(SoftwareSealer::in_dir(dir))).with_software_key_store();
+    Ok(Citizen::open(config, platform).await?)
 }
 
 /// The files directly in `dir` whose bytes contain `needle`.

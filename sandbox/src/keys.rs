@@ -45,6 +45,9 @@ impl SigningKey {
     }
 }
 
+/// Characters of the thumbprint kept as the key id.
+const KID_CHARS: usize = 11;
+
 pub(crate) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS signing_keys (
@@ -126,8 +129,14 @@ fn create(conn: &Connection, role: KeyRole, now: i64) -> rusqlite::Result<Signin
             Some((scalar, signer))
         })
         .ok_or_else(|| rusqlite::Error::InvalidParameterName("no key could be made".into()))?;
-    // The RFC 7638 thumbprint: stable, unique per key, and checkable by anyone holding the JWK.
-    let kid = signer.public_key().thumbprint();
+    // The start of the RFC 7638 thumbprint (66 bits): checkable by anyone holding the JWK, unique
+    // among a portal's few keys, and short, since the kid travels in every identity QR.
+    let kid: String = signer
+        .public_key()
+        .thumbprint()
+        .chars()
+        .take(KID_CHARS)
+        .collect();
     conn.execute(
         "INSERT INTO signing_keys (kid, role, scalar, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![kid, role.as_str(), scalar.as_slice(), now],

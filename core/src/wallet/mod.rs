@@ -233,8 +233,20 @@ impl Wallet {
     /// Checks the PIN. A lockout it causes is recorded in the history and announced.
     pub async fn verify_pin(&self, pin: &str) -> Result<(), WalletError> {
         let now = crate::unix_now();
+        let before = self
+            .context
+            .store
+            .read(move |conn| pin::state(conn, now))
+            .await?;
         let result = pin::verify(&self.context.store, pin, now).await;
-        if let Err(pin::PinError::Locked { .. } | pin::PinError::Blocked) = &result {
+        // Only the attempt that causes a lockout is a history event; attempts refused while one
+        // is running change nothing.
+        let newly_locked = matches!(before, pin::PinState::Ready { .. })
+            && matches!(
+                &result,
+                Err(pin::PinError::Locked { .. } | pin::PinError::Blocked)
+            );
+        if newly_locked {
             self.record(NewRecord {
                 at: now,
                 kind: HistoryKind::PinLockout,

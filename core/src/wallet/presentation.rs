@@ -8,7 +8,7 @@
 //! (`sdjwt`, `id1`, `qr`) nor verifying (the `verifier` module).
 
 use super::credentials::{self, StoredCredential};
-use super::device_key::{self, DeviceKey};
+use super::device_key::DeviceKey;
 use super::history::{Counterparty, HistoryKind, HistoryOutcome, NewRecord};
 use super::{Wallet, WalletError};
 use crate::credential_status::{self, CredentialStatus};
@@ -120,10 +120,7 @@ pub(crate) async fn identity_qr(
     let keys = wallet.key_store()?;
     let (audience, nonce) = match &challenge {
         Some(challenge) => (challenge.audience.clone(), challenge.nonce.clone()),
-        None => (
-            id1::IN_PERSON_AUDIENCE.to_string(),
-            device_key::random_hex()?,
-        ),
+        None => (id1::IN_PERSON_AUDIENCE.to_string(), one_way_nonce()?),
     };
     let sd_jwt = credential.sd_jwt.clone();
     let alias = credential.key_alias.clone();
@@ -201,6 +198,18 @@ fn build(
         )
         .map_err(|_| WalletError::InvalidInput("claims"))?;
     id1::pack(&presentation).map_err(|_| WalletError::InvalidInput("claims"))
+}
+
+/// A one-way QR's nonce: 96 random bits, as 16 base64url characters. It only has to be unique
+/// among the QRs a verifier sees within a minute (its replay guard); a longer one would lengthen
+/// every QR.
+fn one_way_nonce() -> Result<String, WalletError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 12];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| WalletError::Pin(super::pin::PinError::Randomness))?;
+    Ok(crate::jose::base64url::encode(bytes))
 }
 
 /// Records the presentation. Best effort: the QR is already made; a lost record is logged.

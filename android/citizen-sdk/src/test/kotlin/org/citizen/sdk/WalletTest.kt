@@ -1,0 +1,174 @@
+// The wallet journey through the generated Kotlin bindings, against the real sandbox portal:
+// activation over OpenID4VCI with the shell's own ECDSA key store (DER signatures from the JVM's
+// provider, as the Android Keystore returns them) -> PIN -> identity QR -> verification by a second
+// SDK instance in verifier mode -> history; the lockout; a revoked credential refused.
+package org.citizen.sdk
+
+import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.security.KeyStore as JavaKeyStore
+import java.security.cert.CertificateFactory
+import javax.net.ssl.SSLContext
+import javax.net.ssl.TrustManagerFactory
+import kotlinx.coroutines.runBlocking
+import org.citizen.sdk.shell.EcdsaKeyStore
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Rule
+import org.junit.Test
+import org.junit.rules.TemporaryFolder
+
+class WalletTest {
+    @get:Rule
+    val temp = TemporaryFolder()
+
+    private val pin = "802417"
+
+    /** An SDK instance on [dir] trusting the sandbox and its trust anchor, keys in [keys]. */
+    private suspend fun open(sandbox: Sandbox, dir: File, keys: MemoryKeySource = MemoryKeySource()): Citizen {
+        val anchor = SandboxAdmin.trustAnchor()
+        val config = sandbox.config(dir).copy(trustAnchors = listOf(anchor))
+        val platform = PlatformServices(
+            sealer = fileSealer(File(dir.parentFile, dir.name + ".key")),
+            keyStore = EcdsaKeyStore(keys),
+        )
+        return Citizen.open(config, platform).also { it.refreshTrustList() }
+    }
+
+    private suspend fun activate(citizen: Citizen, idNumber: String): CredentialSummary {
+        val code = SandboxAdmin.enroll(idNumber)
+        return citizen.wallet().activate(ActivationRequest(idNumber = idNumber, activationCode = code, pin = pin))
+    }
+
+    @Test
+    fun activationPresentationVerificationAndHistory(): Unit = runBlocking {
+        val sandbox = Sandbox.get()
+        val keys = MemoryKeySource()
+        open(sandbox, temp.newFolder("citizen"), keys).use { citizen ->
+            val wallet = citizen.wallet()
+            assertEquals(WalletState.NotActivated, wallet.state())
+            val pid = activate(citizen, "001090023456")
+            assertEquals("urn:eudi:pid:vn:1", pid.vct)
+            assertEquals(WalletState.Active, wallet.state())
+            assertEquals(WalletState.Active, citizen.status().walletState)
+            assertEquals("one device key, made through the shell's key store", 1, keys.policies.size)
+
+            val qr = wallet.identityQr(IdentityQrRequest(pin = pin, claims = listOf("full_name", "age_over_18")))
+            assertTrue(qr.text.startsWith("ID1:"))
+            assertEquals(qr.width.toInt() * qr.width.toInt(), qr.modules.size)
+            assertTrue(qr.svg.startsWith("<svg"))
+
+            open(sandbox, temp.newFolder("officer")).use { officer ->
+                val verified = officer.verifier().verifyIdentityQr(qr.text, null)
+                assertTrue(verified.claimsJson, verified.claimsJson.contains("\"full_name\":\"Nguyễn Văn An\""))
+                assertTrue(verified.claimsJson.contains("\"age_over_18\":true"))
+                assertFalse("undisclosed claims stay hidden", verified.claimsJson.contains("id_number"))
+                assertEquals(CredentialStatus.VALID, verified.status.status)
+
+                val replay = expectThrows<CitizenException.Untrusted> { runBlocking { officer.verifier().verifyIdentityQr(qr.text, null) } }
+                assertEquals("replayed", replay.code)
+
+                // Two-way: a challenge from the officer, answered by the wallet.
+                val challenge = officer.verifier().newChallenge("officer:kotlin", listOf("birth_date"))
+                val answer = wallet.identityQr(IdentityQrRequest(pin = pin, challenge = challenge.text))
+                val checked = officer.verifier().verifyIdentityQr(answer.text, challenge)
+                assertEquals("{\"birth_date\":\"1990-05-17\"}", checked.claimsJson)
+            }
+
+            val history = wallet.historyPage(null, null, 10u)
+            assertEquals(
+                listOf(HistoryKind.PRESENTATION, HistoryKind.PRESENTATION, HistoryKind.ISSUANCE),
+                history.records.map { it.kind },
+            )
+            assertEquals(listOf("birth_date"), history.records[0].claims)
+            assertEquals("officer:kotlin", history.records[0].counterpartyId)
+        }
+    }
+
+    @Test
+    fun wrongPinsLockTheWallet(): Unit = runBlocking {
+        val sandbox = Sandbox.get()
+        open(sandbox, temp.newFolder("citizen")).use { citizen ->
+            activate(citizen, "001090034567")
+            val wallet = citizen.wallet()
+            repeat(4) {
+                val wrong = expectThrows<CitizenException.WrongPin> { runBlocking { wallet.verifyPin("135790") } }
+                assertEquals((4 - it).toUInt(), wrong.attemptsBeforeLockout)
+            }
+            expectThrows<CitizenException.Locked> { runBlocking { wallet.verifyPin("135790") } }
+            assertTrue(wallet.state() is WalletState.Locked)
+            expectThrows<CitizenException.Locked> { runBlocking { wallet.identityQr(IdentityQrRequest(pin = pin)) } }
+        }
+    }
+
+    @Test
+    fun aRevokedCredentialIsRefused(): Unit = runBlocking {
+        val sandbox = Sandbox.get()
+        val idNumber = "001090045678"
+        open(sandbox, temp.newFolder("citizen")).use { citizen ->
+            activate(citizen, idNumber)
+            val wallet = citizen.wallet()
+            val qr = wallet.identityQr(IdentityQrRequest(pin = pin))
+            SandboxAdmin.setCredentialStatus(idNumber, "revoked")
+            assertEquals(CredentialStatus.REVOKED, wallet.refreshStatus(true)?.status)
+            val refused = expectThrows<CitizenException.InvalidState> {
+                runBlocking { wallet.identityQr(IdentityQrRequest(pin = pin)) }
+            }
+            assertEquals("revoked", refused.code)
+            open(sandbox, temp.newFolder("officer")).use { officer ->
+                val rejected = expectThrows<CitizenException.Untrusted> {
+                    runBlocking { officer.verifier().verifyIdentityQr(qr.text, null) }
+                }
+                assertEquals("revoked", rejected.code)
+            }
+        }
+    }
+}
+
+/**
+ * The sandbox's test-only endpoints (enrolment, credential status) over HTTPS, trusting its CA,
+ * and the trust anchor it publishes. What a registration office and an issuer's back office do.
+ */
+object SandboxAdmin {
+    private val sandboxUrl: String get() = System.getenv("CITIZEN_SANDBOX_URL")
+
+    private val http: HttpClient by lazy {
+        val ca = CertificateFactory.getInstance("X.509")
+            .generateCertificate(File(System.getenv("CITIZEN_SANDBOX_CA")).inputStream())
+        val store = JavaKeyStore.getInstance(JavaKeyStore.getDefaultType()).apply {
+            load(null, null)
+            setCertificateEntry("sandbox", ca)
+        }
+        val trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm()).apply { init(store) }
+        val tls = SSLContext.getInstance("TLS").apply { init(null, trust.trustManagers, null) }
+        HttpClient.newBuilder().sslContext(tls).build()
+    }
+
+    fun trustAnchor(): TrustAnchor =
+        TrustAnchor(kid = System.getenv("CITIZEN_SANDBOX_TRUST_ANCHOR_KID"), jwkJson = System.getenv("CITIZEN_SANDBOX_TRUST_ANCHOR_JWK"))
+
+    /** Enrols the sample citizen under [idNumber] and returns the activation code. */
+    fun enroll(idNumber: String): String {
+        val body = post("v1/test/enrollments", """{"id_number":"$idNumber","full_name":"Nguyễn Văn An","birth_date":"1990-05-17","sex":"male","place_of_origin":"Hà Nội","place_of_residence":"Thành phố Hồ Chí Minh"}""")
+        return Regex("\"activation_code\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1)
+            ?: throw AssertionError("no activation code in the enrolment answer")
+    }
+
+    fun setCredentialStatus(idNumber: String, status: String) {
+        post("v1/test/credential-status", """{"id_number":"$idNumber","status":"$status"}""")
+    }
+
+    private fun post(path: String, json: String): String {
+        val request = HttpRequest.newBuilder(URI.create(sandboxUrl + path))
+            .header("content-type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json))
+            .build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        if (response.statusCode() !in 200..299) throw AssertionError("sandbox $path answered ${response.statusCode()}")
+        return response.body()
+    }
+}

@@ -1,0 +1,577 @@
+//! Wallet identity end to end: activation over OpenID4VCI against the real sandbox issuer over real
+//! HTTPS, the PID in the real SQLCipher store, the identity QR, and its offline verification by a
+//! second SDK instance in verifier mode; lockout, revocation, and the attacks a verifier must stop.
+
+use std::sync::{Arc, Mutex};
+
+use citizen_core::credential_status::CredentialStatus;
+use citizen_core::id1;
+use citizen_core::trust_list::TrustAnchor;
+use citizen_core::verifier::IdentityQrError;
+use citizen_core::wallet::activation::ActivationRequest;
+use citizen_core::wallet::history::{HistoryKind, HistoryOutcome};
+use citizen_core::wallet::presentation::IdentityQrRequest;
+use citizen_core::{
+    Citizen, CitizenConfig, Event, LogLevel, LogRecord, LogSink, WalletError, WalletState,
+};
+use citizen_e2e::*;
+use citizen_sandbox::enrollment::EnrollmentRequest;
+
+const PIN: &str = "802417";
+
+fn wallet_config(portal: &Portal, dir: &std::path::Path) -> CitizenConfig {
+    let mut config = trusting_config(portal, dir);
+    config.trust_anchors = vec![TrustAnchor {
+        kid: portal.sandbox.trust_anchor_kid.clone(),
+        jwk: portal.sandbox.trust_anchor.clone(),
+    }];
+    config
+}
+
+async fn open_wallet(portal: &Portal, dir: &std::path::Path) -> Citizen {
+    let config = wallet_config(portal, dir);
+    let platform = software_platform(dir).with_software_key_store();
+    let citizen = Citizen::open(config, platform).await.unwrap();
+    citizen.refresh_trust_list().await.unwrap();
+    citizen
+}
+
+/// Enrols a citizen with `id_number` and activates a wallet for them.
+async fn activated(portal: &Portal, dir: &std::path::Path, id_number: &str) -> Citizen {
+    let enrollment = portal
+        .sandbox
+        .enroll(&EnrollmentRequest::sample(id_number))
+        .unwrap();
+    let citizen = open_wallet(portal, dir).await;
+    citizen
+        .wallet()
+        .activate(ActivationRequest {
+            id_number: id_number.into(),
+            activation_code: enrollment.activation_code.to_lowercase(),
+            pin: PIN.into(),
+            attestation: Some(b"opaque attestation".to_vec()),
+        })
+        .await
+        .unwrap();
+    citizen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_presentation_and_offline_verification() {
+    let portal = start_portal("identity").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sample = EnrollmentRequest::sample("001090012345");
+    let enrollment = portal.sandbox.enroll(&sample).unwrap();
+
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let recorder = Arc::new(Recorder::default());
+    let _subscription = citizen.subscribe(recorder.clone());
+    let wallet = citizen.wallet();
+    assert_eq!(wallet.state().await.unwrap(), WalletState::NotActivated);
+
+    // A wrong code is refused and costs nothing on the phone.
+    let wrong = wallet
+        .activate(ActivationRequest {
+            id_number: sample.id_number.clone(),
+            activation_code: "AAAA-AAAA".into(),
+            pin: PIN.into(),
+            attestation: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(wrong, WalletError::ActivationCodeRejected),
+        "{wrong:?}"
+    );
+    assert_eq!(wallet.state().await.unwrap(), WalletState::NotActivated);
+
+    let summary = wallet
+        .activate(ActivationRequest {
+            id_number: sample.id_number.clone(),
+            activation_code: enrollment.activation_code.clone(),
+            pin: PIN.into(),
+            attestation: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.vct, citizen_core::openid4vci::PID_VCT);
+    assert_eq!(summary.issuer, portal.sandbox.base_url);
+    assert_eq!(wallet.state().await.unwrap(), WalletState::Active);
+    assert_eq!(
+        citizen.status().await.unwrap().wallet_state,
+        WalletState::Active
+    );
+    // The code is single use.
+    assert!(matches!(
+        wallet
+            .activate(ActivationRequest {
+                id_number: sample.id_number.clone(),
+                activation_code: enrollment.activation_code.clone(),
+                pin: PIN.into(),
+                attestation: None,
+            })
+            .await,
+        Err(WalletError::AlreadyActivated)
+    ));
+
+    // The status list says valid.
+    let status = wallet.refresh_status(true).await.unwrap().unwrap();
+    assert_eq!(status.status, CredentialStatus::Valid);
+
+    // The identity QR: the smallest set by default.
+    let qr = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: PIN.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(qr.text.starts_with(id1::PREFIX));
+    assert_eq!(qr.disclosed, vec!["full_name", "id_number"]);
+    assert_eq!(qr.qr.modules.len(), qr.qr.width * qr.qr.width);
+
+    // An officer's phone: another SDK instance with its own store, the same trust anchor.
+    let officer_dir = tempfile::tempdir().unwrap();
+    let officer = open_wallet(&portal, officer_dir.path()).await;
+    let verifier = officer.verifier();
+    let verified = verifier.verify_identity_qr(&qr.text, None).await.unwrap();
+    assert_eq!(verified.claims.len(), 2);
+    assert_eq!(verified.claims["full_name"], sample.full_name.as_str());
+    assert_eq!(verified.claims["id_number"], sample.id_number.as_str());
+    assert_eq!(verified.issuer, portal.sandbox.base_url);
+    assert_eq!(verified.status.status, CredentialStatus::Valid);
+    // The same QR again is a replay.
+    assert_eq!(
+        verifier
+            .verify_identity_qr(&qr.text, None)
+            .await
+            .unwrap_err(),
+        IdentityQrError::Replayed
+    );
+
+    // Two-way: the officer's challenge binds audience and nonce, and asks for claims.
+    let challenge = verifier
+        .new_challenge(
+            "officer:counter-7",
+            vec!["birth_date".into(), "age_over_18".into()],
+        )
+        .unwrap();
+    let answer = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: PIN.into(),
+            challenge: Some(challenge.encode().unwrap()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let other_challenge = verifier.new_challenge("officer:counter-7", vec![]).unwrap();
+    assert_eq!(
+        verifier
+            .verify_identity_qr(&answer.text, Some(other_challenge))
+            .await
+            .unwrap_err(),
+        IdentityQrError::NonceMismatch
+    );
+    let verified = verifier
+        .verify_identity_qr(&answer.text, Some(challenge.clone()))
+        .await
+        .unwrap();
+    assert_eq!(verified.claims["birth_date"], sample.birth_date.as_str());
+    assert_eq!(verified.claims["age_over_18"], true);
+    assert!(!verified.claims.contains_key("full_name"));
+
+    // History: issuance (failed, then completed) and two presentations, names only.
+    let page = wallet.history_page(None, None, 50).await.unwrap();
+    let kinds: Vec<_> = page.records.iter().map(|r| (r.kind, r.outcome)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (HistoryKind::Presentation, HistoryOutcome::Completed),
+            (HistoryKind::Presentation, HistoryOutcome::Completed),
+            (HistoryKind::Issuance, HistoryOutcome::Completed),
+            (HistoryKind::Issuance, HistoryOutcome::Failed),
+        ]
+    );
+    assert_eq!(
+        page.records[0].counterparty.as_ref().unwrap().id,
+        "officer:counter-7"
+    );
+    assert_eq!(page.records[0].claims, vec!["birth_date", "age_over_18"]);
+    let export = wallet.export_history().await.unwrap();
+    assert!(!export.contains(&sample.full_name));
+    assert!(!export.contains(&sample.id_number));
+    assert!(recorder.events().iter().any(|e| matches!(
+        e,
+        Event::WalletStateChanged {
+            state: WalletState::Active
+        }
+    )));
+    assert!(
+        recorder
+            .events()
+            .iter()
+            .filter(|e| matches!(e, Event::HistoryRecorded { .. }))
+            .count()
+            >= 3
+    );
+
+    // Nothing of the citizen is readable on disk.
+    for needle in [sample.full_name.as_str(), sample.id_number.as_str()] {
+        assert_eq!(files_containing(dir.path(), needle), Vec::<String>::new());
+    }
+
+    // The state survives a restart (every handle on the store is dropped first).
+    drop((wallet, citizen, _subscription));
+    let reopened = open_wallet(&portal, dir.path()).await;
+    assert_eq!(
+        reopened.wallet().state().await.unwrap(),
+        WalletState::Active
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_credential_cannot_be_presented_and_verifiers_refuse_it() {
+    let portal = start_portal("revocation").await;
+    let dir = tempfile::tempdir().unwrap();
+    let id_number = "079201000777";
+    let citizen = activated(&portal, dir.path(), id_number).await;
+    let wallet = citizen.wallet();
+    let officer_dir = tempfile::tempdir().unwrap();
+    let officer = open_wallet(&portal, officer_dir.path()).await;
+
+    // A QR made while valid ...
+    let qr = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: PIN.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // ... is refused once the issuer revokes the credential.
+    portal
+        .sandbox
+        .set_credential_status(id_number, "revoked")
+        .unwrap();
+    assert_eq!(
+        officer
+            .verifier()
+            .verify_identity_qr(&qr.text, None)
+            .await
+            .unwrap_err(),
+        IdentityQrError::Revoked
+    );
+    let status = wallet.refresh_status(true).await.unwrap().unwrap();
+    assert_eq!(status.status, CredentialStatus::Revoked);
+    assert!(matches!(
+        wallet
+            .identity_qr(IdentityQrRequest {
+                pin: PIN.into(),
+                ..Default::default()
+            })
+            .await,
+        Err(WalletError::Revoked)
+    ));
+
+    // Suspension is reported as such, and lifting it makes the credential usable again.
+    portal
+        .sandbox
+        .set_credential_status(id_number, "suspended")
+        .unwrap();
+    let status = wallet.refresh_status(true).await.unwrap().unwrap();
+    assert_eq!(status.status, CredentialStatus::Suspended);
+    portal
+        .sandbox
+        .set_credential_status(id_number, "valid")
+        .unwrap();
+    let status = wallet.refresh_status(true).await.unwrap().unwrap();
+    assert_eq!(status.status, CredentialStatus::Valid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pins_lock_the_wallet_and_the_lockout_is_recorded_once() {
+    let portal = start_portal("lockout").await;
+    let dir = tempfile::tempdir().unwrap();
+    let id_number = "001190000555";
+    let citizen = activated(&portal, dir.path(), id_number).await;
+    let wallet = citizen.wallet();
+    for _ in 0..4 {
+        assert!(matches!(
+            wallet.verify_pin("135790").await,
+            Err(WalletError::Pin(
+                citizen_core::wallet::pin::PinError::Wrong { .. }
+            ))
+        ));
+    }
+    assert!(matches!(
+        wallet.verify_pin("135790").await,
+        Err(WalletError::Pin(
+            citizen_core::wallet::pin::PinError::Locked { .. }
+        ))
+    ));
+    assert!(matches!(
+        wallet.state().await.unwrap(),
+        WalletState::Locked { .. }
+    ));
+    // While locked, even the right PIN is refused and no QR is made.
+    assert!(
+        wallet
+            .identity_qr(IdentityQrRequest {
+                pin: PIN.into(),
+                ..Default::default()
+            })
+            .await
+            .is_err()
+    );
+    let lockouts = wallet
+        .history_page(None, None, 50)
+        .await
+        .unwrap()
+        .records
+        .into_iter()
+        .filter(|r| r.kind == HistoryKind::PinLockout)
+        .count();
+    assert_eq!(lockouts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_equal_to_the_birth_date_is_refused_after_issuance_without_losing_the_credential() {
+    let portal = start_portal("birth-date-pin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sample = EnrollmentRequest::sample("001090067890"); // born 1990-05-17
+    let enrollment = portal.sandbox.enroll(&sample).unwrap();
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let wallet = citizen.wallet();
+    let refused = wallet
+        .activate(ActivationRequest {
+            id_number: sample.id_number.clone(),
+            activation_code: enrollment.activation_code,
+            pin: "170590".into(),
+            attestation: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, WalletError::ChooseAnotherPin(_)),
+        "{refused:?}"
+    );
+    assert_eq!(wallet.state().await.unwrap(), WalletState::NotActivated);
+    wallet.complete_activation(PIN).await.unwrap();
+    assert_eq!(wallet.state().await.unwrap(), WalletState::Active);
+}
+
+/// The attacks a verifier must stop: a QR from a forged issuer key, a tampered disclosure, an
+/// expired QR, a QR for a website, garbage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_tampered_and_stale_identity_qrs_are_refused() {
+    use citizen_core::jose::SoftwareSigner;
+    use citizen_core::sdjwt::{self, ClaimPath, IssueOptions, KeyBindingParams, Limits, SdJwt};
+    use serde_json::json;
+
+    let portal = start_portal("attacks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = activated(&portal, dir.path(), "001090099999").await;
+    let officer_dir = tempfile::tempdir().unwrap();
+    let officer = open_wallet(&portal, officer_dir.path()).await;
+    let verifier = officer.verifier();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+
+    // A forger's issuer key, claiming to be the sandbox issuer under a real-looking kid.
+    let forger = SoftwareSigner::generate().unwrap();
+    let holder = SoftwareSigner::generate().unwrap();
+    let payload = json!({
+        "iss": portal.sandbox.base_url, "iat": now, "exp": now + 3600,
+        "vct": citizen_core::openid4vci::PID_VCT, "full_name": "Kẻ Giả Mạo",
+    });
+    let issued = sdjwt::issue(
+        payload.as_object().unwrap(),
+        &IssueOptions {
+            disclosable: vec![ClaimPath::claim("full_name")],
+            holder_key: Some(holder.public_key().clone()),
+            typ: Some(sdjwt::SD_JWT_VC_TYP.into()),
+            kid: Some(portal.sandbox.trust_anchor_kid.clone()),
+            decoys_per_container: 0,
+        },
+        &forger,
+    )
+    .unwrap();
+    let forged = SdJwt::parse(&issued.sd_jwt, &Limits::default())
+        .unwrap()
+        .present(
+            &[ClaimPath::claim("full_name")],
+            Some(&KeyBindingParams {
+                audience: id1::IN_PERSON_AUDIENCE,
+                nonce: "n",
+                issued_at: now,
+                signer: &holder,
+            }),
+        )
+        .unwrap();
+    assert_eq!(
+        verifier
+            .verify_identity_qr(&id1::pack(&forged).unwrap(), None)
+            .await
+            .unwrap_err(),
+        IdentityQrError::UntrustedIssuer
+    );
+
+    // A genuine QR with one disclosure swapped for a forged one.
+    let genuine = citizen
+        .wallet()
+        .identity_qr(IdentityQrRequest {
+            pin: PIN.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let presentation = id1::unpack(&genuine.text).unwrap();
+    let mut parts: Vec<&str> = presentation.split('~').collect();
+    let fake = citizen_core::jose::base64url::encode(r#"["c2FsdA","full_name","Kẻ Giả Mạo"]"#);
+    parts[1] = &fake;
+    let tampered = id1::pack(&parts.join("~")).unwrap();
+    assert!(matches!(
+        verifier
+            .verify_identity_qr(&tampered, None)
+            .await
+            .unwrap_err(),
+        IdentityQrError::Invalid(_)
+    ));
+
+    // A QR older than 60 s (plus skew): made with the wallet's own key, dated back.
+    let stale = citizen_core::verifier::verify_identity_qr(
+        &genuine.text,
+        &NoStatusTrust(&officer),
+        &|_| unreachable!("refused before status"),
+        &citizen_core::verifier::IdentityQrOptions::new(now + 120),
+    );
+    assert_eq!(stale.unwrap_err(), IdentityQrError::Expired);
+
+    // Garbage never panics.
+    for text in ["", "ID1:", "ID1:%%%%", "HC1:ABC", &"ID1:".repeat(2000)] {
+        assert!(matches!(
+            verifier.verify_identity_qr(text, None).await.unwrap_err(),
+            IdentityQrError::Unreadable(_)
+        ));
+    }
+}
+
+/// The trust answers of an open `Citizen`, for calling the pure verifier directly.
+struct NoStatusTrust<'a>(&'a Citizen);
+
+impl citizen_core::wallet::IssuerTrust for NoStatusTrust<'_> {
+    fn issuer_key(
+        &self,
+        iss: &str,
+        kid: &str,
+        at: i64,
+    ) -> Result<citizen_core::jose::EcPublicJwk, WalletError> {
+        self.0.issuer_trust().issuer_key(iss, kid, at)
+    }
+    fn may_issue(&self, iss: &str, vct: &str) -> bool {
+        self.0.issuer_trust().may_issue(iss, vct)
+    }
+    fn issuer_name(&self, iss: &str) -> Option<String> {
+        self.0.issuer_trust().issuer_name(iss)
+    }
+}
+
+/// Collects every log line.
+#[derive(Default)]
+struct LogRecorder(Mutex<Vec<String>>);
+
+impl LogSink for LogRecorder {
+    fn log(&self, record: LogRecord) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.target, record.message));
+    }
+}
+
+/// No personal data in logs, events or error texts: the whole journey at trace level, with a
+/// recording sink, leaves none of the citizen's claim values in any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_logs_no_personal_data() {
+    let logs = Arc::new(LogRecorder::default());
+    citizen_core::init_logging(LogLevel::Trace, logs.clone());
+    let portal = start_portal("no-pii").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sample = EnrollmentRequest::sample("001090054321");
+    sample.full_name = "Trần Thị Bích Ngọc".into();
+    sample.place_of_origin = "Xã Đông Sơn, Huyện Thủy Nguyên, Hải Phòng".into();
+    let enrollment = portal.sandbox.enroll(&sample).unwrap();
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let events = Arc::new(Recorder::default());
+    let _subscription = citizen.subscribe(events.clone());
+    let wallet = citizen.wallet();
+    let mut errors = Vec::new();
+    if let Err(e) = wallet
+        .activate(ActivationRequest {
+            id_number: sample.id_number.clone(),
+            activation_code: "AAAA-AAAA".into(),
+            pin: PIN.into(),
+            attestation: None,
+        })
+        .await
+    {
+        errors.push(format!("{e} {e:?}"));
+    }
+    wallet
+        .activate(ActivationRequest {
+            id_number: sample.id_number.clone(),
+            activation_code: enrollment.activation_code.clone(),
+            pin: PIN.into(),
+            attestation: None,
+        })
+        .await
+        .unwrap();
+    if let Err(e) = wallet.verify_pin("999990").await {
+        errors.push(format!("{e} {e:?}"));
+    }
+    let qr = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: PIN.into(),
+            claims: citizen_core::openid4vci::pid_claims::ALL
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let officer_dir = tempfile::tempdir().unwrap();
+    let officer = open_wallet(&portal, officer_dir.path()).await;
+    let verified = officer
+        .verifier()
+        .verify_identity_qr(&qr.text, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        verified.claims.len(),
+        citizen_core::openid4vci::pid_claims::ALL.len()
+    );
+    if let Err(e) = officer.verifier().verify_identity_qr(&qr.text, None).await {
+        errors.push(format!("{e} {e:?}"));
+    }
+    errors.push(format!("{verified:?} {qr:?}"));
+
+    let logged = logs.0.lock().unwrap().join("\n");
+    assert!(!logged.is_empty(), "trace logging recorded nothing");
+    let events = format!("{:?}", events.events());
+    let errors = errors.join("\n");
+    for value in [
+        sample.full_name.as_str(),
+        sample.id_number.as_str(),
+        sample.birth_date.as_str(),
+        sample.place_of_origin.as_str(),
+        sample.place_of_residence.as_str(),
+        enrollment.activation_code.as_str(),
+        PIN,
+    ] {
+        for (what, text) in [("logs", &logged), ("events", &events), ("errors", &errors)] {
+            assert!(!text.contains(value), "{what} contain a personal value");
+        }
+    }
+}
