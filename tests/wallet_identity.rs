@@ -36,6 +36,20 @@ async fn open_wallet(portal: &Portal, dir: &std::path::Path) -> Citizen {
     citizen
 }
 
+/// What the citizen enters, without an attestation blob.
+fn request(
+    id_number: impl Into<String>,
+    code: impl Into<String>,
+    pin: impl Into<String>,
+) -> ActivationRequest {
+    ActivationRequest {
+        id_number: id_number.into(),
+        activation_code: code.into(),
+        pin: pin.into(),
+        attestation: None,
+    }
+}
+
 /// Enrols a citizen with `id_number` and activates a wallet for them.
 async fn activated(portal: &Portal, dir: &std::path::Path, id_number: &str) -> Citizen {
     let enrollment = portal
@@ -71,12 +85,11 @@ async fn activation_presentation_and_offline_verification() {
 
     // A wrong code is refused and costs nothing on the phone.
     let wrong = wallet
-        .activate(ActivationRequest {
-            id_number: sample.id_number.clone(),
-            activation_code: "AAAA-AAAA".into(),
-            pin: PIN.into(),
-            attestation: None,
-        })
+        .activate(request(
+            sample.id_number.clone(),
+            "AAAA-AAAA".into(),
+            PIN.into(),
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -86,12 +99,11 @@ async fn activation_presentation_and_offline_verification() {
     assert_eq!(wallet.state().await.unwrap(), WalletState::NotActivated);
 
     let summary = wallet
-        .activate(ActivationRequest {
-            id_number: sample.id_number.clone(),
-            activation_code: enrollment.activation_code.clone(),
-            pin: PIN.into(),
-            attestation: None,
-        })
+        .activate(request(
+            sample.id_number.clone(),
+            enrollment.activation_code.clone(),
+            PIN.into(),
+        ))
         .await
         .unwrap();
     assert_eq!(summary.vct, citizen_core::openid4vci::PID_VCT);
@@ -104,12 +116,11 @@ async fn activation_presentation_and_offline_verification() {
     // The code is single use.
     assert!(matches!(
         wallet
-            .activate(ActivationRequest {
-                id_number: sample.id_number.clone(),
-                activation_code: enrollment.activation_code.clone(),
-                pin: PIN.into(),
-                attestation: None,
-            })
+            .activate(request(
+                sample.id_number.clone(),
+                enrollment.activation_code.clone(),
+                PIN.into()
+            ))
             .await,
         Err(WalletError::AlreadyActivated)
     ));
@@ -342,12 +353,11 @@ async fn a_pin_equal_to_the_birth_date_is_refused_after_issuance_without_losing_
     let citizen = open_wallet(&portal, dir.path()).await;
     let wallet = citizen.wallet();
     let refused = wallet
-        .activate(ActivationRequest {
-            id_number: sample.id_number.clone(),
-            activation_code: enrollment.activation_code,
-            pin: "170590".into(),
-            attestation: None,
-        })
+        .activate(request(
+            sample.id_number.clone(),
+            enrollment.activation_code,
+            "170590".into(),
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -508,23 +518,21 @@ async fn the_journey_logs_no_personal_data() {
     let wallet = citizen.wallet();
     let mut errors = Vec::new();
     if let Err(e) = wallet
-        .activate(ActivationRequest {
-            id_number: sample.id_number.clone(),
-            activation_code: "AAAA-AAAA".into(),
-            pin: PIN.into(),
-            attestation: None,
-        })
+        .activate(request(
+            sample.id_number.clone(),
+            "AAAA-AAAA".into(),
+            PIN.into(),
+        ))
         .await
     {
         errors.push(format!("{e} {e:?}"));
     }
     wallet
-        .activate(ActivationRequest {
-            id_number: sample.id_number.clone(),
-            activation_code: enrollment.activation_code.clone(),
-            pin: PIN.into(),
-            attestation: None,
-        })
+        .activate(request(
+            sample.id_number.clone(),
+            enrollment.activation_code.clone(),
+            PIN.into(),
+        ))
         .await
         .unwrap();
     if let Err(e) = wallet.verify_pin("999990").await {
