@@ -10,6 +10,16 @@
 //!   so every run of this figure is a child process of this bench. The store switches it on at
 //!   every open, so both sides run a connection opened the way the store opens one, without it.
 //!   (Being process-wide, it is on for the plain side of `store.overhead` too, as in the app.)
+//! - `crypto.verify_ratio`: one ES256 verification as the SDK does it ([`Jws::verify`] on a parsed
+//!   JWS with an [`EcPublicJwk`], the call `sdjwt` makes for the issuer JWT and the KB-JWT) over
+//!   `ring`'s P-256 verification of the same signature called directly. Target <= 1.5.
+//! - `crypto.p256_verify_over_ring`: the `p256` crate's verification of the same signature over
+//!   `ring`'s, for the record of which library the SDK verifies with (see `jose::es256`).
+//!
+//! The crypto runs verify the same ~1 KB JWS [`VERIFICATIONS_PER_RUN`] times each, so that a run
+//! is milliseconds long; every side takes the public key as SEC1 bytes on every call (ring's
+//! `UnparsedPublicKey` parses it inside `verify`, p256 parses it with `from_sec1_bytes`), and
+//! every side asserts that the signature verified.
 //!
 //! The workload, the same on every side: create a table; insert 10k rows in one transaction;
 //! 10k point reads by strided ids; one range scan. On the store the two writes are each a
@@ -30,9 +40,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use citizen_core::jose::{EcPublicJwk, Jws, SoftwareSigner, sign_compact};
 use citizen_core::store::settings::apply_performance_settings;
 use citizen_core::{SoftwareSealer, Store, StoreError};
-use interleaved::{Ratio, measure_ratio, process_cpu_time};
+use interleaved::{Ratio, cpu_timed, measure_ratio, process_cpu_time};
+use p256::ecdsa::signature::Verifier;
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 
 /// Rows the workload inserts and reads back (about 1.3 MB: 314 pages of 4 KiB).
@@ -58,6 +71,10 @@ fn main() {
         // runs, quickly and in a debug build, and write no figure.
         measure_ratio(2, 0, || store_run(100), || plain_run(&SMOKE));
         measure_ratio(2, 0, || keyed_run(&SMOKE), || plain_run(&SMOKE));
+        let es256 = Es256::new();
+        for side in [Es256::sdk, Es256::ring, Es256::p256] {
+            es256.run(side, 1)();
+        }
         println!("ratios: every side runs (`cargo bench` measures the figures)");
     }
 }
@@ -70,6 +87,27 @@ const SMOKE: Tuning = Tuning {
 
 fn figures() {
     let dir = figures_dir();
+    let es256 = Es256::new();
+    // Each over ring's verification of the same signature, called directly.
+    let crypto: [(&str, &str, Es256Side); 2] = [
+        (
+            "crypto.verify_ratio",
+            "SDK ES256 verify (Jws::verify)",
+            Es256::sdk,
+        ),
+        ("crypto.p256_verify_over_ring", "p256 verify", Es256::p256),
+    ];
+    for (name, label, side) in crypto {
+        let ratio = measure_ratio(
+            CRYPTO_PAIRS,
+            WARMUP_PAIRS,
+            es256.run(side, VERIFICATIONS_PER_RUN),
+            es256.run(Es256::ring, VERIFICATIONS_PER_RUN),
+        );
+        let b = "ring P-256 verify";
+        report_per_op(&dir, name, &ratio, label, b, VERIFICATIONS_PER_RUN);
+    }
+
     let overhead = measure_ratio(
         OVERHEAD_PAIRS,
         WARMUP_PAIRS,
@@ -94,8 +132,22 @@ fn figures() {
 }
 
 fn report(dir: &Path, name: &str, ratio: &Ratio, a: &str, b: &str) {
-    println!("{name:<28} {}", ratio.summary());
+    write(dir, name, ratio, ratio.to_json(name, a, b));
+}
+
+/// [`report`] for runs of `ops` operations each: adds `ops_per_run` and each side's median time
+/// per operation (`a_per_op_us`, `b_per_op_us`).
+fn report_per_op(dir: &Path, name: &str, ratio: &Ratio, a: &str, b: &str, ops: usize) {
     let mut figure = ratio.to_json(name, a, b);
+    let per_op_us = |run: Duration| run.as_secs_f64() * 1e6 / ops as f64;
+    figure["ops_per_run"] = ops.into();
+    figure["a_per_op_us"] = per_op_us(ratio.a_median).into();
+    figure["b_per_op_us"] = per_op_us(ratio.b_median).into();
+    write(dir, name, ratio, figure);
+}
+
+fn write(dir: &Path, name: &str, ratio: &Ratio, mut figure: serde_json::Value) {
+    println!("{name:<28} {}", ratio.summary());
     figure["clock"] = "process CPU time".into();
     interleaved::write_figure(dir, &figure)
         .unwrap_or_else(|e| panic!("writing {name} to {}: {e}", dir.display()));
@@ -112,6 +164,79 @@ fn figures_dir() -> PathBuf {
         .nth(3)
         .expect("the bench runs from <target>/<profile>/deps")
         .join("bench-figures")
+}
+
+// ---------------------------------------------------------------------------------------------
+// ES256 verification
+
+/// Verifications per timed run: a few milliseconds of CPU with ring (tens of microseconds each).
+const VERIFICATIONS_PER_RUN: usize = 64;
+const CRYPTO_PAIRS: usize = 100;
+
+/// One way of verifying [`Es256`]'s signature; `true` when it verified.
+type Es256Side = fn(&Es256) -> bool;
+
+/// One signed JWS and its key, in the forms each side takes.
+struct Es256 {
+    jws: Jws,
+    key: EcPublicJwk,
+    sec1: [u8; 65],
+}
+
+impl Es256 {
+    fn new() -> Self {
+        let signer = SoftwareSigner::from_scalar(&[7u8; 32]).expect("a valid scalar");
+        // About the size of an SD-JWT VC's issuer-signed payload.
+        let claims = serde_json::json!({
+            "iss": "https://issuer.example.gov.vn",
+            "vct": "urn:citizen:pid:1",
+            "iat": 1_790_000_000,
+            "exp": 1_790_086_400,
+            "_sd": (0..20).map(|i| format!("{i:0>43}")).collect::<Vec<_>>(),
+            "_sd_alg": "sha-256",
+            "cnf": {"jwk": signer.public_key().to_value()},
+        });
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), "dc+sd-jwt".into());
+        let compact = sign_compact(&header, claims.to_string().as_bytes(), &signer)
+            .expect("a software key signs");
+        let key = signer.public_key().clone();
+        Self {
+            jws: Jws::parse(&compact, 64 * 1024).expect("the JWS just made parses"),
+            sec1: key.to_sec1(),
+            key,
+        }
+    }
+
+    /// As the SDK verifies: `Jws::verify` with the caller's key.
+    fn sdk(&self) -> bool {
+        self.jws.verify(&self.key).is_ok()
+    }
+
+    fn ring(&self) -> bool {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.sec1)
+            .verify(self.jws.signing_input(), self.jws.signature())
+            .is_ok()
+    }
+
+    fn p256(&self) -> bool {
+        let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(&self.sec1) else {
+            return false;
+        };
+        let Ok(signature) = p256::ecdsa::Signature::from_slice(self.jws.signature()) else {
+            return false;
+        };
+        key.verify(self.jws.signing_input(), &signature).is_ok()
+    }
+
+    /// A [`measure_ratio`] side: `side` called `times` times, asserting every verification.
+    fn run(&self, side: Es256Side, times: usize) -> impl FnMut() -> Duration + '_ {
+        cpu_timed(move || {
+            for _ in 0..times {
+                assert!(black_box(side(black_box(self))), "the signature verifies");
+            }
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 //! (`, N skipped` when cases were skipped, each with its reason); `cargo xtask test` reports it
 //! as a suite of its own. Exits non-zero when a check fails.
 
+mod suite;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,6 +16,7 @@ use citizen_core::jose::{
 };
 use citizen_core::sdjwt::{Disclosure, KeyBinding, SdJwtError, VerifyOptions, digest, verify};
 use serde_json::Value;
+use suite::Report;
 use yaml_rust2::{Yaml, YamlLoader};
 
 const SKEW: i64 = 60;
@@ -24,7 +27,7 @@ fn main() -> ExitCode {
         .parent()
         .expect("core/ has a parent: the project root");
     let corpus = root.join("../shared/conformance/sd-jwt");
-    let mut report = Report::default();
+    let mut report = Report::new("sd-jwt");
     if !corpus.is_dir() {
         report.skip(
             "corpus",
@@ -63,45 +66,6 @@ fn main() -> ExitCode {
         report.passed + report.failed
     );
     report.finish()
-}
-
-#[derive(Default)]
-struct Report {
-    passed: usize,
-    failed: usize,
-    skipped: usize,
-}
-
-impl Report {
-    fn check(&mut self, case: &str, check: &str, outcome: Result<(), String>) {
-        match outcome {
-            Ok(()) => self.passed += 1,
-            Err(detail) => self.fail(case, check, &detail),
-        }
-    }
-
-    fn fail(&mut self, case: &str, check: &str, detail: &str) {
-        self.failed += 1;
-        println!("FAIL {case}: {check}: {detail}");
-    }
-
-    fn skip(&mut self, case: &str, reason: &str) {
-        self.skipped += 1;
-        println!("SKIP {case}: {reason}");
-    }
-
-    fn finish(&self) -> ExitCode {
-        let mut line = format!("sd-jwt: {} passed, {} failed", self.passed, self.failed);
-        if self.skipped > 0 {
-            line.push_str(&format!(", {} skipped", self.skipped));
-        }
-        println!("{line}");
-        if self.failed > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        }
-    }
 }
 
 /// Folders holding a `specification.yml`: one case each.

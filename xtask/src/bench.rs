@@ -8,7 +8,8 @@
 //!   `target/bench-figures/<name>.json`. Their value is the median of the per-pair ratios; their
 //!   report rows add the spread: `q1`, `q3` (interquartile range), `min`, `max`, `pairs`, the two
 //!   sides `a`/`b`, each side's median run time (`a_median_ms`, `b_median_ms`) and the `clock`
-//!   that timed them.
+//!   that timed them; figures whose runs repeat one operation add `ops_per_run` and each side's
+//!   median time per operation (`a_per_op_us`, `b_per_op_us`).
 
 use std::path::Path;
 
@@ -27,7 +28,9 @@ struct Figure {
 }
 
 /// The ratio figures `benches/ratios.rs` writes, with their targets.
-const RATIOS: [(&str, Option<f64>); 2] = [
+const RATIOS: [(&str, Option<f64>); 4] = [
+    ("crypto.verify_ratio", Some(1.5)),
+    ("crypto.p256_verify_over_ring", None),
     ("store.overhead", Some(1.10)),
     ("store.memory_security_cost", None),
 ];
@@ -126,21 +129,35 @@ fn read_ratio(dir: &Path, name: &'static str, target: Option<f64>) -> Result<Fig
 }
 
 /// `median of 100 pairs, IQR 1.231-1.283, min 1.165, max 1.377 (store 21.7 ms / plain SQLite
-/// 17.2 ms, process CPU time)`.
+/// 17.2 ms, process CPU time)`; per operation (`... 61.2 µs / ... 60.8 µs per op, ...`) when the
+/// figure has `ops_per_run`.
 fn spread_text(ratio: &Map<String, Value>) -> String {
     let number = |key: &str| ratio.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
     let text = |key: &str| ratio.get(key).and_then(Value::as_str).unwrap_or("?");
+    let sides = if ratio.contains_key("ops_per_run") {
+        format!(
+            "{} {:.1} µs / {} {:.1} µs per op",
+            text("a"),
+            number("a_per_op_us"),
+            text("b"),
+            number("b_per_op_us"),
+        )
+    } else {
+        format!(
+            "{} {:.1} ms / {} {:.1} ms",
+            text("a"),
+            number("a_median_ms"),
+            text("b"),
+            number("b_median_ms"),
+        )
+    };
     format!(
-        "median of {} pairs, IQR {:.3}-{:.3}, min {:.3}, max {:.3} ({} {:.1} ms / {} {:.1} ms, {})",
+        "median of {} pairs, IQR {:.3}-{:.3}, min {:.3}, max {:.3} ({sides}, {})",
         ratio.get("pairs").and_then(Value::as_u64).unwrap_or(0),
         number("q1"),
         number("q3"),
         number("min"),
         number("max"),
-        text("a"),
-        number("a_median_ms"),
-        text("b"),
-        number("b_median_ms"),
         text("clock"),
     )
 }

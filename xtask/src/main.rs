@@ -6,6 +6,7 @@
 //! - `cargo xtask bench`: ratio figures from interleaved runs (median and spread), Criterion for
 //!   absolute timings; printed and written to `target/bench-report.json`.
 //! - `cargo xtask fuzz [SECONDS]`: every fuzz target for SECONDS each (default 300).
+//! - `cargo xtask interop`: the SD-JWT interop suite alone (the wallet against PyPI `sd-jwt`).
 //! - `cargo xtask setup`: installs the tools the above need (apt, npm, PyPI), idempotently.
 //!
 //! Each module owns one chore; this file only dispatches and prints the summary.
@@ -55,12 +56,14 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(),
         Some("fuzz") => fuzz_for(args.get(1)),
         Some("kotlin") => kotlin::run_alone(&args[1..]),
+        Some("interop") => rust_tests::run_interop_alone(),
         Some("setup") => tools::ensure_jvm_tools()
             .and_then(|_| tools::ensure_swift_tools())
+            .and_then(|_| tools::ensure_sdjwt_python())
             .map(drop),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | kotlin [TestClass ...] | bindings | bench | fuzz [SECONDS] | setup>"
+                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | bindings | bench | fuzz [SECONDS] | setup>"
             );
             return ExitCode::from(2);
         }
@@ -98,6 +101,7 @@ fn test() -> util::Result<()> {
     // Tools first, so a missing one fails in seconds rather than after the Rust build.
     let jvm = tools::ensure_jvm_tools()?;
     let swift_tools = tools::ensure_swift_tools()?;
+    let sdjwt_python = tools::ensure_sdjwt_python()?;
 
     util::step("cargo fmt --check");
     util::run(util::cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -105,8 +109,8 @@ fn test() -> util::Result<()> {
     // The default members: everything but the on-demand binding generator.
     util::run(util::cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
 
-    // `rust`, then one suite per conformance binary (`sd-jwt`, ...).
-    let mut suites = rust_tests::run()?;
+    // `rust`, then one suite per conformance binary (`sd-jwt`, `sd-jwt-interop`, ...).
+    let mut suites = rust_tests::run(&sdjwt_python)?;
     let generated = bindings::generate()?;
     let sandbox = sandbox_proc::start()?;
     suites.push(kotlin::run_tests(&jvm, &generated, &sandbox.info)?);

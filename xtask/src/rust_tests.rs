@@ -4,21 +4,58 @@
 //! (`harness = false`, such as the conformance suites) prints one `<suite>: N passed, N failed`
 //! line (`, N skipped` optional) instead; each becomes a suite of its own in the summary, and is
 //! not counted in `rust`.
+//!
+//! The SD-JWT interop binary (`core/tests/sdjwt_interop.rs`) gets the python of the venv that
+//! holds the PyPI package `sd-jwt` (`tools::ensure_sdjwt_python`), and is told that a missing one
+//! is a failure here, not a reason to skip. `cargo xtask interop` runs that binary alone.
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use crate::SuiteResult;
 use crate::util::{self, Result};
 
+/// Where the interop binary finds its Python, and whether it must.
+const SDJWT_PYTHON_ENV: &str = "CITIZEN_SDJWT_PYTHON";
+const SDJWT_REQUIRED_ENV: &str = "CITIZEN_SDJWT_INTEROP_REQUIRED";
+
 /// The `rust` suite first, then one suite per conformance binary, in the order they ran.
-pub fn run() -> Result<Vec<SuiteResult>> {
+/// `sdjwt_python` is the python the interop suite runs the `sd-jwt` package with.
+pub fn run(sdjwt_python: &Path) -> Result<Vec<SuiteResult>> {
     util::step("cargo test");
     // --no-fail-fast: a failing suite must not hide the results of the binaries after it.
-    let mut child = util::cargo()
-        .args(["test", "--all-targets", "--no-fail-fast"])
-        .stdout(Stdio::piped())
-        .spawn()?;
+    let mut command = util::cargo();
+    command.args(["test", "--all-targets", "--no-fail-fast"]);
+    collect(with_sdjwt_python(&mut command, sdjwt_python))
+}
+
+/// `cargo xtask interop`: the SD-JWT interop suite alone, with its Python installed first.
+pub fn run_interop_alone() -> Result<()> {
+    let python = crate::tools::ensure_sdjwt_python()?;
+    util::step("cargo test --test sdjwt_interop");
+    let mut command = util::cargo();
+    command.args(["test", "-p", "citizen-core", "--test", "sdjwt_interop"]);
+    let suites = collect(with_sdjwt_python(&mut command, &python))?;
+    let interop = suites
+        .iter()
+        .find(|suite| suite.name == "sd-jwt-interop")
+        .ok_or("the interop binary printed no `sd-jwt-interop:` line")?;
+    if interop.failed > 0 {
+        return Err(format!("{} interop check(s) failed", interop.failed).into());
+    }
+    Ok(())
+}
+
+fn with_sdjwt_python<'c>(command: &'c mut Command, python: &Path) -> &'c mut Command {
+    command
+        .env(SDJWT_PYTHON_ENV, python)
+        .env(SDJWT_REQUIRED_ENV, "1")
+}
+
+/// Runs `command` (a `cargo test`), echoing its output and counting its result lines.
+fn collect(command: &mut Command) -> Result<Vec<SuiteResult>> {
+    let mut child = command.stdout(Stdio::piped()).spawn()?;
     let mut rust = SuiteResult {
         name: "rust",
         passed: 0,

@@ -1,8 +1,10 @@
-//! Installs and finds the non-Rust tools the Kotlin and Swift checks need, idempotently.
+//! Installs and finds the non-Rust tools the Kotlin, Swift and SD-JWT interop checks need,
+//! idempotently.
 //!
-//! Owns: which versions of kotlinc, JNA, JUnit, tree-sitter and clang the checks use, and how to
-//! get them on a fresh Debian 12 machine (apt, npm, PyPI; nothing else is reachable) without a
-//! terminal (CI=true, no stdin). Does not own running them: `kotlin.rs` and `swift.rs` do.
+//! Owns: which versions of kotlinc, JNA, JUnit, tree-sitter, clang and the interop suite's Python
+//! package (`sd-jwt`) the checks use, and how to get them on a fresh Debian 12 machine (apt, npm,
+//! PyPI; nothing else is reachable) without a terminal (CI=true, no stdin). Does not own running
+//! them: `kotlin.rs`, `swift.rs` and `rust_tests.rs` do.
 //!
 //! Every `ensure_*` function first looks, then installs only what is missing, so a second run is
 //! silent and takes well under a second.
@@ -18,6 +20,17 @@ use crate::util::{self, Result};
 const KOTLIN_VERSION: &str = "2.4.20";
 const TREE_SITTER: &str = "tree-sitter==0.26.1";
 const TREE_SITTER_SWIFT: &str = "tree-sitter-swift==0.7.4";
+/// The SD-JWT interop suite's Python side: `sd-jwt` and everything it pulls in, pinned so that a
+/// new release on PyPI cannot change what the suite tests against.
+const SDJWT_PACKAGES: [&str; 7] = [
+    "sd-jwt==0.10.4",
+    "jwcrypto==1.6.1",
+    "cryptography==50.0.2",
+    "cffi==2.1.1",
+    "pycparser==3.12",
+    "PyYAML==6.0.4",
+    "typing_extensions==4.16.0",
+];
 /// Debian's own jars. (Debian's kotlinx-coroutines is 1.0.1, too old for uniffi: it comes from
 /// the npm package instead.)
 const JNA_JAR: &str = "/usr/share/java/jna.jar";
@@ -107,28 +120,57 @@ pub fn ensure_swift_tools() -> Result<SwiftTools> {
     if !util::have("clang") {
         apt_install(&["clang"])?;
     }
-    let venv = util::target_dir().join("tools/venv");
+    let python = ensure_venv(
+        "tools/venv",
+        &[TREE_SITTER, TREE_SITTER_SWIFT],
+        &["tree_sitter", "tree_sitter_swift"],
+    )?;
+    Ok(SwiftTools {
+        python,
+        clang: which("clang").ok_or("clang is not on PATH")?,
+    })
+}
+
+/// The python of a venv holding the SD-JWT interop suite's independent implementation (PyPI
+/// `sd-jwt`, the IETF draft's reference implementation) at [`SDJWT_PACKAGES`].
+pub fn ensure_sdjwt_python() -> Result<PathBuf> {
+    ensure_venv(
+        "tools/sdjwt-venv",
+        &SDJWT_PACKAGES,
+        &["sd_jwt.issuer", "jwcrypto.jwk"],
+    )
+}
+
+/// The python of the venv `dir` (below the target folder) with exactly the `pins`
+/// (`name==version`) installed and the `modules` importable; made or remade only when it has not.
+fn ensure_venv(dir: &str, pins: &[&str], modules: &[&str]) -> Result<PathBuf> {
+    let venv = util::target_dir().join(dir);
     let python = venv.join("bin/python");
-    if !venv_has_tree_sitter(&python) {
+    if !venv_has(&python, pins, modules) {
         create_venv(&venv)?;
         println!(
-            "installing {TREE_SITTER} and {TREE_SITTER_SWIFT} (PyPI) into {}",
+            "installing {} (PyPI) into {}",
+            pins.join(" "),
             venv.display()
         );
         run_quietly(
             Command::new(&python)
                 .args(["-m", "pip", "install", "--disable-pip-version-check"])
-                .args([TREE_SITTER, TREE_SITTER_SWIFT])
+                .args(pins)
                 .stdin(Stdio::null()),
         )?;
-        if !venv_has_tree_sitter(&python) {
-            return Err("tree-sitter was installed but the venv still cannot import it".into());
+        if !venv_has(&python, pins, modules) {
+            return Err(format!(
+                "{} was installed into {} but the venv still lacks a pinned version or cannot \
+                 import {}",
+                pins.join(" "),
+                venv.display(),
+                modules.join(", ")
+            )
+            .into());
         }
     }
-    Ok(SwiftTools {
-        python,
-        clang: which("clang").ok_or("clang is not on PATH")?,
-    })
+    Ok(python)
 }
 
 /// `python3 -m venv`, recreating a half-made venv. Debian's system python3 can only make venvs
@@ -165,24 +207,19 @@ fn create_venv(venv: &Path) -> Result<()> {
     .into())
 }
 
-fn venv_has_tree_sitter(python: &Path) -> bool {
-    let expected = format!(
-        "{} {}",
-        TREE_SITTER.trim_start_matches("tree-sitter=="),
-        TREE_SITTER_SWIFT.trim_start_matches("tree-sitter-swift==")
-    );
+/// Whether `python` exists, has each of `pins` at its version and imports `modules`.
+fn venv_has(python: &Path, pins: &[&str], modules: &[&str]) -> bool {
+    const CHECK: &str = "import importlib, importlib.metadata as m, sys\n\
+                         pins, modules = sys.argv[1].split(), sys.argv[2].split()\n\
+                         for module in modules: importlib.import_module(module)\n\
+                         sys.exit(any(m.version(n) != v for n, v in (p.split('==') for p in pins)))";
     python.is_file()
         && Command::new(python)
-            .args([
-                "-c",
-                "import importlib.metadata as m, tree_sitter, tree_sitter_swift; \
-                 print(m.version('tree-sitter'), m.version('tree-sitter-swift'))",
-            ])
+            .args(["-c", CHECK, &pins.join(" "), &modules.join(" ")])
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .output()
-            .is_ok_and(|out| {
-                out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == expected
-            })
+            .status()
+            .is_ok_and(|status| status.success())
 }
 
 /// The version in an installed npm package's package.json; None when absent or unreadable.

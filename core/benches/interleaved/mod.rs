@@ -144,7 +144,6 @@ pub fn process_cpu_time() -> Duration {
 
 /// A [`measure_ratio`] side for work that has no set-up to leave out: runs `work` once per call
 /// and returns the process CPU time it took.
-#[allow(dead_code)] // for ratio figures of plain computations (none yet)
 pub fn cpu_timed(mut work: impl FnMut()) -> impl FnMut() -> Duration {
     move || {
         let started = process_cpu_time();

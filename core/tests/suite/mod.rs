@@ -1,0 +1,59 @@
+//! The report of a test binary of its own (`harness = false`): one `FAIL <case>: <check>: <detail>`
+//! line per failed check, one `SKIP <case>: <reason>` line per skipped case, and at the end the one
+//! line `cargo xtask test` reads as a suite: `<name>: N passed, N failed[, N skipped]`.
+
+use std::process::ExitCode;
+
+pub struct Report {
+    name: &'static str,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Report {
+    /// A report for the suite `name` (lowercase letters, digits and `-`: see xtask's
+    /// `parse_suite_line`).
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+        }
+    }
+
+    pub fn check(&mut self, case: &str, check: &str, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => self.passed += 1,
+            Err(detail) => self.fail(case, check, &detail),
+        }
+    }
+
+    pub fn fail(&mut self, case: &str, check: &str, detail: &str) {
+        self.failed += 1;
+        println!("FAIL {case}: {check}: {detail}");
+    }
+
+    pub fn skip(&mut self, case: &str, reason: &str) {
+        self.skipped += 1;
+        println!("SKIP {case}: {reason}");
+    }
+
+    /// Prints the suite line; a failure if any check failed.
+    pub fn finish(&self) -> ExitCode {
+        let mut line = format!(
+            "{}: {} passed, {} failed",
+            self.name, self.passed, self.failed
+        );
+        if self.skipped > 0 {
+            line.push_str(&format!(", {} skipped", self.skipped));
+        }
+        println!("{line}");
+        if self.failed > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
