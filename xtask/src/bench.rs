@@ -43,16 +43,19 @@ pub fn run() -> Result<()> {
         _ => {}
     }
 
-    util::step("cargo bench (citizen-core: store, ratios)");
+    util::step("cargo bench (citizen-core: store, identity, ratios)");
     util::run(
         util::cargo()
             .args(["bench", "-p", "citizen-core"])
-            .args(["--bench", "store", "--bench", "ratios"])
+            .args(["--bench", "store", "--bench", "identity", "--bench", "ratios"])
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
 
     let criterion = util::target_dir().join("criterion");
     let open = mean_estimate_ns(&criterion, "store/open")?;
+    let present = mean_estimate_ns(&criterion, "identity/present")?;
+    let verify = mean_estimate_ns(&criterion, "identity/verify")?;
+    let qr_chars = read_value(&figures_dir, "identity.qr_chars")?;
 
     let mut figures = Vec::new();
     for (name, target) in RATIOS {
@@ -63,6 +66,27 @@ pub fn run() -> Result<()> {
         value: open / 1e6,
         unit: "ms",
         target: Some(20.0),
+        ratio: None,
+    });
+    figures.push(Figure {
+        name: "identity.present_ms",
+        value: present / 1e6,
+        unit: "ms",
+        target: Some(5.0),
+        ratio: None,
+    });
+    figures.push(Figure {
+        name: "identity.verify_ms",
+        value: verify / 1e6,
+        unit: "ms",
+        target: Some(3.0),
+        ratio: None,
+    });
+    figures.push(Figure {
+        name: "identity.qr_chars",
+        value: qr_chars,
+        unit: "chars",
+        target: Some(1200.0),
         ratio: None,
     });
 
@@ -105,6 +129,17 @@ pub fn run() -> Result<()> {
         println!("targets missed: {}", missed.join(", "));
     }
     Ok(())
+}
+
+/// The `value` of a plain figure a bench wrote to `dir/<name>.json`.
+fn read_value(dir: &Path, name: &str) -> Result<f64> {
+    let path = dir.join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no figure {name} at {}: {e}", path.display()))?;
+    let figure: Value = serde_json::from_str(&text)?;
+    figure["value"]
+        .as_f64()
+        .ok_or_else(|| format!("no value in {}", path.display()).into())
 }
 
 /// A ratio figure from `dir/<name>.json`.

@@ -187,11 +187,11 @@ class EcdsaKeyStoreTest {
         val sealer = fileSealer(temp.root.resolve("sealer.key"))
         val keys = EcdsaKeyStore(MemoryKeySource())
         Citizen.open(offlineConfig(dataDir), PlatformServices(sealer, keyStore = keys)).use { citizen ->
-            assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+            assertEquals(WalletState.NotActivated, citizen.status().walletState)
         }
         // The field is optional: the same store opens without a key store.
         Citizen.open(offlineConfig(dataDir), PlatformServices(sealer)).use { citizen ->
-            assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+            assertEquals(WalletState.NotActivated, citizen.status().walletState)
         }
         // And the Kotlin object is still usable after the SDK released its reference.
         val public = keys.generateKey("wallet", noAuth)

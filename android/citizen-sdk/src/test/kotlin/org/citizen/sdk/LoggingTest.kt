@@ -58,7 +58,7 @@ class LoggingTest {
         runBlocking {
             val config = offlineConfig(temp.newFolder("data"))
             Citizen.open(config, PlatformServices(fileSealer(temp.root.resolve("sealer.key")))).use { citizen ->
-                assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+                assertEquals(WalletState.NotActivated, citizen.status().walletState)
                 citizen.rotateStoreKey()
                 assertEquals(0uL, citizen.status().queuedWork)
             }

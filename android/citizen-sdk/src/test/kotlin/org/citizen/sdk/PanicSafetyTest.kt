@@ -40,7 +40,7 @@ class PanicSafetyTest {
                 "the panic was caught and logged: ${logs.all()}",
                 logs.all().any { it.level == LogLevel.ERROR && it.message.contains("panicked") },
             )
-            assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+            assertEquals(WalletState.NotActivated, citizen.status().walletState)
         }
     }
 }

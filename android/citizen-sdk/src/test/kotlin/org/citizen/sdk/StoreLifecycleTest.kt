@@ -26,7 +26,7 @@ class StoreLifecycleTest {
         val schema = Citizen.open(config, PlatformServices(sealer)).use { citizen ->
             val status = citizen.status()
             assertTrue("schema version ${status.storeSchemaVersion}", status.storeSchemaVersion > 0u)
-            assertEquals(WalletState.NOT_ACTIVATED, status.walletState)
+            assertEquals(WalletState.NotActivated, status.walletState)
             assertEquals(0uL, status.queuedWork)
             assertNull("never tried the portal", status.portalReachable)
             assertFalse("a key in a file is not hardware-backed", status.storeKeyHardwareBacked)
@@ -90,12 +90,12 @@ class StoreLifecycleTest {
             assertTrue(keyFile.exists())
             assertEquals(before, snapshot(dataDir))
             // The first one is unharmed.
-            assertEquals(WalletState.NOT_ACTIVATED, first.status().walletState)
+            assertEquals(WalletState.NotActivated, first.status().walletState)
         } finally {
             first.close()
         }
         Citizen.open(config, PlatformServices(fileSealer(keyFile))).use { second ->
-            assertEquals(WalletState.NOT_ACTIVATED, second.status().walletState)
+            assertEquals(WalletState.NotActivated, second.status().walletState)
         }
     }
 
@@ -105,7 +105,7 @@ class StoreLifecycleTest {
         val sealer = fileSealer(temp.root.resolve("sealer.key"))
         CitizenSdk.openIn(dataDir, OFFLINE_PORTAL, portalSpkiPins = emptyList(), sealer = sealer, allowUnpinned = true)
             .use { citizen ->
-                assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+                assertEquals(WalletState.NotActivated, citizen.status().walletState)
             }
         assertTrue(dataDir.isDirectory)
         assertTrue("the store wrote its files", dataDir.listFiles()!!.isNotEmpty())

@@ -65,7 +65,7 @@ class WrongKeyTest {
 
         // Later, with the key back, the same store opens: it was never given up on.
         Citizen.open(config, PlatformServices(fileSealer(keyFile))).use { citizen ->
-            assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+            assertEquals(WalletState.NotActivated, citizen.status().walletState)
         }
     }
 
@@ -111,7 +111,7 @@ class WrongKeyTest {
         wipeDataDir(dataDir.path, PlatformServices(sealer))
         assertEquals(1, sealer.deletes.get())
         Citizen.open(config, PlatformServices(sealer)).use { citizen ->
-            assertEquals(WalletState.NOT_ACTIVATED, citizen.status().walletState)
+            assertEquals(WalletState.NotActivated, citizen.status().walletState)
         }
     }
 }
