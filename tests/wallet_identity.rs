@@ -87,8 +87,8 @@ async fn activation_presentation_and_offline_verification() {
     let wrong = wallet
         .activate(request(
             sample.id_number.clone(),
-            "AAAA-AAAA".into(),
-            PIN.into(),
+            "AAAA-AAAA",
+            PIN,
         ))
         .await
         .unwrap_err();
@@ -102,7 +102,7 @@ async fn activation_presentation_and_offline_verification() {
         .activate(request(
             sample.id_number.clone(),
             enrollment.activation_code.clone(),
-            PIN.into(),
+            PIN,
         ))
         .await
         .unwrap();
@@ -119,7 +119,7 @@ async fn activation_presentation_and_offline_verification() {
             .activate(request(
                 sample.id_number.clone(),
                 enrollment.activation_code.clone(),
-                PIN.into()
+                PIN
             ))
             .await,
         Err(WalletError::AlreadyActivated)
@@ -356,7 +356,7 @@ async fn a_pin_equal_to_the_birth_date_is_refused_after_issuance_without_losing_
         .activate(request(
             sample.id_number.clone(),
             enrollment.activation_code,
-            "170590".into(),
+            "170590",
         ))
         .await
         .unwrap_err();
@@ -520,8 +520,8 @@ async fn the_journey_logs_no_personal_data() {
     if let Err(e) = wallet
         .activate(request(
             sample.id_number.clone(),
-            "AAAA-AAAA".into(),
-            PIN.into(),
+            "AAAA-AAAA",
+            PIN,
         ))
         .await
     {
@@ -531,7 +531,7 @@ async fn the_journey_logs_no_personal_data() {
         .activate(request(
             sample.id_number.clone(),
             enrollment.activation_code.clone(),
-            PIN.into(),
+            PIN,
         ))
         .await
         .unwrap();
@@ -582,4 +582,105 @@ async fn the_journey_logs_no_personal_data() {
             assert!(!text.contains(value), "{what} contain a personal value");
         }
     }
+}
+
+/// Device keys in memory, outside the store: what a phone's Keystore is to the SDK.
+#[derive(Default)]
+struct MemoryKeyStore(Mutex<std::collections::HashMap<String, citizen_core::jose::SoftwareSigner>>);
+
+impl citizen_core::KeyStore for MemoryKeyStore {
+    fn generate_key(
+        &self,
+        alias: &str,
+        _: citizen_core::KeyPolicy,
+    ) -> Result<Vec<u8>, citizen_core::PlatformError> {
+        let signer = citizen_core::jose::SoftwareSigner::generate()
+            .map_err(|_| citizen_core::PlatformError::KeyUnavailable)?;
+        let public = signer.public_key().to_sec1().to_vec();
+        self.0.lock().unwrap().insert(alias.into(), signer);
+        Ok(public)
+    }
+    fn public_key(&self, alias: &str) -> Result<Option<Vec<u8>>, citizen_core::PlatformError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(alias)
+            .map(|s| s.public_key().to_sec1().to_vec()))
+    }
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, citizen_core::PlatformError> {
+        use citizen_core::jose::JwsSigner;
+        let keys = self.0.lock().unwrap();
+        let signer = keys
+            .get(alias)
+            .ok_or(citizen_core::PlatformError::KeyUnavailable)?;
+        signer
+            .sign(message)
+            .map_err(|_| citizen_core::PlatformError::KeyUnavailable)
+    }
+    fn delete_key(&self, alias: &str) -> Result<(), citizen_core::PlatformError> {
+        self.0.lock().unwrap().remove(alias);
+        Ok(())
+    }
+    fn is_hardware_backed(&self, _: &str) -> Result<bool, citizen_core::PlatformError> {
+        Ok(false)
+    }
+}
+
+/// A platform key store's device key goes with a reset and with a wipe; a declined challenge is a
+/// history record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_keys_leave_the_platform_with_reset_and_wipe() {
+    let portal = start_portal("device-keys").await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MemoryKeyStore::default());
+    let open_with_keys = || async {
+        let platform = software_platform(dir.path()).with_key_store(keys.clone());
+        let citizen = Citizen::open(wallet_config(&portal, dir.path()), platform)
+            .await
+            .unwrap();
+        citizen.refresh_trust_list().await.unwrap();
+        citizen
+    };
+    let activate = |citizen: &Citizen, id_number: &'static str| {
+        let enrollment = portal
+            .sandbox
+            .enroll(&EnrollmentRequest::sample(id_number))
+            .unwrap();
+        let wallet = citizen.wallet();
+        async move {
+            wallet
+                .activate(request(id_number, enrollment.activation_code, PIN))
+                .await
+                .unwrap()
+        }
+    };
+
+    let citizen = open_with_keys().await;
+    activate(&citizen, "001090077001").await;
+    assert_eq!(keys.0.lock().unwrap().len(), 1);
+    let wallet = citizen.wallet();
+    let challenge = citizen
+        .verifier()
+        .new_challenge("officer:declined", vec!["birth_date".into()])
+        .unwrap();
+    wallet
+        .decline_identity_challenge(&challenge.encode().unwrap())
+        .await
+        .unwrap();
+    let newest = wallet.history_page(None, None, 1).await.unwrap().records;
+    assert_eq!(
+        (newest[0].kind, newest[0].outcome),
+        (HistoryKind::Presentation, HistoryOutcome::Declined)
+    );
+    assert_eq!(newest[0].claims, vec!["birth_date"]);
+
+    wallet.reset().await.unwrap();
+    assert!(keys.0.lock().unwrap().is_empty(), "reset deletes the key");
+    assert_eq!(wallet.state().await.unwrap(), WalletState::NotActivated);
+
+    activate(&citizen, "001090077002").await;
+    assert_eq!(keys.0.lock().unwrap().len(), 1);
+    citizen.wipe().await.unwrap();
+    assert!(keys.0.lock().unwrap().is_empty(), "wipe deletes the key");
 }

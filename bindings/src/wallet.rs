@@ -387,6 +387,13 @@ impl Wallet {
             .map(Into::into))
     }
 
+    /// The citizen declined an officer's `IDC1:` challenge: recorded in the history as a declined
+    /// presentation to that verifier.
+    pub async fn decline_identity_challenge(&self, challenge: String) -> Result<(), CitizenError> {
+        self.run(|w| async move { w.decline_identity_challenge(&challenge).await })
+            .await
+    }
+
     /// The PID's status from the cached status list, offline.
     pub async fn credential_status(&self) -> Result<Option<StatusAnswer>, CitizenError> {
         Ok(self

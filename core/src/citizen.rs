@@ -229,14 +229,22 @@ impl Citizen {
     /// capability sends anything yet, so besides refreshing the trust list (when trust anchors
     /// are configured; a failure there does not fail this call) it only reports.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
+        let deadline = tokio::time::Instant::now() + time_budget;
         let mut completed = true;
-        // Best effort: offline, the cached list stays in use and its state says how old it is.
+        // Best effort: offline, the cached lists stay in use and their answers say how old they are.
         if self.trust.has_anchors() {
-            match tokio::time::timeout(time_budget, self.refresh_trust_list()).await {
+            match tokio::time::timeout_at(deadline, self.refresh_trust_list()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => {
                     tracing::info!(%error, "the trust list was not refreshed; the cached one stays");
                 }
+                Err(_) => completed = false,
+            }
+        }
+        if completed {
+            match tokio::time::timeout_at(deadline, self.wallet.refresh_status(false)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::info!(%error, "the credential status was not refreshed"),
                 Err(_) => completed = false,
             }
         }
@@ -294,7 +302,13 @@ impl Citizen {
 
     /// Deletes every stored thing and the sealing key. This object is unusable afterwards.
     pub async fn wipe(&self) -> Result<(), Error> {
-        Ok(self.store.wipe().await?)
+        // The device keys live in the platform, not in the store: read their names first, delete
+        // them once the store is gone (a key left behind would sign for nothing, but it is the
+        // citizen's and should not outlive a wipe).
+        let aliases = self.wallet.device_key_aliases().await?;
+        self.store.wipe().await?;
+        self.wallet.delete_device_keys(aliases).await;
+        Ok(())
     }
 
     fn reachability(&self) -> std::sync::MutexGuard<'_, Option<bool>> {

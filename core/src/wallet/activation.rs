@@ -177,15 +177,7 @@ pub(crate) async fn complete(
 /// Deletes the credentials, the activation and the PIN in `tx`; returns the device key aliases
 /// that are no longer needed (delete them after the transaction commits).
 pub(crate) fn forget_wallet(tx: &rusqlite::Transaction<'_>) -> Result<Vec<String>, WalletError> {
-    let mut aliases: Vec<String> = credentials::all(tx)?
-        .into_iter()
-        .map(|c| c.key_alias)
-        .collect();
-    if let Some(activation) = credentials::activation(tx)? {
-        aliases.push(activation.key_alias);
-    }
-    aliases.sort();
-    aliases.dedup();
+    let aliases = credentials::key_aliases(tx)?;
     credentials::delete_all(tx)?;
     pin::delete(tx)?;
     Ok(aliases)

@@ -174,6 +174,18 @@ pub fn any_usable(conn: &Connection) -> Result<bool, StoreError> {
     )?)
 }
 
+/// The aliases of every device key the wallet's records name (credentials and activation).
+pub fn key_aliases(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut aliases: Vec<String> = all(conn)?
+        .into_iter()
+        .map(|c| c.key_alias)
+        .chain(activation(conn)?.map(|a| a.key_alias))
+        .collect();
+    aliases.sort();
+    aliases.dedup();
+    Ok(aliases)
+}
+
 /// Deletes every credential and the activation record (the wallet starts over). Returns the ids
 /// deleted, for the history.
 pub fn delete_all(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {

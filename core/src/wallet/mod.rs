@@ -380,6 +380,32 @@ impl Wallet {
         }
     }
 
+    /// The aliases of every device key the store refers to.
+    pub(crate) async fn device_key_aliases(&self) -> Result<Vec<String>, WalletError> {
+        Ok(self.context.store.read(credentials::key_aliases).await?)
+    }
+
+    /// The citizen declined an officer's challenge: recorded as a declined presentation to that
+    /// verifier, with the claims it asked for.
+    pub async fn decline_identity_challenge(&self, challenge: &str) -> Result<(), WalletError> {
+        let challenge = crate::id1::Challenge::decode(challenge)
+            .map_err(|_| WalletError::InvalidInput("challenge"))?;
+        let credential_id = self.stored_pid().await?.map(|c| c.id);
+        self.record(NewRecord {
+            at: crate::unix_now(),
+            kind: HistoryKind::Presentation,
+            outcome: HistoryOutcome::Declined,
+            counterparty: Some(history::Counterparty {
+                id: challenge.audience.clone(),
+                display_name: challenge.audience,
+            }),
+            credential_id,
+            claims: challenge.claims,
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Deletes device keys the store no longer refers to. Best effort: a key left behind signs
     /// nothing the wallet will ever send again.
     pub(crate) async fn delete_device_keys(&self, aliases: Vec<String>) {
