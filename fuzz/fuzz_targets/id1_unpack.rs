@@ -1,6 +1,7 @@
 //! `ID1:` unpacking takes whatever a camera read: it must return a value or a typed error for
 //! every input, and whatever it returns must pack back to the same text's meaning. Packing must
-//! give back any SD-JWT-shaped string exactly (its JSON scanning, escapes and references).
+//! give back any SD-JWT-shaped string exactly (its JSON scanning, escapes and references). The
+//! `IDC1:` challenge reader is fed the same input.
 #![no_main]
 
 use citizen_core::jose::base64url;
@@ -41,6 +42,14 @@ fuzz_target!(|data: &[u8]| {
                     Ok(sd_jwt.as_str())
                 );
             }
+        }
+    }
+
+    // The two-way challenge a verifier shows: read, and what reads writes back the same.
+    for candidate in [text.to_string(), format!("IDC1:{text}")] {
+        if let Ok(challenge) = citizen_core::id1::Challenge::decode(&candidate) {
+            let again = challenge.encode().expect("a decoded challenge encodes");
+            assert_eq!(citizen_core::id1::Challenge::decode(&again), Ok(challenge));
         }
     }
 });

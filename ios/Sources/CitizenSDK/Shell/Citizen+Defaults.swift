@@ -53,7 +53,8 @@ extension Citizen {
         sealer: SecretSealer = SecureEnclaveSealer(),
         originPins: [OriginPins] = [],
         allowUnpinned: Bool = false,
-        keyStore: KeyStore? = SecureEnclaveKeyStore()
+        keyStore: KeyStore? = SecureEnclaveKeyStore(),
+        trustAnchors: [TrustAnchor] = []
     ) async throws -> Citizen {
         let config = CitizenConfig(
             dataDir: try defaultDataDirectory().path,
@@ -61,7 +62,8 @@ extension Citizen {
             trustedRootsPem: trustedRootsPem,
             portalSpkiPins: portalSpkiPins,
             originPins: originPins,
-            allowUnpinned: allowUnpinned
+            allowUnpinned: allowUnpinned,
+            trustAnchors: trustAnchors
         )
         return try await Citizen.open(
             config: config, platform: PlatformServices(sealer: sealer, keyStore: keyStore)

@@ -40,7 +40,8 @@ object CitizenSdk {
      *
      * [keyStore] holds the wallet's device keys (default: the Android Keystore, StrongBox where
      * the device has it); nothing touches it until the wallet makes a key. Pass null for an app
-     * without the wallet.
+     * without the wallet. [trustAnchors] are the keys that may sign the portal's trust list (the
+     * wallet and verifier mode need one; ship the next one before the portal switches to it).
      *
      * Only one `Citizen` may be open per data directory: a second open fails with
      * `CitizenException.InUse` until the first is closed. Throws `CitizenException`.
@@ -56,6 +57,7 @@ object CitizenSdk {
         originPins: List<OriginPins> = emptyList(),
         allowUnpinned: Boolean = false,
         keyStore: KeyStore? = KeystoreKeyStore(),
+        trustAnchors: List<TrustAnchor> = emptyList(),
     ): Citizen = openIn(
         dataDir(context),
         portalBaseUrl,
@@ -65,6 +67,7 @@ object CitizenSdk {
         originPins,
         allowUnpinned,
         keyStore,
+        trustAnchors,
     )
 
     /** [open] with an explicit folder, created if missing. */
@@ -79,6 +82,7 @@ object CitizenSdk {
         originPins: List<OriginPins> = emptyList(),
         allowUnpinned: Boolean = false,
         keyStore: KeyStore? = KeystoreKeyStore(),
+        trustAnchors: List<TrustAnchor> = emptyList(),
     ): Citizen {
         dataDir.mkdirs()
         val config = CitizenConfig(
@@ -88,6 +92,7 @@ object CitizenSdk {
             portalSpkiPins = portalSpkiPins,
             originPins = originPins,
             allowUnpinned = allowUnpinned,
+            trustAnchors = trustAnchors,
         )
         return Citizen.open(config, PlatformServices(sealer, keyStore))
     }
