@@ -85,11 +85,7 @@ async fn activation_presentation_and_offline_verification() {
 
     // A wrong code is refused and costs nothing on the phone.
     let wrong = wallet
-        .activate(request(
-            sample.id_number.clone(),
-            "AAAA-AAAA",
-            PIN,
-        ))
+        .activate(request(sample.id_number.clone(), "AAAA-AAAA", PIN))
         .await
         .unwrap_err();
     assert!(
@@ -518,11 +514,7 @@ async fn the_journey_logs_no_personal_data() {
     let wallet = citizen.wallet();
     let mut errors = Vec::new();
     if let Err(e) = wallet
-        .activate(request(
-            sample.id_number.clone(),
-            "AAAA-AAAA",
-            PIN,
-        ))
+        .activate(request(sample.id_number.clone(), "AAAA-AAAA", PIN))
         .await
     {
         errors.push(format!("{e} {e:?}"));

@@ -47,7 +47,9 @@ pub fn run() -> Result<()> {
     util::run(
         util::cargo()
             .args(["bench", "-p", "citizen-core"])
-            .args(["--bench", "store", "--bench", "identity", "--bench", "ratios"])
+            .args([
+                "--bench", "store", "--bench", "identity", "--bench", "ratios",
+            ])
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
 

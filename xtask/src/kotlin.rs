@@ -130,8 +130,14 @@ fn run_selected(
         .env("CITIZEN_SANDBOX_URL", &sandbox.base_url)
         .env("CITIZEN_SANDBOX_CA", &sandbox.ca_pem_path)
         .env("CITIZEN_SANDBOX_PIN", &sandbox.spki_pin)
-        .env("CITIZEN_SANDBOX_TRUST_ANCHOR_KID", &sandbox.trust_anchor_kid)
-        .env("CITIZEN_SANDBOX_TRUST_ANCHOR_JWK", &sandbox.trust_anchor_jwk)
+        .env(
+            "CITIZEN_SANDBOX_TRUST_ANCHOR_KID",
+            &sandbox.trust_anchor_kid,
+        )
+        .env(
+            "CITIZEN_SANDBOX_TRUST_ANCHOR_JWK",
+            &sandbox.trust_anchor_jwk,
+        )
         // Tells the tests that a missing sandbox is a failure here, not a reason to skip.
         .env("CITIZEN_SANDBOX_REQUIRED", "1")
         .stdout(Stdio::piped())
