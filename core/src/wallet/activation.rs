@@ -19,7 +19,7 @@ use super::credentials::{self, Activation, StoredCredential};
 use super::device_key::{self, DeviceKey};
 use super::history::{self, Counterparty, HistoryKind, HistoryOutcome, NewRecord};
 use super::pin::{self, BirthDate, PinError, WeakPin};
-use super::{CredentialCheck, CredentialSummary, Wallet, WalletError, WalletState};
+use super::{CredentialCheck, CredentialSummary, IssuerTrust, Wallet, WalletError, WalletState};
 use crate::jose::{EcPublicJwk, Jws};
 use crate::net::{HttpClient, HttpMethod, HttpRequest, NetError};
 use crate::openid4vci::{
@@ -351,10 +351,11 @@ async fn issue(
         ));
     };
     let credential = check_credential(
-        wallet,
+        &*wallet.context().trust,
         &issued.credential,
         &offer.credential_issuer,
-        device,
+        device.public_key(),
+        device.alias(),
         crate::unix_now(),
     )?;
     Ok(Issued { credential, issuer })
@@ -363,10 +364,11 @@ async fn issue(
 /// The checks before anything is stored: issuer signature by a key the trust list names for that
 /// issuer, `vct`, validity, and `cnf.jwk` = this wallet's device key.
 fn check_credential(
-    wallet: &Wallet,
+    trust: &dyn IssuerTrust,
     text: &str,
     expected_issuer: &str,
-    device: &DeviceKey,
+    device_key: &EcPublicJwk,
+    key_alias: &str,
     now: i64,
 ) -> Result<StoredCredential, WalletError> {
     let reject = WalletError::CredentialRejected;
@@ -394,7 +396,6 @@ fn check_credential(
         .get("iat")
         .and_then(Value::as_i64)
         .ok_or(reject(CredentialCheck::MissingClaim("iat")))?;
-    let trust = &wallet.context().trust;
     let issuer_key = trust.issuer_key(iss, kid, iat)?;
     let verified = parsed
         .verify(&VerifyOptions::new(&issuer_key, now).sd_jwt_vc())
@@ -418,7 +419,7 @@ fn check_credential(
         .get("cnf")
         .and_then(|cnf| cnf.get("jwk"))
         .and_then(|jwk| EcPublicJwk::from_value(jwk).ok());
-    if bound.as_ref() != Some(device.public_key()) {
+    if bound.as_ref() != Some(device_key) {
         return Err(reject(CredentialCheck::NotBoundToDevice));
     }
     for claim in openid4vci::pid_claims::ALL {
@@ -437,7 +438,7 @@ fn check_credential(
         vct: vct.to_string(),
         issuer: iss.to_string(),
         issuer_kid: kid.to_string(),
-        key_alias: device.alias().to_string(),
+        key_alias: key_alias.to_string(),
         sd_jwt: text.to_string(),
         issued_at: iat,
         expires_at,
@@ -520,6 +521,188 @@ async fn record_failure(wallet: &Wallet, error: &WalletError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jose::SoftwareSigner;
+    use crate::sdjwt::{self, ClaimPath, IssueOptions, KeyBindingParams};
+    use serde_json::json;
+
+    const ISSUER: &str = "https://issuer.example/";
+    const KID: &str = "k1";
+    const NOW: i64 = 1_800_000_000;
+
+    /// Trusts one key of one issuer for the PID.
+    struct OneIssuer(EcPublicJwk);
+
+    impl IssuerTrust for OneIssuer {
+        fn issuer_key(&self, iss: &str, kid: &str, _: i64) -> Result<EcPublicJwk, WalletError> {
+            if iss == ISSUER && kid == KID {
+                Ok(self.0.clone())
+            } else {
+                Err(WalletError::CredentialRejected(
+                    CredentialCheck::UntrustedIssuer,
+                ))
+            }
+        }
+        fn may_issue(&self, iss: &str, vct: &str) -> bool {
+            iss == ISSUER && vct == openid4vci::PID_VCT
+        }
+        fn issuer_name(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    /// The PID's claims as the sandbox issues them (`cnf` comes from the holder key).
+    fn pid_payload() -> serde_json::Map<String, Value> {
+        let payload = json!({
+            "iss": ISSUER, "iat": NOW - 10, "exp": NOW + 3600, "vct": openid4vci::PID_VCT,
+            "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17", "sex": "male",
+            "nationality": "VN", "id_number": "001090012345", "place_of_origin": "Hà Nội",
+            "place_of_residence": "Hồ Chí Minh", "issue_date": "2026-01-01",
+            "expiry_date": "2027-01-01", "age_over_18": true,
+        });
+        payload.as_object().unwrap().clone()
+    }
+
+    fn issue_with(
+        signer: &SoftwareSigner,
+        kid: &str,
+        holder: &EcPublicJwk,
+        edit: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) -> String {
+        let mut payload = pid_payload();
+        edit(&mut payload);
+        sdjwt::issue(
+            &payload,
+            &IssueOptions {
+                disclosable: openid4vci::pid_claims::ALL
+                    .iter()
+                    .filter(|c| payload.contains_key(**c))
+                    .map(|c| ClaimPath::claim(c))
+                    .collect(),
+                holder_key: Some(holder.clone()),
+                typ: Some(sdjwt::SD_JWT_VC_TYP.into()),
+                kid: Some(kid.into()),
+                decoys_per_container: 0,
+            },
+            signer,
+        )
+        .unwrap()
+        .sd_jwt
+    }
+
+    fn check(
+        trust: &OneIssuer,
+        text: &str,
+        device: &EcPublicJwk,
+    ) -> Result<StoredCredential, WalletError> {
+        check_credential(trust, text, ISSUER, device, "alias", NOW)
+    }
+
+    fn rejected(result: Result<StoredCredential, WalletError>) -> CredentialCheck {
+        match result {
+            Err(WalletError::CredentialRejected(why)) => why,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    /// What a rogue or broken issuer could send; each is refused before anything is stored.
+    #[test]
+    fn credentials_that_fail_a_check_are_refused() {
+        let issuer = SoftwareSigner::generate().unwrap();
+        let device = SoftwareSigner::generate().unwrap();
+        let other = SoftwareSigner::generate().unwrap();
+        let trust = OneIssuer(issuer.public_key().clone());
+        let device_key = device.public_key();
+
+        let good = issue_with(&issuer, KID, device_key, |_| {});
+        let stored = check(&trust, &good, device_key).unwrap();
+        assert_eq!(
+            (stored.issuer.as_str(), stored.issuer_kid.as_str()),
+            (ISSUER, KID)
+        );
+
+        // Bound to someone else's key.
+        let foreign = issue_with(&issuer, KID, other.public_key(), |_| {});
+        assert_eq!(
+            rejected(check(&trust, &foreign, device_key)),
+            CredentialCheck::NotBoundToDevice
+        );
+        // Signed by a key the trust list does not name, under the trusted kid.
+        let forged = issue_with(&other, KID, device_key, |_| {});
+        assert!(matches!(
+            rejected(check(&trust, &forged, device_key)),
+            CredentialCheck::Invalid(_)
+        ));
+        // An unknown kid.
+        let unknown = issue_with(&issuer, "k2", device_key, |_| {});
+        assert_eq!(
+            rejected(check(&trust, &unknown, device_key)),
+            CredentialCheck::UntrustedIssuer
+        );
+        // Another issuer than the offer named.
+        let elsewhere = issue_with(&issuer, KID, device_key, |p| {
+            p.insert("iss".into(), json!("https://rogue.example/"));
+        });
+        assert_eq!(
+            rejected(check(&trust, &elsewhere, device_key)),
+            CredentialCheck::IssuerMismatch
+        );
+        // Another credential type.
+        let other_type = issue_with(&issuer, KID, device_key, |p| {
+            p.insert("vct".into(), json!("urn:example:diploma"));
+        });
+        assert_eq!(
+            rejected(check(&trust, &other_type, device_key)),
+            CredentialCheck::WrongType
+        );
+        // Expired, or issued in the future.
+        let expired = issue_with(&issuer, KID, device_key, |p| {
+            p.insert("exp".into(), json!(NOW - 3600));
+        });
+        assert!(matches!(
+            rejected(check(&trust, &expired, device_key)),
+            CredentialCheck::Invalid(_)
+        ));
+        let future = issue_with(&issuer, KID, device_key, |p| {
+            p.insert("iat".into(), json!(NOW + 3600));
+        });
+        assert_eq!(
+            rejected(check(&trust, &future, device_key)),
+            CredentialCheck::NotValidNow
+        );
+        // A PID without one of its claims.
+        let partial = issue_with(&issuer, KID, device_key, |p| {
+            p.remove("birth_date");
+        });
+        assert_eq!(
+            rejected(check(&trust, &partial, device_key)),
+            CredentialCheck::MissingClaim("birth_date")
+        );
+        // A presentation (with key binding) instead of an issued credential.
+        let presented = SdJwt::parse(&good, &Limits::default())
+            .unwrap()
+            .present(
+                &[],
+                Some(&KeyBindingParams {
+                    audience: ISSUER,
+                    nonce: "n",
+                    issued_at: NOW,
+                    signer: &device,
+                }),
+            )
+            .unwrap();
+        assert_eq!(
+            rejected(check(&trust, &presented, device_key)),
+            CredentialCheck::UnexpectedKeyBinding
+        );
+        // A tampered disclosure.
+        let mut parts: Vec<&str> = good.split('~').collect();
+        let fake = crate::jose::base64url::encode(r#"["c2FsdHNhbHRzYWx0","full_name","X"]"#);
+        parts[1] = &fake;
+        assert!(matches!(
+            rejected(check(&trust, &parts.join("~"), device_key)),
+            CredentialCheck::Invalid(_)
+        ));
+    }
 
     #[test]
     fn activation_codes_are_normalised_before_they_are_sent() {
