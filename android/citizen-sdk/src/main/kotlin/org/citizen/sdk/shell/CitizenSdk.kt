@@ -17,6 +17,7 @@ import org.citizen.sdk.LogLevel
 import org.citizen.sdk.OriginPins
 import org.citizen.sdk.PlatformServices
 import org.citizen.sdk.SecretSealer
+import org.citizen.sdk.TrustAnchor
 import org.citizen.sdk.initLogging
 import org.citizen.sdk.wipeDataDir
 
