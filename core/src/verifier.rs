@@ -131,23 +131,11 @@ pub fn verify_identity_qr(
 ) -> Result<VerifiedIdentity, IdentityQrError> {
     let sd_jwt = id1::unpack(text.trim()).map_err(IdentityQrError::Unreadable)?;
     let parsed = SdJwt::parse(&sd_jwt, &Limits::default()).map_err(IdentityQrError::Invalid)?;
-    let issuer_jwt = parsed.issuer_jwt();
-    let unverified = issuer_jwt
-        .claims()
-        .map_err(|e| IdentityQrError::Invalid(SdJwtError::IssuerJwt(e)))?;
-    let iss = unverified
-        .get("iss")
-        .and_then(Value::as_str)
+    let hint = parsed
+        .unverified_key_hint()
         .ok_or(IdentityQrError::UntrustedIssuer)?;
-    let kid = issuer_jwt
-        .header()
-        .kid()
-        .ok_or(IdentityQrError::UntrustedIssuer)?;
-    let iat = unverified
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or(IdentityQrError::UntrustedIssuer)?;
-    let issuer_key = match trust.issuer_key(iss, kid, iat) {
+    let iss = hint.iss.as_str();
+    let issuer_key = match trust.issuer_key(iss, &hint.kid, hint.iat) {
         Ok(key) => key,
         Err(WalletError::NoTrustList) => return Err(IdentityQrError::NoTrustList),
         Err(_) => return Err(IdentityQrError::UntrustedIssuer),

@@ -27,7 +27,7 @@ mod tests;
 pub use disclosure::{Disclosure, SALT_BYTES, digest};
 pub use error::{DisclosureError, SdJwtError};
 pub use issue::{IssueOptions, IssuedSdJwt, issue};
-pub use parse::SdJwt;
+pub use parse::{KeyHint, SdJwt};
 pub use path::{ClaimPath, PathStep};
 pub use present::KeyBindingParams;
 pub use verify::{KeyBinding, KeyBindingClaims, Verified, VerifyOptions, verify};

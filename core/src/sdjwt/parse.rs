@@ -98,6 +98,19 @@ impl SdJwt {
         &self.issuer_jwt
     }
 
+    /// What picks the issuer's key, read **before** anything is verified: `iss` and `iat` from
+    /// the payload, `kid` from the header. The caller looks the key up in what it trusts (never
+    /// in the token) and then verifies; until then none of it means anything. `None` when one of
+    /// the three is missing or of the wrong type.
+    pub fn unverified_key_hint(&self) -> Option<KeyHint> {
+        let claims = self.issuer_jwt.claims().ok()?;
+        Some(KeyHint {
+            iss: claims.get("iss")?.as_str()?.to_owned(),
+            kid: self.issuer_jwt.header().kid()?.to_owned(),
+            iat: claims.get("iat")?.as_i64()?,
+        })
+    }
+
     /// The disclosures, in the order received.
     pub fn disclosures(&self) -> &[Disclosure] {
         &self.disclosures
@@ -112,4 +125,12 @@ impl SdJwt {
     pub fn presented_sd_jwt(&self) -> &str {
         &self.presented
     }
+}
+
+/// See [`SdJwt::unverified_key_hint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHint {
+    pub iss: String,
+    pub kid: String,
+    pub iat: i64,
 }

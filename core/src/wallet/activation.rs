@@ -20,7 +20,7 @@ use super::device_key::{self, DeviceKey};
 use super::history::{self, Counterparty, HistoryKind, HistoryOutcome, NewRecord};
 use super::pin::{self, BirthDate, PinError, WeakPin};
 use super::{CredentialCheck, CredentialSummary, IssuerTrust, Wallet, WalletError, WalletState};
-use crate::jose::{EcPublicJwk, Jws};
+use crate::jose::EcPublicJwk;
 use crate::net::{HttpClient, HttpMethod, HttpRequest, NetError};
 use crate::openid4vci::{
     self, ActivationRequest as ActivationMessage, CredentialOffer, CredentialRequest,
@@ -377,25 +377,14 @@ fn check_credential(
     if parsed.key_binding_jwt().is_some() {
         return Err(reject(CredentialCheck::UnexpectedKeyBinding));
     }
-    let issuer_jwt: &Jws = parsed.issuer_jwt();
-    let unverified = issuer_jwt
-        .claims()
-        .map_err(|e| reject(CredentialCheck::Signature(e)))?;
-    let iss = unverified
-        .get("iss")
-        .and_then(Value::as_str)
-        .ok_or(reject(CredentialCheck::MissingClaim("iss")))?;
+    // A credential without them cannot be checked against the trust list at all.
+    let hint = parsed
+        .unverified_key_hint()
+        .ok_or(reject(CredentialCheck::MissingClaim("iss, kid or iat")))?;
+    let (iss, kid, iat) = (hint.iss.as_str(), hint.kid.as_str(), hint.iat);
     if iss != expected_issuer {
         return Err(reject(CredentialCheck::IssuerMismatch));
     }
-    let kid = issuer_jwt
-        .header()
-        .kid()
-        .ok_or(reject(CredentialCheck::MissingClaim("kid")))?;
-    let iat = unverified
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or(reject(CredentialCheck::MissingClaim("iat")))?;
     let issuer_key = trust.issuer_key(iss, kid, iat)?;
     let verified = parsed
         .verify(&VerifyOptions::new(&issuer_key, now).sd_jwt_vc())
