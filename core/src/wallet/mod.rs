@@ -61,6 +61,25 @@ pub fn state(conn: &Connection, now: i64) -> Result<WalletState, StoreError> {
     })
 }
 
+/// A credential's status from the cached status list; `Unknown` when it names none.
+pub(crate) fn status_of(
+    conn: &Connection,
+    trust: &dyn IssuerTrust,
+    credential: &credentials::StoredCredential,
+    now: i64,
+) -> Result<credential_status::StatusAnswer, StoreError> {
+    match (&credential.status_uri, credential.status_idx) {
+        (Some(uri), Some(idx)) => {
+            credential_status::lookup(conn, trust, &credential.issuer, uri, idx, now)
+        }
+        _ => Ok(credential_status::StatusAnswer {
+            status: credential_status::CredentialStatus::Unknown,
+            checked_at: None,
+            stale: false,
+        }),
+    }
+}
+
 /// What the wallet needs from the trust list: which keys an issuer signs with, and what it may
 /// issue. `trust::TrustCache` implements it; tests may give a fixed answer.
 pub trait IssuerTrust: Send + Sync {
@@ -146,12 +165,11 @@ impl Wallet {
 
     /// The PID, if the wallet holds a usable one.
     pub async fn credential(&self) -> Result<Option<CredentialSummary>, WalletError> {
-        let stored = self
-            .context
-            .store
-            .read(|conn| credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT))
-            .await?;
-        Ok(stored.as_ref().map(CredentialSummary::from))
+        Ok(self
+            .stored_pid()
+            .await?
+            .as_ref()
+            .map(CredentialSummary::from))
     }
 
     /// Builds the identity QR (after checking the PIN): see [`presentation`].
@@ -202,22 +220,9 @@ impl Wallet {
             .context
             .store
             .read(move |conn| {
-                let Some(credential) =
-                    credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT)?
-                else {
-                    return Ok::<_, StoreError>(None);
-                };
-                match (&credential.status_uri, credential.status_idx) {
-                    (Some(uri), Some(idx)) => {
-                        credential_status::lookup(conn, &*trust, &credential.issuer, uri, idx, now)
-                            .map(Some)
-                    }
-                    _ => Ok(Some(credential_status::StatusAnswer {
-                        status: credential_status::CredentialStatus::Unknown,
-                        checked_at: None,
-                        stale: false,
-                    })),
-                }
+                credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT)?
+                    .map(|pid| status_of(conn, &*trust, &pid, now))
+                    .transpose()
             })
             .await?)
     }
@@ -342,11 +347,7 @@ impl Wallet {
 
     /// The birth date on the stored PID, for the PIN rules.
     async fn birth_date(&self) -> Result<Option<pin::BirthDate>, WalletError> {
-        let stored = self
-            .context
-            .store
-            .read(|conn| credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT))
-            .await?;
+        let stored = self.stored_pid().await?;
         Ok(stored.and_then(|c| activation::birth_date_of(&c.sd_jwt)))
     }
 

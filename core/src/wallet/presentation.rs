@@ -11,7 +11,7 @@ use super::credentials::{self, StoredCredential};
 use super::device_key::DeviceKey;
 use super::history::{Counterparty, HistoryKind, HistoryOutcome, NewRecord};
 use super::{Wallet, WalletError};
-use crate::credential_status::{self, CredentialStatus};
+use crate::credential_status::CredentialStatus;
 use crate::id1::{self, Challenge};
 use crate::openid4vci::{self, pid_claims};
 use crate::qr::QrImage;
@@ -85,13 +85,7 @@ pub(crate) async fn identity_qr(
         .read(move |conn| {
             let credential = credentials::usable_by_vct(conn, openid4vci::PID_VCT)?
                 .ok_or(WalletError::NotActivated)?;
-            let status = match (&credential.status_uri, credential.status_idx) {
-                (Some(uri), Some(idx)) => {
-                    credential_status::lookup(conn, &*trust, &credential.issuer, uri, idx, now)?
-                        .status
-                }
-                _ => CredentialStatus::Unknown,
-            };
+            let status = super::status_of(conn, &*trust, &credential, now)?.status;
             Ok::<_, WalletError>((credential, status))
         })
         .await?;
