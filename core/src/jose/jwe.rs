@@ -538,6 +538,29 @@ mod tests {
         );
     }
 
+    /// Made by an independent implementation (PyPI `jwcrypto` 1.6.1) to the Appendix C recipient
+    /// key: A256GCM with `kid`/`apu`/`apv`, and A128GCM without `apu`/`apv`.
+    const JWCRYPTO_A256GCM: &str = "eyJhbGciOiJFQ0RILUVTIiwiYXB1IjoiUVd4cFkyVSIsImFwdiI6IlFtOWkiLCJlbmMiOiJBMjU2R0NNIiwiZXBrIjp7ImNydiI6IlAtMjU2Iiwia3R5IjoiRUMiLCJ4IjoiS1U3bnczTUxFeDFOUXNUb1NSTFUtdmRMX1M3U3RjMjRndk5VUEp6LTlIZyIsInkiOiJJUEtkeFRkZzk4cEsyOGpsX2NQVm80WlQxanN6YVRGLThfeVZIekxsWDd3In0sImtpZCI6InJwIn0..bP0YRunQoHPSUZOC.V_2Dk0etdZS9qa1H4_GJI3aVL0s.g5iezXE0I_2gzi5vo1Acig";
+    const JWCRYPTO_A128GCM: &str = "eyJhbGciOiJFQ0RILUVTIiwiZW5jIjoiQTEyOEdDTSIsImVwayI6eyJjcnYiOiJQLTI1NiIsImt0eSI6IkVDIiwieCI6IjRRQU9lSUZqdmhEUWZuU1FhSE8tbUxNLTBtZHhHaU5KektnUXFQcGpwaWMiLCJ5IjoiMUhWSWNCRXdDaFI0cFFmVFhqR1NHcjVFN1c0a0diUHJ0cUxIUjNicHpZRSJ9fQ..RTKaaPXxiMWD_h8L.OqHm-x_dW3qKX4qWSPwnkd-Jddw.mh2BG03ZNhXHpUWNKkmT3A";
+
+    #[test]
+    fn decrypts_jwes_made_by_jwcrypto() {
+        let bob = key(BOB_D);
+        let (header, plaintext) = decrypt(JWCRYPTO_A256GCM, &bob, MAX).unwrap();
+        assert_eq!(plaintext, br#"{"state":"jwcrypto"}"#);
+        assert_eq!(
+            (&header["enc"], &header["kid"]),
+            (&json!("A256GCM"), &json!("rp"))
+        );
+        let (header, plaintext) = decrypt(JWCRYPTO_A128GCM, &bob, MAX).unwrap();
+        assert_eq!(plaintext, br#"{"state":"jwcrypto"}"#);
+        assert_eq!(header["enc"], "A128GCM");
+        assert_eq!(
+            decrypt(JWCRYPTO_A128GCM, &key(ALICE_D), MAX),
+            Err(JweError::Decryption)
+        );
+    }
+
     #[test]
     fn another_recipients_key_fails() {
         let (_, compact) = fresh(b"secret", ContentEncryption::A256Gcm);
