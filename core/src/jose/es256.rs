@@ -91,18 +91,9 @@ impl std::fmt::Debug for SoftwareSigner {
 impl SoftwareSigner {
     /// A new key from the system RNG.
     pub fn generate() -> Result<Self, SignerError> {
-        use ring::rand::SecureRandom;
-        let rng = ring::rand::SystemRandom::new();
-        // A random 32-byte string is a valid scalar except with probability ~2^-32: retry then.
-        for _ in 0..8 {
-            let mut bytes = Zeroizing::new([0u8; 32]);
-            rng.fill(bytes.as_mut())
-                .map_err(|_| SignerError::KeyUnavailable)?;
-            if let Ok(signer) = Self::from_scalar(bytes.as_ref()) {
-                return Ok(signer);
-            }
-        }
-        Err(SignerError::Failed)
+        super::from_random_scalar(|d| Self::from_scalar(d).ok())
+            .map_err(|_| SignerError::KeyUnavailable)?
+            .ok_or(SignerError::Failed)
     }
 
     /// A signer for the private scalar `d` (32 big-endian bytes, as a JWK's `d` decodes to).

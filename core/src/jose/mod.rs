@@ -1,5 +1,5 @@
-//! JOSE building blocks for signed credentials: base64url, strict JSON, P-256 JWKs, and JWS in
-//! compact serialization with ES256.
+//! JOSE building blocks for signed credentials: base64url, strict JSON, P-256 JWKs, JWS in
+//! compact serialization with ES256, and JWE with ECDH-ES and AES-GCM ([`jwe`]).
 //!
 //! Owns: the encodings and checks every signed token the SDK reads or writes goes through
 //! (`base64url` without padding, JSON that refuses repeated member names, [`EcPublicJwk`] and its
@@ -14,6 +14,7 @@
 pub mod base64url;
 mod es256;
 pub mod json;
+pub mod jwe;
 mod jwk;
 mod jws;
 
@@ -23,6 +24,7 @@ pub use es256::{
     verify as verify_es256,
 };
 pub use json::JsonError;
+pub use jwe::{ContentEncryption, EcdhPrivateKey, JweError};
 pub use jwk::{EcPublicJwk, JwkError};
 pub use jws::{Algorithm, Header, Jws, JwsError, JwsPart, sign_compact};
 
@@ -32,4 +34,22 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
+}
+
+/// Draws random 32-byte strings from the system RNG until `make` accepts one as a P-256 private
+/// scalar (a random string is one except with probability ~2^-32), at most eight times. `Err` if
+/// the RNG fails, `Ok(None)` if no draw was accepted. Each draw is wiped after use.
+pub(crate) fn from_random_scalar<T>(
+    mut make: impl FnMut(&[u8]) -> Option<T>,
+) -> Result<Option<T>, ring::error::Unspecified> {
+    use ring::rand::SecureRandom;
+    let rng = ring::rand::SystemRandom::new();
+    for _ in 0..8 {
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        rng.fill(bytes.as_mut())?;
+        if let Some(value) = make(bytes.as_ref()) {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
 }
