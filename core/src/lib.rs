@@ -5,8 +5,9 @@
 //! Swift; the `citizen-sandbox` demo and the end-to-end tests use it directly.
 //!
 //! Where to start reading: [`Citizen`] is the one object an app holds. It is opened with a
-//! [`CitizenConfig`] and the [`Platform`] services the phone provides (today the
-//! [`SecretSealer`](platform::SecretSealer) that guards the database key).
+//! [`CitizenConfig`] and the [`Platform`] services the phone provides (the [`SecretSealer`] that
+//! guards the database key, the [`KeyStore`] that holds the wallet's device keys). From it,
+//! [`Citizen::wallet`] is the citizen's identity and [`Citizen::verifier`] an officer's checks.
 
 mod blocking;
 pub mod citizen;

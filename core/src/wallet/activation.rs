@@ -5,7 +5,8 @@
 //! (pre-authorised code, the activation code as `tx_code`) → a nonce → the credential request with
 //! an `openid4vci-proof+jwt` signed by the device key → the checks on the credential → storing it
 //! with the PIN, in one transaction. Also the second half when the PIN turns out to be the birth
-//! date ([`complete`]). Does not own the wire formats (`openid4vci`, `sdjwt`) nor the trust list.
+//! date (`complete`, reached by `Wallet::complete_activation`). Does not own the wire formats
+//! (`openid4vci`, `sdjwt`) nor the trust list.
 //!
 //! Nothing is stored before every check passed; a failure after the device key was made deletes
 //! that key again. Activation from `Blocked` replaces the old wallet in the same transaction that
