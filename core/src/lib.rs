@@ -12,6 +12,7 @@ mod blocking;
 pub mod citizen;
 pub mod config;
 pub mod credential_status;
+pub mod dcql;
 pub mod events;
 pub mod id1;
 pub mod jose;
