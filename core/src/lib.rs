@@ -19,6 +19,7 @@ pub mod jose;
 pub mod logging;
 pub mod net;
 pub mod openid4vci;
+pub mod openid4vp;
 pub mod outbox;
 pub mod platform;
 pub mod portal;
