@@ -322,6 +322,12 @@ impl RequestObject {
         if bounded_str(claims, "client_id", MAX_VALUE_LEN)? != check.link.client_id {
             return Err(Openid4vpError::ClientIdMismatch);
         }
+        if claims.contains_key("iss")
+            && bounded_str(claims, "iss", MAX_VALUE_LEN)? != check.link.client_id
+        {
+            // RFC 9101 §5: a signed request object's `iss` is the client.
+            return Err(Openid4vpError::ClientIdMismatch);
+        }
         if bounded_str(claims, "response_type", MAX_VALUE_LEN)? != "vp_token" {
             return Err(Openid4vpError::UnsupportedResponseType);
         }
@@ -1019,6 +1025,13 @@ mod tests {
         let rp = relying_party(&key);
         let compact = edited(&key, |claims| {
             claims.insert("client_id".into(), json!("other.example"));
+        });
+        assert_eq!(
+            verify_with(&compact, &rp),
+            Err(Openid4vpError::ClientIdMismatch)
+        );
+        let compact = edited(&key, |claims| {
+            claims.insert("iss".into(), json!("other.example"));
         });
         assert_eq!(
             verify_with(&compact, &rp),
