@@ -489,6 +489,10 @@ fn credential_query(value: &Value) -> Result<CredentialQuery, DcqlError> {
     let claim_sets = match object.get("claim_sets") {
         None => Vec::new(),
         Some(_) if claims.is_empty() => return Err(DcqlError::Invalid("claim_sets")),
+        // §6.1: with `claim_sets`, every claims query needs an `id`.
+        Some(_) if claims.iter().any(|c| c.id.is_none()) => {
+            return Err(DcqlError::Missing("claims[].id"));
+        }
         Some(sets) => id_lists(sets, "claim_sets", &claim_ids)?,
     };
     Ok(CredentialQuery {
@@ -759,6 +763,12 @@ mod tests {
                 json!({"credentials": [{"id": "a", "format": "x",
                     "claims": [{"id": "c", "path": ["x"]}], "claim_sets": [["d"]]}]}),
                 DcqlError::UnknownId("claim_sets"),
+            ),
+            (
+                json!({"credentials": [{"id": "a", "format": "x",
+                    "claims": [{"id": "c", "path": ["x"]}, {"path": ["y"]}],
+                    "claim_sets": [["c"]]}]}),
+                DcqlError::Missing("claims[].id"),
             ),
             (
                 json!({"credentials": [{"id": "a", "format": "x"}],
