@@ -216,29 +216,9 @@ impl ResponseMode {
     }
 }
 
-/// A JWE content encryption the wallet can use for `direct_post.jwt`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContentEncryption {
-    A128Gcm,
-    A256Gcm,
-}
-
-impl ContentEncryption {
-    pub fn name(self) -> &'static str {
-        match self {
-            ContentEncryption::A128Gcm => "A128GCM",
-            ContentEncryption::A256Gcm => "A256GCM",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "A128GCM" => Some(ContentEncryption::A128Gcm),
-            "A256GCM" => Some(ContentEncryption::A256Gcm),
-            _ => None,
-        }
-    }
-}
+/// The JWE content encryptions the wallet can use for `direct_post.jwt` (the same type the JWE
+/// module encrypts with).
+pub use crate::jose::jwe::ContentEncryption;
 
 /// Where and how to encrypt a `direct_post.jwt` response, from `client_metadata`.
 #[derive(Debug, Clone, PartialEq, Eq)]
