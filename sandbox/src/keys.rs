@@ -18,6 +18,8 @@ pub enum KeyRole {
     TrustAnchor,
     /// Signs PID credentials and the status list tokens of the sandbox's credential issuer.
     Issuer,
+    /// Signs the request objects of the sandbox's relying party (OpenID4VP).
+    RelyingParty,
 }
 
 impl KeyRole {
@@ -25,6 +27,7 @@ impl KeyRole {
         match self {
             KeyRole::TrustAnchor => "trust_anchor",
             KeyRole::Issuer => "issuer",
+            KeyRole::RelyingParty => "relying_party",
         }
     }
 }

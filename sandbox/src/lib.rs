@@ -9,6 +9,7 @@ pub mod demo;
 pub mod enrollment;
 pub mod issuer;
 pub mod keys;
+pub mod relying_party;
 mod server;
 mod state;
 mod tls;
@@ -41,6 +42,19 @@ pub fn set_credential_status_offline(
 ) -> Result<u64, SandboxError> {
     let state = state::PortalState::open(data_dir, None)?;
     state.with_conn(|conn| issuer::set_status(conn, id_number, status))
+}
+
+/// Makes a presentation request of the sandbox's relying party in the sandbox whose data lives
+/// in `data_dir` (`citizen-sandbox rp-request`); `base_url` is the running sandbox's.
+pub fn rp_request_offline(
+    data_dir: &std::path::Path,
+    base_url: &str,
+    spec: relying_party::PresentationRequestSpec,
+) -> Result<relying_party::PresentationRequestCreated, SandboxError> {
+    let state = state::PortalState::open(data_dir, None)?;
+    state
+        .with_conn(|conn| relying_party::new_request(conn, base_url, spec, state::now()))
+        .map_err(SandboxError::RelyingParty)
 }
 
 /// How to run a sandbox.
@@ -82,6 +96,8 @@ pub enum SandboxError {
     Enrollment(String),
     #[error("credential issuer: {0}")]
     Issuer(String),
+    #[error("relying party: {0}")]
+    RelyingParty(String),
     #[error("trust list: {0}")]
     TrustList(#[from] citizen_core::trust_list::TrustListError),
 }

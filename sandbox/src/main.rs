@@ -72,6 +72,25 @@ enum Command {
         #[arg(long)]
         reinstate: bool,
     },
+    /// Make a presentation request of the sandbox's relying party (OpenID4VP) and print its
+    /// link and QR, for a wallet to answer against a running `serve` on the same data directory.
+    RpRequest {
+        /// The sandbox's data directory (the one `serve --data` uses).
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        /// The running sandbox's base URL (what `serve` printed).
+        #[arg(long, default_value = "https://127.0.0.1:8443/")]
+        base_url: String,
+        /// The PID claims to ask for, comma-separated (default full_name,age_over_18).
+        #[arg(long, value_delimiter = ',')]
+        claims: Vec<String>,
+        /// Claims the citizen may leave out, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        optional: Vec<String>,
+        /// Ask for an encrypted response (`direct_post.jwt`).
+        #[arg(long)]
+        encrypted: bool,
+    },
     /// Run a whole citizen journey through the SDK against an embedded sandbox.
     Demo {
         /// Keep the citizen's encrypted store here for inspection.
@@ -87,6 +106,7 @@ async fn main() -> ExitCode {
         Command::Serve { .. } => "info",
         Command::Enroll { .. } => "warn",
         Command::Revoke { .. } => "warn",
+        Command::RpRequest { .. } => "warn",
         Command::Demo { .. } => "warn",
     };
     tracing_subscriber::fmt()
@@ -118,6 +138,13 @@ async fn main() -> ExitCode {
             suspend,
             reinstate,
         } => revoke(data, &id_number, suspend, reinstate),
+        Command::RpRequest {
+            data,
+            base_url,
+            claims,
+            optional,
+            encrypted,
+        } => rp_request(data, base_url, claims, optional, encrypted),
         Command::Demo { data_dir } => {
             demo::run(demo::DemoOptions { data_dir }, &mut std::io::stdout())
                 .await
@@ -132,6 +159,36 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn rp_request(
+    data: PathBuf,
+    mut base_url: String,
+    claims: Vec<String>,
+    optional_claims: Vec<String>,
+    encrypted: bool,
+) -> Result<(), String> {
+    if !base_url.ends_with('/') {
+        base_url.push('/');
+    }
+    let spec = citizen_sandbox::relying_party::PresentationRequestSpec {
+        claims,
+        optional_claims,
+        encrypted,
+        purpose: None,
+    };
+    let created =
+        citizen_sandbox::rp_request_offline(&data, &base_url, spec).map_err(|e| e.to_string())?;
+    let qr = citizen_core::qr::QrImage::encode(&created.link).map_err(|e| e.to_string())?;
+    println!("Presentation request {}", created.id);
+    println!("  purpose : {}", created.purpose);
+    println!("  link    : {}", created.link);
+    println!(
+        "  result  : GET {base_url}v1/test/rp/results/{}",
+        created.id
+    );
+    println!("{}", qr.to_terminal());
+    Ok(())
 }
 
 fn enroll(

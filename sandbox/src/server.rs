@@ -213,6 +213,7 @@ fn router(state: PortalState) -> Router {
         .route("/v1/test/enrollments", post(enroll))
         .merge(crate::trust::routes())
         .merge(crate::issuer::routes())
+        .merge(crate::relying_party::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

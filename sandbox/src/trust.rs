@@ -23,8 +23,22 @@ use crate::state::{PortalState, now};
 
 /// The credential type the sandbox issuer issues (the PID).
 pub const PID_VCT: &str = "urn:eudi:pid:vn:1";
-/// The sample relying party's client id (the OpenID4VP issue refines relying parties).
-pub const SAMPLE_RP_CLIENT_ID: &str = "x509_san_dns:rp.sandbox.example";
+/// The sandbox's relying party's client id: a pre-registered client (no prefix), which the
+/// wallet finds in this trust list (`relying_party`).
+pub const SAMPLE_RP_CLIENT_ID: &str = "rp.sandbox.example";
+/// The first sample relying party, kept in the list with no keys because the workspace's trust
+/// list test still looks it up. Wallets refuse its prefixed client id: it can ask for nothing.
+pub const LEGACY_RP_CLIENT_ID: &str = "x509_san_dns:rp.sandbox.example";
+/// The relying party's display name.
+pub const SAMPLE_RP_DISPLAY_NAME: &str = "Cổng dịch vụ thử nghiệm (bên xác minh)";
+/// The claims the sandbox's relying party may ask for.
+pub const SAMPLE_RP_ALLOWED_CLAIMS: [&str; 5] = [
+    "full_name",
+    "birth_date",
+    "age_over_18",
+    "id_number",
+    "place_of_residence",
+];
 /// How long a cached list counts as fresh on the phone, unless a test changes it.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 60 * 60;
 /// How long a signed list is valid.
@@ -81,15 +95,13 @@ pub(crate) fn current(
     let anchor = keys::active(conn, KeyRole::TrustAnchor, now)?;
     // Made on first use, so the list always names the key the issuer will sign with.
     keys::active(conn, KeyRole::Issuer, now)?;
-    let issuer_keys = keys::all(conn, KeyRole::Issuer)?
-        .into_iter()
-        .map(|key| TrustedKey {
-            jwk: key.public_key().clone(),
-            kid: key.kid,
-            not_before: Some(key.created_at),
-            not_after: key.retired_at,
-        })
-        .collect();
+    let issuer_keys = trusted_keys(conn, KeyRole::Issuer)?;
+    keys::active(conn, KeyRole::RelyingParty, now)?;
+    let rp_keys = trusted_keys(conn, KeyRole::RelyingParty)?;
+    let rp_host = url::Url::parse(base_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "127.0.0.1".into());
     let max_age: Option<i64> = conn
         .query_row(
             "SELECT max_age FROM trust_list_settings WHERE id = 1",
@@ -109,13 +121,22 @@ pub(crate) fn current(
             vcts: vec![PID_VCT.into()],
             keys: issuer_keys,
         }],
-        relying_parties: vec![RelyingParty {
-            client_id: SAMPLE_RP_CLIENT_ID.into(),
-            display_name: "Sandbox Relying Party".into(),
-            allowed_claims: vec!["age_over_18".into(), "full_name".into()],
-            keys: vec![],
-            response_uri_hosts: vec!["rp.sandbox.example".into()],
-        }],
+        relying_parties: vec![
+            RelyingParty {
+                client_id: SAMPLE_RP_CLIENT_ID.into(),
+                display_name: SAMPLE_RP_DISPLAY_NAME.into(),
+                allowed_claims: SAMPLE_RP_ALLOWED_CLAIMS.map(String::from).to_vec(),
+                keys: rp_keys,
+                response_uri_hosts: vec![rp_host],
+            },
+            RelyingParty {
+                client_id: LEGACY_RP_CLIENT_ID.into(),
+                display_name: "Sandbox Relying Party".into(),
+                allowed_claims: vec!["age_over_18".into(), "full_name".into()],
+                keys: vec![],
+                response_uri_hosts: vec!["rp.sandbox.example".into()],
+            },
+        ],
         venue_signers: vec![],
         health_signers: vec![],
         origins: vec![],
@@ -152,6 +173,19 @@ pub(crate) fn current(
     )?;
     tracing::info!(sequence, "trust list signed");
     Ok(published(jws))
+}
+
+/// Every key `role` ever had, retired ones with `not_after` = their retirement.
+fn trusted_keys(conn: &Connection, role: KeyRole) -> rusqlite::Result<Vec<TrustedKey>> {
+    Ok(keys::all(conn, role)?
+        .into_iter()
+        .map(|key| TrustedKey {
+            jwk: key.public_key().clone(),
+            kid: key.kid,
+            not_before: Some(key.created_at),
+            not_after: key.retired_at,
+        })
+        .collect())
 }
 
 fn published(jws: String) -> Published {

@@ -1,0 +1,697 @@
+//! The sandbox playing an OpenID4VP relying party (`docs/wallet-identity.md`, "OpenID4VP"), so a
+//! wallet can be tested end to end against a verifier that the trust list names.
+//!
+//! Owns: the relying party's encryption key (its scalar in the database; the signing key is
+//! `keys::KeyRole::RelyingParty`), its presentation requests (nonce, state, DCQL query, response
+//! mode, expiry, outcome), and the endpoints `POST /v1/test/rp/requests` (sandbox only: make a
+//! request and its link), `POST /v1/rp/request-objects/{id}` (the `request_uri`, with
+//! `request_uri_method=post`), `POST /v1/rp/responses` (the `response_uri`: `direct_post` and
+//! `direct_post.jwt`) and `GET /v1/test/rp/results/{id}` (sandbox only: what was verified).
+//! The formats and checks are `citizen_core`'s (`openid4vp`, `dcql`, `jose::jwe`, `verifier`).
+//! Never logs personal data: no claims, presentations, nonces or states.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use citizen_core::dcql::DcqlQuery;
+use citizen_core::jose::jwe::{self, ContentEncryption, EcdhPrivateKey};
+use citizen_core::jose::{Jws, base64url, sign_compact};
+use citizen_core::openid4vp::{
+    self, AuthorizationLink, AuthorizationResponse, DirectPost, ErrorResponse,
+    MAX_REQUEST_OBJECT_LEN, REQUEST_OBJECT_TYP, RequestObject, RequestUriMethod,
+    ResponseEncryption, ResponseMode,
+};
+use citizen_core::verifier::{PresentationCheck, verify_presentation};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::keys::{self, KeyRole};
+use crate::state::{PortalState, now};
+use crate::trust::{PID_VCT, SAMPLE_RP_ALLOWED_CLAIMS, SAMPLE_RP_CLIENT_ID};
+
+/// How long a request object is valid after it is fetched (and a request may be answered).
+pub const REQUEST_OBJECT_TTL_SECS: i64 = 5 * 60;
+/// How long a request may be answered after it is made.
+pub const REQUEST_TTL_SECS: i64 = 10 * 60;
+/// How old a key binding JWT may be.
+const KB_MAX_AGE_SECS: i64 = 5 * 60;
+const CLOCK_SKEW_SECS: i64 = 60;
+/// The credential query id of the PID in the requests the sandbox makes.
+pub const PID_QUERY_ID: &str = "pid";
+/// The media type of a request object.
+pub const REQUEST_OBJECT_CONTENT_TYPE: &str = "application/oauth-authz-req+jwt";
+/// Claims asked when a request names none.
+const DEFAULT_CLAIMS: [&str; 2] = ["full_name", "age_over_18"];
+const MAX_BODY_BYTES: usize = openid4vp::MAX_FORM_LEN + 1024;
+
+pub(crate) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS rp_encryption_key (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             scalar BLOB NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS rp_requests (
+             id TEXT PRIMARY KEY,
+             nonce TEXT NOT NULL,
+             state TEXT NOT NULL UNIQUE,
+             response_mode TEXT NOT NULL,
+             dcql_query TEXT NOT NULL,
+             created_at INTEGER NOT NULL,
+             expires_at INTEGER NOT NULL,
+             -- NULL while pending; then completed, declined or failed
+             outcome TEXT,
+             result TEXT,
+             response_code TEXT
+         );",
+    )
+}
+
+pub(crate) fn routes() -> Router<PortalState> {
+    Router::new()
+        .route("/v1/test/rp/requests", post(create_request))
+        .route("/v1/rp/request-objects/{id}", post(request_object))
+        .route("/v1/rp/responses", post(response))
+        .route("/v1/test/rp/results/{id}", get(result))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The relying party's ECDH-ES key for `direct_post.jwt`, made on first use.
+pub(crate) fn encryption_key(conn: &Connection) -> rusqlite::Result<EcdhPrivateKey> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT scalar FROM rp_encryption_key WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(key) = stored.as_deref().and_then(EcdhPrivateKey::from_scalar) {
+        return Ok(key);
+    }
+    let key = EcdhPrivateKey::generate()
+        .map_err(|_| rusqlite::Error::InvalidParameterName("no key could be made".into()))?;
+    conn.execute(
+        "INSERT INTO rp_encryption_key (id, scalar) VALUES (1, ?1)
+         ON CONFLICT (id) DO UPDATE SET scalar = excluded.scalar",
+        [key.to_scalar().as_slice()],
+    )?;
+    Ok(key)
+}
+
+/// The body of `POST /v1/test/rp/requests`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PresentationRequestSpec {
+    /// Required claims of the PID (default `full_name`, `age_over_18`).
+    #[serde(default)]
+    pub claims: Vec<String>,
+    /// Claims the citizen may leave out (a `claim_sets` with and without them).
+    #[serde(default)]
+    pub optional_claims: Vec<String>,
+    /// `direct_post.jwt` instead of `direct_post`.
+    #[serde(default)]
+    pub encrypted: bool,
+    /// Shown to the citizen by the test page; default names the claims.
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+/// The answer of `POST /v1/test/rp/requests`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PresentationRequestCreated {
+    pub id: String,
+    /// `openid4vp://?client_id=…&request_uri=…&request_uri_method=post`
+    pub link: String,
+    pub purpose: String,
+}
+
+/// The answer of `GET /v1/test/rp/results/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresentationResult {
+    /// `pending`, `completed`, `declined` or `failed`.
+    pub state: String,
+    /// The verified claims that were asked and presented (empty unless `completed`).
+    pub claims: Map<String, Value>,
+    pub key_binding: bool,
+    /// The credential's status in the sandbox's status list: `valid`, `revoked`, `suspended`,
+    /// `unknown`; absent unless `completed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Why a spec was refused.
+fn check_spec(spec: &PresentationRequestSpec) -> Result<(), String> {
+    for claim in spec.claims.iter().chain(&spec.optional_claims) {
+        if !SAMPLE_RP_ALLOWED_CLAIMS.contains(&claim.as_str()) {
+            return Err(format!("the relying party may not ask for `{claim}`"));
+        }
+    }
+    if spec.claims.iter().any(|c| spec.optional_claims.contains(c)) {
+        return Err("a claim is both required and optional".into());
+    }
+    Ok(())
+}
+
+/// The DCQL query for the PID with `required` claims and `optional` ones.
+fn dcql_query(required: &[String], optional: &[String]) -> Value {
+    let claims: Vec<Value> = required
+        .iter()
+        .chain(optional)
+        .map(|name| json!({"id": name, "path": [name]}))
+        .collect();
+    let mut credential = json!({
+        "id": PID_QUERY_ID,
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": [PID_VCT]},
+        "claims": claims,
+    });
+    if !optional.is_empty() {
+        let with: Vec<&String> = required.iter().chain(optional).collect();
+        credential["claim_sets"] = json!([with, required]);
+    }
+    json!({"credentials": [credential]})
+}
+
+/// Makes a presentation request (what `POST /v1/test/rp/requests` and the `rp-request` command
+/// do), stored as pending.
+pub(crate) fn new_request(
+    conn: &Connection,
+    base_url: &str,
+    mut spec: PresentationRequestSpec,
+    now: i64,
+) -> Result<PresentationRequestCreated, String> {
+    check_spec(&spec)?;
+    if spec.claims.is_empty() {
+        spec.claims = DEFAULT_CLAIMS
+            .iter()
+            .map(|c| c.to_string())
+            .filter(|c| !spec.optional_claims.contains(c))
+            .collect();
+    }
+    let query = dcql_query(&spec.claims, &spec.optional_claims);
+    DcqlQuery::from_value(&query).map_err(|e| e.to_string())?;
+    let id = random_token().map_err(|e| e.to_string())?;
+    let nonce = random_token().map_err(|e| e.to_string())?;
+    let state = random_token().map_err(|e| e.to_string())?;
+    let mode = if spec.encrypted {
+        ResponseMode::DirectPostJwt
+    } else {
+        ResponseMode::DirectPost
+    };
+    conn.execute(
+        "INSERT INTO rp_requests (id, nonce, state, response_mode, dcql_query, created_at,
+             expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            nonce,
+            state,
+            mode.name(),
+            query.to_string(),
+            now,
+            now + REQUEST_TTL_SECS
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    let request_uri = url::Url::parse(&format!("{base_url}v1/rp/request-objects/{id}"))
+        .map_err(|e| e.to_string())?;
+    let link = AuthorizationLink {
+        client_id: SAMPLE_RP_CLIENT_ID.into(),
+        request_uri,
+        request_uri_method: RequestUriMethod::Post,
+    };
+    let purpose = spec.purpose.unwrap_or_else(|| {
+        let mut names = spec.claims.clone();
+        names.extend(
+            spec.optional_claims
+                .iter()
+                .map(|c| format!("{c} (tuỳ chọn)")),
+        );
+        format!("Xác minh: {}", names.join(", "))
+    });
+    Ok(PresentationRequestCreated {
+        id,
+        link: link.to_uri(),
+        purpose,
+    })
+}
+
+struct StoredRequest {
+    id: String,
+    nonce: String,
+    state: String,
+    mode: ResponseMode,
+    dcql_query: Value,
+    expires_at: i64,
+    outcome: Option<String>,
+    result: Option<String>,
+}
+
+fn stored_request(
+    conn: &Connection,
+    column: &str,
+    value: &str,
+) -> rusqlite::Result<Option<StoredRequest>> {
+    conn.query_row(
+        &format!(
+            "SELECT id, nonce, state, response_mode, dcql_query, expires_at, outcome, result
+             FROM rp_requests WHERE {column} = ?1"
+        ),
+        [value],
+        |r| {
+            let mode: String = r.get(3)?;
+            let query: String = r.get(4)?;
+            Ok(StoredRequest {
+                id: r.get(0)?,
+                nonce: r.get(1)?,
+                state: r.get(2)?,
+                mode: if mode == ResponseMode::DirectPostJwt.name() {
+                    ResponseMode::DirectPostJwt
+                } else {
+                    ResponseMode::DirectPost
+                },
+                dcql_query: serde_json::from_str(&query).unwrap_or(Value::Null),
+                expires_at: r.get(5)?,
+                outcome: r.get(6)?,
+                result: r.get(7)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// The signed request object of request `id` at `now`, with `wallet_nonce` when the wallet sent
+/// one; `None` for an unknown or expired request.
+pub(crate) fn signed_request_object(
+    conn: &Connection,
+    base_url: &str,
+    id: &str,
+    wallet_nonce: Option<&str>,
+    now: i64,
+) -> Result<Option<String>, String> {
+    let Some(request) = stored_request(conn, "id", id).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    if request.outcome.is_some() || now >= request.expires_at {
+        return Ok(None);
+    }
+    let key = keys::active(conn, KeyRole::RelyingParty, now).map_err(|e| e.to_string())?;
+    let encryption = match request.mode {
+        ResponseMode::DirectPost => None,
+        ResponseMode::DirectPostJwt => {
+            let enc_key = encryption_key(conn).map_err(|e| e.to_string())?;
+            let jwk = enc_key.public_jwk().clone();
+            let kid: String = jwk.thumbprint().chars().take(11).collect();
+            Some(ResponseEncryption {
+                jwk,
+                kid: Some(kid),
+                enc_values: vec![ContentEncryption::A128Gcm, ContentEncryption::A256Gcm],
+            })
+        }
+    };
+    let object = RequestObject {
+        client_id: SAMPLE_RP_CLIENT_ID.into(),
+        response_mode: request.mode,
+        response_uri: url::Url::parse(&format!("{base_url}v1/rp/responses"))
+            .map_err(|e| e.to_string())?,
+        nonce: request.nonce,
+        state: request.state,
+        iat: Some(now),
+        exp: (now + REQUEST_OBJECT_TTL_SECS).min(request.expires_at),
+        aud: Some(openid4vp::SELF_ISSUED_AUDIENCE.into()),
+        dcql_query: DcqlQuery::from_value(&request.dcql_query).map_err(|e| e.to_string())?,
+        encryption,
+    };
+    let signed = object
+        .sign(key.signer.as_ref(), &key.kid)
+        .map_err(|e| e.to_string())?;
+    let Some(wallet_nonce) = wallet_nonce else {
+        return Ok(Some(signed));
+    };
+    // Core's `RequestObject::sign` has no `wallet_nonce` (OpenID4VP 1.0 §5.10): the signed claims
+    // get it added and are signed again with the same header.
+    let jws = Jws::parse(&signed, MAX_REQUEST_OBJECT_LEN).map_err(|e| e.to_string())?;
+    let mut claims = jws.claims().map_err(|e| e.to_string())?;
+    claims.insert("wallet_nonce".into(), json!(wallet_nonce));
+    let mut header = Map::new();
+    header.insert("typ".into(), json!(REQUEST_OBJECT_TYP));
+    header.insert("kid".into(), json!(key.kid));
+    let payload = serde_json::to_vec(&claims).map_err(|e| e.to_string())?;
+    sign_compact(&header, &payload, key.signer.as_ref())
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// What the relying party concluded from a response.
+enum Outcome {
+    Completed(PresentationResult),
+    Declined(String),
+    Failed(String),
+}
+
+/// Verifies `response` for `request`: one PID presentation, bound to the client id and the
+/// request's nonce, issued by the sandbox, with the asked claims.
+fn verify_response(
+    conn: &Connection,
+    base_url: &str,
+    request: &StoredRequest,
+    response: &AuthorizationResponse,
+    now: i64,
+) -> Result<PresentationResult, String> {
+    if response.vp_token.len() != 1 {
+        return Err("the vp_token must answer the one credential query".into());
+    }
+    let presentations = response
+        .vp_token
+        .get(PID_QUERY_ID)
+        .ok_or("the vp_token does not answer the credential query `pid`")?;
+    let [presentation] = presentations.as_slice() else {
+        return Err("one presentation of the PID is expected".into());
+    };
+    let issuer_keys: Vec<_> = keys::all(conn, KeyRole::Issuer)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|key| key.public_key().clone())
+        .collect();
+    let claims = verify_presentation(
+        presentation,
+        &PresentationCheck {
+            issuer_keys: &issuer_keys,
+            audience: SAMPLE_RP_CLIENT_ID,
+            nonce: &request.nonce,
+            max_age_secs: KB_MAX_AGE_SECS,
+            clock_skew_secs: CLOCK_SKEW_SECS,
+            now,
+            sd_jwt_vc: true,
+        },
+    )
+    .map_err(|e| format!("the presentation does not verify: {e}"))?;
+    let Value::Object(claims) = claims else {
+        return Err("the presentation has no claims".into());
+    };
+    if claims.get("vct").and_then(Value::as_str) != Some(PID_VCT)
+        || claims.get("iss").and_then(Value::as_str) != Some(base_url)
+    {
+        return Err("the credential is not the sandbox's PID".into());
+    }
+    let query = DcqlQuery::from_value(&request.dcql_query).map_err(|e| e.to_string())?;
+    let credential = query
+        .credentials
+        .first()
+        .ok_or("the request has no credential query")?;
+    let mut presented = Map::new();
+    for (index, claim) in credential.claims.iter().enumerate() {
+        let name = citizen_core::dcql::top_name(&claim.path).ok_or("a claim path has no name")?;
+        match claims.get(name) {
+            Some(value) => {
+                presented.insert(name.to_owned(), value.clone());
+            }
+            None if credential.is_required(index) => {
+                return Err(format!("the required claim `{name}` was not presented"));
+            }
+            None => {}
+        }
+    }
+    let status = credential_status(conn, base_url, &claims).map_err(|e| e.to_string())?;
+    Ok(PresentationResult {
+        state: "completed".into(),
+        claims: presented,
+        key_binding: true,
+        status: Some(status),
+        error: None,
+    })
+}
+
+/// The status of the presented credential in the sandbox's own status list.
+fn credential_status(
+    conn: &Connection,
+    base_url: &str,
+    claims: &Map<String, Value>,
+) -> rusqlite::Result<String> {
+    let reference = &claims.get("status").unwrap_or(&Value::Null)["status_list"];
+    let (Some(uri), Some(idx)) = (reference["uri"].as_str(), reference["idx"].as_i64()) else {
+        return Ok("unknown".into());
+    };
+    if uri != crate::issuer::store::status_list_uri(base_url) {
+        return Ok("unknown".into());
+    }
+    let status: Option<u8> = conn
+        .query_row(
+            "SELECT status FROM issued_credentials WHERE list_id = ?1 AND idx = ?2",
+            params![crate::issuer::store::STATUS_LIST_ID, idx],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match status {
+        Some(0) => "valid",
+        Some(1) => "revoked",
+        Some(2) => "suspended",
+        _ => "unknown",
+    }
+    .into())
+}
+
+/// The response parameters of a `direct_post.jwt` body: the JWE's JSON object, as a form.
+fn decrypted_form(jwe_text: &str, key: &EcdhPrivateKey) -> Result<Vec<u8>, String> {
+    let (_, plaintext) = jwe::decrypt(jwe_text, key, openid4vp::MAX_FORM_LEN)
+        .map_err(|e| format!("the response does not decrypt: {e}"))?;
+    let object: Map<String, Value> = serde_json::from_slice(&plaintext)
+        .map_err(|_| "the decrypted response is not a JSON object".to_string())?;
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &object {
+        match value {
+            Value::String(text) => form.append_pair(name, text),
+            // `vp_token` is an object in the JSON form, JSON text in the form encoding.
+            other => form.append_pair(name, &other.to_string()),
+        };
+    }
+    Ok(form.finish().into_bytes())
+}
+
+fn form_param(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Handles a posted response: `Ok(redirect)` once recorded as completed or declined,
+/// `Err((status, error, description))` otherwise (a failed verification is recorded too).
+fn handle_response(
+    conn: &Connection,
+    base_url: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<Option<String>, (StatusCode, &'static str, String)> {
+    let invalid = |d: String| (StatusCode::BAD_REQUEST, "invalid_request", d);
+    let internal = |e: rusqlite::Error| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            e.to_string(),
+        )
+    };
+    let (form, encrypted) = match form_param(body, "response") {
+        Some(jwe_text) => {
+            let key = encryption_key(conn).map_err(internal)?;
+            (decrypted_form(&jwe_text, &key).map_err(invalid)?, true)
+        }
+        None => (body.to_vec(), false),
+    };
+    let post = DirectPost::from_form(&form).map_err(|e| invalid(e.to_string()))?;
+    let state = match &post {
+        DirectPost::Response(r) => &r.state,
+        DirectPost::Error(e) => &e.state,
+    };
+    let request = stored_request(conn, "state", state)
+        .map_err(internal)?
+        .ok_or_else(|| invalid("unknown state".into()))?;
+    if request.outcome.is_some() {
+        return Err(invalid("the request was already answered".into()));
+    }
+    if now >= request.expires_at {
+        return Err(invalid("the request has expired".into()));
+    }
+    if encrypted != (request.mode == ResponseMode::DirectPostJwt) {
+        return Err(invalid(format!(
+            "the request asked for response_mode {}",
+            request.mode.name()
+        )));
+    }
+    let outcome = match &post {
+        DirectPost::Error(ErrorResponse { error, .. }) => Outcome::Declined(error.clone()),
+        DirectPost::Response(response) => {
+            match verify_response(conn, base_url, &request, response, now) {
+                Ok(result) => Outcome::Completed(result),
+                Err(error) => Outcome::Failed(error),
+            }
+        }
+    };
+    let (name, result, failure) = match outcome {
+        Outcome::Completed(result) => ("completed", result, None),
+        Outcome::Declined(error) => ("declined", empty_result("declined", Some(error)), None),
+        Outcome::Failed(error) => (
+            "failed",
+            empty_result("failed", Some(error.clone())),
+            Some(error),
+        ),
+    };
+    let response_code = random_token().map_err(|e| invalid(e.to_string()))?;
+    // Only a pending request takes an outcome: of two concurrent answers, one wins.
+    let updated = conn
+        .execute(
+            "UPDATE rp_requests SET outcome = ?2, result = ?3, response_code = ?4
+             WHERE id = ?1 AND outcome IS NULL",
+            params![
+                request.id,
+                name,
+                serde_json::to_string(&result).unwrap_or_default(),
+                response_code
+            ],
+        )
+        .map_err(internal)?;
+    if updated == 0 {
+        return Err(invalid("the request was already answered".into()));
+    }
+    tracing::info!(outcome = name, "relying party response recorded");
+    match failure {
+        Some(error) => Err(invalid(error)),
+        None => Ok(Some(format!(
+            "{base_url}v1/test/rp/results/{}?response_code={response_code}",
+            request.id
+        ))),
+    }
+}
+
+fn empty_result(state: &str, error: Option<String>) -> PresentationResult {
+    PresentationResult {
+        state: state.into(),
+        claims: Map::new(),
+        key_binding: false,
+        status: None,
+        error,
+    }
+}
+
+/// What the relying party knows of request `id`; `None` for an unknown one.
+pub(crate) fn presentation_result(
+    conn: &Connection,
+    id: &str,
+) -> rusqlite::Result<Option<PresentationResult>> {
+    Ok(stored_request(conn, "id", id)?.map(|request| {
+        request
+            .result
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_else(|| empty_result(request.outcome.as_deref().unwrap_or("pending"), None))
+    }))
+}
+
+fn random_token() -> Result<String, ring::error::Unspecified> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 24];
+    ring::rand::SystemRandom::new().fill(&mut bytes)?;
+    Ok(base64url::encode(bytes))
+}
+
+// --- handlers -----------------------------------------------------------------------------------
+
+async fn create_request(State(state): State<PortalState>, body: Bytes) -> Response {
+    let spec: PresentationRequestSpec = if body.is_empty() {
+        PresentationRequestSpec::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(spec) => spec,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "invalid_request", "not a request"),
+        }
+    };
+    let base_url = state.base_url().to_owned();
+    match state.with_conn(|conn| new_request(conn, &base_url, spec, now())) {
+        Ok(created) => (StatusCode::CREATED, Json(created)).into_response(),
+        Err(description) => error(StatusCode::BAD_REQUEST, "invalid_request", &description),
+    }
+}
+
+async fn request_object(
+    State(state): State<PortalState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let wallet_nonce = form_param(&body, "wallet_nonce");
+    if wallet_nonce
+        .as_deref()
+        .is_some_and(|n| n.is_empty() || n.len() > openid4vp::MAX_VALUE_LEN)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "bad wallet_nonce",
+        );
+    }
+    let base_url = state.base_url().to_owned();
+    let signed = state.with_conn(|conn| {
+        signed_request_object(conn, &base_url, &id, wallet_nonce.as_deref(), now())
+    });
+    match signed {
+        Ok(Some(jws)) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(REQUEST_OBJECT_CONTENT_TYPE),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            jws,
+        )
+            .into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_uri",
+            "no such pending request",
+        ),
+        Err(description) => {
+            tracing::error!(%description, "request object could not be signed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal",
+            )
+        }
+    }
+}
+
+async fn response(State(state): State<PortalState>, body: Bytes) -> Response {
+    let base_url = state.base_url().to_owned();
+    match state.with_conn(|conn| handle_response(conn, &base_url, &body, now())) {
+        Ok(Some(redirect_uri)) => Json(json!({ "redirect_uri": redirect_uri })).into_response(),
+        Ok(None) => Json(json!({})).into_response(),
+        Err((status, code, description)) => error(status, code, &description),
+    }
+}
+
+async fn result(State(state): State<PortalState>, Path(id): Path<String>) -> Response {
+    match state.with_conn(|conn| presentation_result(conn, &id)) {
+        Ok(Some(result)) => Json(result).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such request"),
+        Err(e) => {
+            tracing::error!(error = %e, "result lookup failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal",
+            )
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}
