@@ -695,3 +695,55 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encryption_key_persists_and_optional_claims_make_claim_sets() {
+        let conn = Connection::open_in_memory().unwrap();
+        create_tables(&conn).unwrap();
+        let key = encryption_key(&conn).unwrap();
+        assert_eq!(
+            encryption_key(&conn).unwrap().public_jwk(),
+            key.public_jwk()
+        );
+
+        let query = DcqlQuery::from_value(&dcql_query(
+            &["full_name".into()],
+            &["id_number".into(), "birth_date".into()],
+        ))
+        .unwrap();
+        let credential = &query.credentials[0];
+        assert_eq!(credential.vct_values, vec![PID_VCT]);
+        assert!(credential.is_required(0));
+        assert!(!credential.is_required(1) && !credential.is_required(2));
+        let all_required = DcqlQuery::from_value(&dcql_query(&["full_name".into()], &[])).unwrap();
+        assert!(all_required.credentials[0].claim_sets.is_empty());
+    }
+
+    #[test]
+    fn a_spec_asks_only_for_allowed_claims() {
+        let spec = |claims: &[&str], optional: &[&str]| PresentationRequestSpec {
+            claims: claims.iter().map(|c| c.to_string()).collect(),
+            optional_claims: optional.iter().map(|c| c.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(check_spec(&spec(&["full_name"], &["id_number"])).is_ok());
+        assert!(check_spec(&spec(&["sex"], &[])).is_err());
+        assert!(check_spec(&spec(&["full_name"], &["full_name"])).is_err());
+        let conn = Connection::open_in_memory().unwrap();
+        create_tables(&conn).unwrap();
+        let created = new_request(
+            &conn,
+            "https://127.0.0.1:1/",
+            spec(&[], &["full_name"]),
+            100,
+        )
+        .unwrap();
+        // The default claims minus the optional one.
+        assert!(created.purpose.contains("age_over_18"));
+        assert!(created.link.contains("request_uri_method=post"));
+    }
+}

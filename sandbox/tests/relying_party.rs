@@ -406,3 +406,42 @@ async fn requests_for_claims_the_relying_party_may_not_ask_are_refused() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rp_request_command_makes_a_request_a_running_sandbox_serves() {
+    let (sandbox, data) = start().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_citizen-sandbox"))
+        .args([
+            "rp-request",
+            "--claims",
+            "full_name,birth_date",
+            "--encrypted",
+        ])
+        .args(["--base-url", &sandbox.base_url, "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let link = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("link    : "))
+        .unwrap();
+    let id = text
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("Presentation request ")
+        .unwrap();
+    // The QR is drawn with block characters.
+    assert!(text.contains('█'));
+    let created = PresentationRequestCreated {
+        id: id.to_owned(),
+        link: link.to_owned(),
+        purpose: String::new(),
+    };
+    let (object, _) = fetch_request(&sandbox, &created).await;
+    assert_eq!(object.response_mode, ResponseMode::DirectPostJwt);
+    assert_eq!(object.dcql_query.credentials[0].claims.len(), 2);
+    assert_eq!(result(&sandbox, id).await.state, "pending");
+}
