@@ -188,13 +188,13 @@ impl AuthorizationLink {
 
     /// The link as an `openid4vp://` URI (what a QR carries).
     pub fn to_uri(&self) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::from("openid4vp://?"));
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
         query.append_pair("client_id", &self.client_id);
         query.append_pair("request_uri", self.request_uri.as_str());
         if self.request_uri_method == RequestUriMethod::Post {
             query.append_pair("request_uri_method", "post");
         }
-        query.finish()
+        format!("openid4vp://?{}", query.finish())
     }
 }
 
@@ -811,6 +811,7 @@ mod tests {
         );
         assert_eq!(link.request_uri_method, RequestUriMethod::Post);
         assert_eq!(AuthorizationLink::parse(&link.to_uri()).unwrap(), link);
+        assert!(link.to_uri().starts_with("openid4vp://?client_id="));
         let same_device = AuthorizationLink::parse(
             "https://wallet.example/authorize?client_id=rp.dichvucong.example\
              &request_uri=https://rp.dichvucong.example/r/1&extra=1",

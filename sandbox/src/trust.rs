@@ -26,9 +26,6 @@ pub const PID_VCT: &str = "urn:eudi:pid:vn:1";
 /// The sandbox's relying party's client id: a pre-registered client (no prefix), which the
 /// wallet finds in this trust list (`relying_party`).
 pub const SAMPLE_RP_CLIENT_ID: &str = "rp.sandbox.example";
-/// The first sample relying party, kept in the list with no keys because the workspace's trust
-/// list test still looks it up. Wallets refuse its prefixed client id: it can ask for nothing.
-pub const LEGACY_RP_CLIENT_ID: &str = "x509_san_dns:rp.sandbox.example";
 /// The relying party's display name.
 pub const SAMPLE_RP_DISPLAY_NAME: &str = "Cổng dịch vụ thử nghiệm (bên xác minh)";
 /// The claims the sandbox's relying party may ask for.
@@ -128,13 +125,6 @@ pub(crate) fn current(
                 allowed_claims: SAMPLE_RP_ALLOWED_CLAIMS.map(String::from).to_vec(),
                 keys: rp_keys,
                 response_uri_hosts: vec![rp_host],
-            },
-            RelyingParty {
-                client_id: LEGACY_RP_CLIENT_ID.into(),
-                display_name: "Sandbox Relying Party".into(),
-                allowed_claims: vec!["age_over_18".into(), "full_name".into()],
-                keys: vec![],
-                response_uri_hosts: vec!["rp.sandbox.example".into()],
             },
         ],
         venue_signers: vec![],
