@@ -118,15 +118,13 @@ pub(crate) fn current(
             vcts: vec![PID_VCT.into()],
             keys: issuer_keys,
         }],
-        relying_parties: vec![
-            RelyingParty {
-                client_id: SAMPLE_RP_CLIENT_ID.into(),
-                display_name: SAMPLE_RP_DISPLAY_NAME.into(),
-                allowed_claims: SAMPLE_RP_ALLOWED_CLAIMS.map(String::from).to_vec(),
-                keys: rp_keys,
-                response_uri_hosts: vec![rp_host],
-            },
-        ],
+        relying_parties: vec![RelyingParty {
+            client_id: SAMPLE_RP_CLIENT_ID.into(),
+            display_name: SAMPLE_RP_DISPLAY_NAME.into(),
+            allowed_claims: SAMPLE_RP_ALLOWED_CLAIMS.map(String::from).to_vec(),
+            keys: rp_keys,
+            response_uri_hosts: vec![rp_host],
+        }],
         venue_signers: vec![],
         health_signers: vec![],
         origins: vec![],
