@@ -33,6 +33,7 @@ pub enum CitizenError {
         code: String,
         detail: String,
     },
+    /// The thing asked for does not exist (a credential, a history record, ...).
     #[error("not found: {detail}")]
     NotFound { detail: String },
     /// Too many failed attempts; wait or use the recovery path.
@@ -80,6 +81,7 @@ pub enum CitizenError {
     /// The portal or the stored data needs a newer SDK.
     #[error("unsupported: {detail}")]
     Unsupported { detail: String },
+    /// The SDK task doing the work was cancelled before it finished; retry.
     #[error("cancelled: {detail}")]
     Cancelled { detail: String },
     /// A bug in the SDK. Report it.

@@ -84,6 +84,7 @@ impl Citizen {
         }))
     }
 
+    /// The SDK's state: store, wallet, outbox, portal reachability, trust list.
     pub async fn status(&self) -> Result<Status, CitizenError> {
         let inner = self.inner.clone();
         Ok(runtime::run(async move { inner.status().await })
@@ -99,6 +100,7 @@ impl Citizen {
             .into())
     }
 
+    /// The last successful portal contact, from any session; `None` before the first.
     pub async fn last_portal_contact(&self) -> Result<Option<PortalContact>, CitizenError> {
         let inner = self.inner.clone();
         Ok(
@@ -175,6 +177,7 @@ pub struct SubscriptionHandle {
 
 #[uniffi::export]
 impl SubscriptionHandle {
+    /// Stops delivery to the listener; calling it again does nothing.
     pub fn cancel(&self) {
         let taken = self
             .subscription

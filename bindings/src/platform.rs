@@ -16,8 +16,11 @@ use crate::types::{Event, LogRecord};
 /// `citizen_core::platform::SecretSealer`.
 #[uniffi::export(foreign)]
 pub trait SecretSealer: Send + Sync {
+    /// Seals `plaintext` with the hardware key (creating it on first use).
     fn seal(&self, plaintext: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
+    /// Unseals what `seal` returned.
     fn unseal(&self, sealed: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
+    /// Deletes the sealing key: every earlier sealed value becomes unrecoverable.
     fn delete_key(&self) -> Result<(), PlatformError>;
     /// Whether the sealing key lives in secure hardware (TEE / StrongBox / Secure Enclave).
     /// Report the truth: it is shown in `Status` and apps may refuse to hold credentials without.
@@ -58,22 +61,29 @@ impl From<citizen_core::KeyPolicy> for KeyPolicy {
 /// makes them on its own worker threads, never on the app's.
 #[uniffi::export(foreign)]
 pub trait KeyStore: Send + Sync {
+    /// Makes a new P-256 key under `alias`; returns its SEC1 uncompressed public key.
     fn generate_key(&self, alias: String, policy: KeyPolicy) -> Result<Vec<u8>, PlatformError>;
+    /// The SEC1 public key of `alias`, or null/nil when there is none.
     fn public_key(&self, alias: String) -> Result<Option<Vec<u8>>, PlatformError>;
+    /// Signs `message` with ECDSA P-256 / SHA-256 (DER or raw `r || s`).
     fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
+    /// Deletes the key of `alias`; succeeds when there is none.
     fn delete_key(&self, alias: String) -> Result<(), PlatformError>;
+    /// Whether the key of `alias` lives in secure hardware.
     fn is_hardware_backed(&self, alias: String) -> Result<bool, PlatformError>;
 }
 
 /// Receives the SDK's log lines (logcat, os_log, ...). Called from SDK threads.
 #[uniffi::export(foreign)]
 pub trait LogSink: Send + Sync {
+    /// Receives one log line.
     fn log(&self, record: LogRecord);
 }
 
 /// Receives SDK events. Called from SDK threads; hand work to the UI thread yourself.
 #[uniffi::export(foreign)]
 pub trait EventListener: Send + Sync {
+    /// Receives one event.
     fn on_event(&self, event: Event);
 }
 
@@ -85,6 +95,7 @@ pub trait EventListener: Send + Sync {
 /// missing fails with a clear error when it is used, not at open.
 #[derive(uniffi::Record)]
 pub struct PlatformServices {
+    /// Seals the store's key with secure hardware.
     pub sealer: Arc<dyn SecretSealer>,
     /// The wallet's device keys. Optional (added after the first release): an app without the
     /// wallet need not give one, and the wallet reports its absence when it is used.

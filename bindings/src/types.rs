@@ -13,17 +13,23 @@ use crate::wallet::{HistoryKind, HistoryOutcome, WalletState};
 /// See `citizen_core::CitizenConfig`.
 #[derive(uniffi::Record)]
 pub struct CitizenConfig {
+    /// Where the encrypted store lives: the app's private files directory.
     pub data_dir: String,
+    /// The agency portal, e.g. `https://portal.example.gov.vn/`. Must be `https`.
     pub portal_base_url: String,
+    /// Extra trusted root certificates (PEM), added to the public web roots.
     #[uniffi(default = [])]
     pub trusted_roots_pem: Vec<String>,
+    /// SPKI pins for the portal (`sha256/<base64>`); required unless `allow_unpinned` is set.
     #[uniffi(default = [])]
     pub portal_spki_pins: Vec<String>,
+    /// Other origins the SDK may talk to, each with its own pins.
     #[uniffi(default = [])]
     pub origin_pins: Vec<OriginPins>,
     /// A development setup only: see `citizen_core::CitizenConfig::allow_unpinned`.
     #[uniffi(default = false)]
     pub allow_unpinned: bool,
+    /// Limit for one HTTP request, connection included, in milliseconds.
     #[uniffi(default = 30000)]
     pub request_timeout_ms: u32,
     /// The keys that may sign the trust list: see `citizen_core::CitizenConfig::trust_anchors`.
@@ -35,14 +41,18 @@ pub struct CitizenConfig {
 /// `citizen_core::TrustAnchor`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct TrustAnchor {
+    /// The `kid` a trust list's JWS header names this key by.
     pub kid: String,
+    /// The public key as a JWK (JSON object).
     pub jwk_json: String,
 }
 
 /// See `citizen_core::OriginPins`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OriginPins {
+    /// The origin, e.g. `https://issuer.example.gov.vn`.
     pub origin: String,
+    /// SPKI pins for that origin (`sha256/<base64>`).
     pub spki_pins: Vec<String>,
 }
 
@@ -83,9 +93,13 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
 /// See `citizen_core::TrustListState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum TrustListState {
+    /// No verified trust list: none fetched yet, or the cached one no longer verifies.
     Missing,
+    /// Verified, and fetched or confirmed unchanged within its `max_age`.
     Fresh,
+    /// Verified but not confirmed within its `max_age`: the trust data may be out of date.
     Stale,
+    /// Past its `exp`: nothing verifies against it until a new list is fetched.
     Expired,
 }
 
@@ -100,14 +114,22 @@ impl From<citizen_core::TrustListState> for TrustListState {
     }
 }
 
+/// A snapshot of the SDK's state, for the app's status screen and support reports.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Status {
+    /// The schema version of the encrypted store.
     pub store_schema_version: u32,
+    /// Whether the key that seals the store's key lives in secure hardware.
     pub store_key_hardware_backed: bool,
+    /// Whether the wallet is activated, locked or blocked.
     pub wallet_state: WalletState,
+    /// Outbox entries waiting to reach a server.
     pub queued_work: u64,
+    /// `None` until the portal was tried in this session.
     pub portal_reachable: Option<bool>,
+    /// Unix seconds of the last successful portal contact, from any session.
     pub last_portal_contact_at: Option<i64>,
+    /// The state of the cached trust list.
     pub trust_list: TrustListState,
 }
 
@@ -128,8 +150,11 @@ impl From<citizen_core::Status> for Status {
 /// See `citizen_core::SyncReport`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncReport {
+    /// Everything due was attempted within the time budget (nothing was cut short).
     pub completed: bool,
+    /// Outbox entries still waiting afterwards.
     pub queued_work: u64,
+    /// When the next entry falls due (Unix seconds), for scheduling the next background run.
     pub next_due_at: Option<i64>,
 }
 
@@ -143,11 +168,16 @@ impl From<citizen_core::SyncReport> for SyncReport {
     }
 }
 
+/// What the portal said about itself on a successful contact.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PortalContact {
+    /// The portal's name, as it reports it.
     pub portal_name: String,
+    /// The portal API version it speaks.
     pub api_version: u32,
+    /// The portal's clock (Unix seconds) when it answered.
     pub server_time: i64,
+    /// Unix seconds on the phone's clock when the answer arrived.
     pub contacted_at: i64,
 }
 
@@ -162,18 +192,17 @@ impl From<citizen_core::PortalContact> for PortalContact {
     }
 }
 
+/// Something that changed in the SDK, delivered to an `EventListener`.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum Event {
-    PortalReachabilityChanged {
-        reachable: bool,
-    },
+    /// The portal became reachable or unreachable (on change, and on the first contact).
+    PortalReachabilityChanged { reachable: bool },
+    /// The store was re-encrypted under a new key.
     StoreKeyRotated,
-    StatusChanged {
-        status: Status,
-    },
-    WalletStateChanged {
-        state: WalletState,
-    },
+    /// The values of `Citizen.status()` changed.
+    StatusChanged { status: Status },
+    /// The wallet's state changed (activated, locked, blocked, reset).
+    WalletStateChanged { state: WalletState },
     /// A record was added to the disclosure history.
     HistoryRecorded {
         id: i64,
@@ -181,9 +210,7 @@ pub enum Event {
         outcome: HistoryOutcome,
     },
     /// See `citizen_core::Event::TrustListChanged`.
-    TrustListChanged {
-        state: TrustListState,
-    },
+    TrustListChanged { state: TrustListState },
 }
 
 impl Event {
@@ -213,12 +240,18 @@ impl Event {
     }
 }
 
+/// How much the SDK logs, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum LogLevel {
+    /// Something failed.
     Error,
+    /// Something unexpected that the SDK recovered from.
     Warn,
+    /// Milestones: opened, synced, activated.
     Info,
+    /// Detail for debugging a development build.
     Debug,
+    /// Everything, very verbose.
     Trace,
 }
 
@@ -246,10 +279,14 @@ impl From<citizen_core::LogLevel> for LogLevel {
     }
 }
 
+/// One log line for a `LogSink`. Never holds personal data or secrets.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct LogRecord {
+    /// How severe the line is.
     pub level: LogLevel,
+    /// The SDK module that logged it.
     pub target: String,
+    /// The text of the line.
     pub message: String,
 }
 

@@ -15,8 +15,11 @@ use crate::wallet::StatusAnswer;
 pub struct IdentityChallenge {
     /// `IDC1:…`.
     pub text: String,
+    /// The verifier's identifier the presentation must be bound to.
     pub audience: String,
+    /// The fresh nonce the presentation must be bound to.
     pub nonce: String,
+    /// The claim names the challenge asks for.
     pub claims: Vec<String>,
 }
 
@@ -49,10 +52,13 @@ impl IdentityChallenge {
 pub struct VerifiedIdentity {
     /// The disclosed claims as a JSON object (`{"full_name": "…", "age_over_18": true, …}`).
     pub claims_json: String,
+    /// The issuer (`iss`) of the presented credential.
     pub issuer: String,
+    /// The issuer's name from the trust list.
     pub issuer_name: String,
     /// When the citizen's phone made the QR (Unix seconds).
     pub presented_at: i64,
+    /// The credential's status from the cached status list.
     pub status: StatusAnswer,
 }
 

@@ -11,12 +11,12 @@ use crate::runtime;
 /// See `citizen_core::WalletState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum WalletState {
+    /// No usable credential: never activated, reset, or activation waits for a PIN.
     NotActivated,
+    /// Activated: the credential can be presented.
     Active,
     /// Too many wrong PINs: wait until `until` (Unix seconds).
-    Locked {
-        until: i64,
-    },
+    Locked { until: i64 },
     /// Too many wrong PINs in a row: activate again.
     Blocked,
 }
@@ -50,11 +50,15 @@ pub struct ActivationRequest {
 /// A stored credential, without its claim values.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CredentialSummary {
+    /// The credential's identifier in the wallet.
     pub id: String,
     /// The credential type (`urn:eudi:pid:vn:1` for the PID).
     pub vct: String,
+    /// The issuer (`iss`) of the credential.
     pub issuer: String,
+    /// When it was issued (Unix seconds).
     pub issued_at: i64,
+    /// When it expires (Unix seconds); `None` if it does not.
     pub expires_at: Option<i64>,
 }
 
@@ -70,18 +74,27 @@ impl From<citizen_core::wallet::CredentialSummary> for CredentialSummary {
     }
 }
 
+/// What kind of event a history record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum HistoryKind {
+    /// A credential was issued to the wallet.
     Issuance,
+    /// Claims were presented to a relying party or verifier.
     Presentation,
+    /// A credential was deleted from the wallet.
     Deletion,
+    /// Too many wrong PINs locked or blocked the wallet.
     PinLockout,
 }
 
+/// How a history event ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum HistoryOutcome {
+    /// It went through.
     Completed,
+    /// The citizen said no.
     Declined,
+    /// It failed (network, verification, ...).
     Failed,
 }
 
@@ -111,25 +124,37 @@ impl From<citizen_core::wallet::history::HistoryOutcome> for HistoryOutcome {
 /// One entry of the disclosure history: who, when, which claims (names only), how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HistoryRecord {
+    /// The record's identifier, for `delete_history_record`.
     pub id: i64,
+    /// When it happened (Unix seconds).
     pub at: i64,
+    /// What happened.
     pub kind: HistoryKind,
+    /// How it ended.
     pub outcome: HistoryOutcome,
+    /// The other party's identifier (client id, issuer), when there was one.
     pub counterparty_id: Option<String>,
+    /// The other party's name from the trust list, when known.
     pub counterparty_name: Option<String>,
+    /// The credential involved, when one was.
     pub credential_id: Option<String>,
+    /// The names of the disclosed claims (never their values).
     pub claims: Vec<String>,
 }
 
 /// Where the next page of history starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct HistoryCursor {
+    /// The `at` of the last record of the previous page.
     pub at: i64,
+    /// The `id` of the last record of the previous page.
     pub id: i64,
 }
 
+/// One page of the disclosure history, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HistoryPage {
+    /// The records of this page.
     pub records: Vec<HistoryRecord>,
     /// `None` on the last page.
     pub next: Option<HistoryCursor>,
@@ -191,6 +216,7 @@ impl Wallet {
 
 #[uniffi::export]
 impl Wallet {
+    /// The wallet's state: not activated, active, locked or blocked.
     pub async fn state(&self) -> Result<WalletState, CitizenError> {
         Ok(self.run(|w| async move { w.state().await }).await?.into())
     }
@@ -239,6 +265,7 @@ impl Wallet {
         self.run(|w| async move { w.verify_pin(&pin).await }).await
     }
 
+    /// Changes the wallet PIN; the current PIN must be right (wrong tries count toward a lock).
     pub async fn change_pin(&self, current: String, new_pin: String) -> Result<(), CitizenError> {
         self.run(|w| async move { w.change_pin(&current, &new_pin).await })
             .await
@@ -269,6 +296,7 @@ impl Wallet {
         self.run(|w| async move { w.export_history().await }).await
     }
 
+    /// Deletes one history record; `false` when there was none with that id.
     pub async fn delete_history_record(&self, id: i64) -> Result<bool, CitizenError> {
         self.run(|w| async move { w.delete_history_record(id).await })
             .await
@@ -285,6 +313,7 @@ impl Wallet {
 /// What to present in person. See `citizen_core::wallet::presentation::IdentityQrRequest`.
 #[derive(uniffi::Record)]
 pub struct IdentityQrRequest {
+    /// The wallet PIN that authorises the presentation.
     pub pin: String,
     /// Claim names to disclose; empty: what the challenge asks, else the smallest set
     /// (`full_name`, `id_number`).
@@ -307,7 +336,9 @@ pub struct IdentityQr {
     pub width: u32,
     /// `width * width` modules, row by row, `true` for dark: for drawing natively.
     pub modules: Vec<bool>,
+    /// When the QR stops being accepted (Unix seconds).
     pub expires_at: i64,
+    /// The names of the claims the QR discloses.
     pub disclosed: Vec<String>,
 }
 
@@ -327,8 +358,11 @@ impl From<citizen_core::wallet::presentation::IdentityQr> for IdentityQr {
 /// See `citizen_core::credential_status::CredentialStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum CredentialStatus {
+    /// Neither revoked nor suspended on the issuer's status list.
     Valid,
+    /// Revoked for good by the issuer.
     Revoked,
+    /// Suspended by the issuer; may be reinstated.
     Suspended,
     /// No verified status list is cached.
     Unknown,
@@ -337,7 +371,9 @@ pub enum CredentialStatus {
 /// A credential's status and how fresh the list behind it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct StatusAnswer {
+    /// The credential's status.
     pub status: CredentialStatus,
+    /// When the list was fetched (Unix seconds); `None` with `Unknown`.
     pub checked_at: Option<i64>,
     /// The list is older than its `ttl` and could not be fetched again.
     pub stale: bool,

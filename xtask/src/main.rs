@@ -7,6 +7,8 @@
 //!   absolute timings; printed and written to `target/bench-report.json`.
 //! - `cargo xtask fuzz [SECONDS]`: every fuzz target for SECONDS each (default 300).
 //! - `cargo xtask interop`: the SD-JWT interop suite alone (the wallet against PyPI `sd-jwt`).
+//! - `cargo xtask ship-checks`: the shipping checks alone (`android-16k`, `ios-privacy`,
+//!   `ffi-docs`; also part of `test`).
 //! - `cargo xtask setup`: installs the tools the above need (apt, npm, PyPI), idempotently.
 //!
 //! Each module owns one chore; this file only dispatches and prints the summary.
@@ -17,6 +19,7 @@ mod fuzz;
 mod kotlin;
 mod rust_tests;
 mod sandbox_proc;
+mod ship;
 mod swift;
 mod tools;
 mod util;
@@ -57,13 +60,14 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz_for(args.get(1)),
         Some("kotlin") => kotlin::run_alone(&args[1..]),
         Some("interop") => rust_tests::run_interop_alone(),
+        Some("ship-checks") => ship::run_alone(),
         Some("setup") => tools::ensure_jvm_tools()
             .and_then(|_| tools::ensure_swift_tools())
             .and_then(|_| tools::ensure_sdjwt_python())
             .map(drop),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | bindings | bench | fuzz [SECONDS] | setup>"
+                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | ship-checks | bindings | bench | fuzz [SECONDS] | setup>"
             );
             return ExitCode::from(2);
         }
@@ -117,6 +121,7 @@ fn test() -> util::Result<()> {
     drop(sandbox);
     suites.push(swift::check(&swift_tools, &generated)?);
     suites.push(fuzz::run(FUZZ_SECONDS_IN_TEST)?);
+    suites.extend(ship::run()?);
 
     println!();
     println!("== summary ({} s)", started.elapsed().as_secs());

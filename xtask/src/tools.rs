@@ -243,6 +243,18 @@ fn which(program: &str) -> Option<PathBuf> {
     (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
+/// `readelf`, `nm` (binutils) and `python3` for the shipping checks (`ship.rs`).
+pub fn ensure_binutils() -> Result<()> {
+    let mut apt = Vec::new();
+    if !util::have("readelf") || !util::have("nm") {
+        apt.push("binutils");
+    }
+    if !util::have("python3") {
+        apt.push("python3");
+    }
+    apt_install(&apt)
+}
+
 /// `apt-get install -y` without questions; `apt-get update` runs once per xtask process, before
 /// the first install, because a fresh machine's package lists are empty or stale.
 fn apt_install(packages: &[&str]) -> Result<()> {
