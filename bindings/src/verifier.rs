@@ -48,7 +48,7 @@ impl IdentityChallenge {
 }
 
 /// A verified identity. `claims_json` is personal data: show it, never log it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VerifiedIdentity {
     /// The disclosed claims as a JSON object (`{"full_name": "…", "age_over_18": true, …}`).
     pub claims_json: String,
@@ -60,6 +60,17 @@ pub struct VerifiedIdentity {
     pub presented_at: i64,
     /// The credential's status from the cached status list.
     pub status: StatusAnswer,
+}
+
+/// Personal data stays out of `Debug`: only the issuer, the time and the status show.
+impl std::fmt::Debug for VerifiedIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedIdentity")
+            .field("issuer", &self.issuer)
+            .field("presented_at", &self.presented_at)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Verifier mode, for an officer's app. Get it from `citizen.verifier()`.

@@ -326,7 +326,7 @@ pub struct IdentityQrRequest {
 
 /// An identity QR, valid until `expires_at`. `text` discloses the chosen claims: show it, never
 /// log it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct IdentityQr {
     /// `ID1:…`, what the QR encodes.
     pub text: String,
@@ -340,6 +340,18 @@ pub struct IdentityQr {
     pub expires_at: i64,
     /// The names of the claims the QR discloses.
     pub disclosed: Vec<String>,
+}
+
+/// Personal data stays out of `Debug`: the text and the drawing disclose the chosen claims.
+impl std::fmt::Debug for IdentityQr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityQr")
+            .field("chars", &self.text.len())
+            .field("width", &self.width)
+            .field("expires_at", &self.expires_at)
+            .field("disclosed", &self.disclosed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<citizen_core::wallet::presentation::IdentityQr> for IdentityQr {
