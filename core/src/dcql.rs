@@ -268,12 +268,23 @@ impl DcqlQuery {
 }
 
 /// A credential the wallet holds, as matching sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct HeldCredential<'a> {
     pub format: &'a str,
     pub vct: &'a str,
-    /// Every claim value the wallet could disclose, as one JSON object.
+    /// Every claim value the wallet could disclose, as one JSON object. Personal data: `Debug`
+    /// shows only the claim names.
     pub claims: &'a Map<String, Value>,
+}
+
+impl std::fmt::Debug for HeldCredential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldCredential")
+            .field("format", &self.format)
+            .field("vct", &self.vct)
+            .field("claim_names", &self.claims.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// One claim to disclose for a credential query.
