@@ -96,6 +96,10 @@ pub enum Openid4vpError {
     UnsupportedResponseMode,
     #[error("the `response_uri` is not on a host the relying party may use")]
     ResponseUriNotAllowed,
+    #[error("the `request_uri` is not on a host the relying party may use")]
+    RequestUriNotAllowed,
+    #[error("the request object does not carry the `wallet_nonce` the wallet sent")]
+    WalletNonceMismatch,
     #[error("the request object has expired")]
     Expired,
     #[error("the request object was issued in the future")]
@@ -248,6 +252,8 @@ pub struct RequestObject {
     pub dcql_query: DcqlQuery,
     /// Present exactly when `response_mode` is `direct_post.jwt`.
     pub encryption: Option<ResponseEncryption>,
+    /// The wallet's `wallet_nonce` (§5.10), echoed when the wallet fetched the object by POST.
+    pub wallet_nonce: Option<String>,
 }
 
 /// What a request object is checked against.
@@ -263,6 +269,24 @@ pub struct RequestCheck<'a> {
     pub now: i64,
     /// Allowed clock difference, in seconds.
     pub skew: i64,
+    /// The `wallet_nonce` the wallet posted to the `request_uri`, which the object must echo:
+    /// an object fetched earlier (and replayed by whoever saw it) cannot carry it.
+    pub wallet_nonce: Option<&'a str>,
+}
+
+impl AuthorizationLink {
+    /// Checks the link against the relying party the trust list names for its `client_id`
+    /// before anything is fetched: the same client, and a `request_uri` on one of its hosts (so
+    /// a QR cannot make the wallet call an arbitrary server in a trusted client's name).
+    pub fn check_against(&self, relying_party: &RelyingParty) -> Result<(), Openid4vpError> {
+        if self.client_id != relying_party.client_id {
+            return Err(Openid4vpError::ClientIdMismatch);
+        }
+        if !host_allowed(&self.request_uri, &relying_party.response_uri_hosts) {
+            return Err(Openid4vpError::RequestUriNotAllowed);
+        }
+        Ok(())
+    }
 }
 
 impl RequestObject {
@@ -368,6 +392,15 @@ impl RequestObject {
                 None => return Err(Openid4vpError::Invalid("dcql_query")),
             }
         }
+        let wallet_nonce = match claims.get("wallet_nonce") {
+            None => None,
+            Some(_) => Some(token(claims, "wallet_nonce")?),
+        };
+        if let Some(expected) = check.wallet_nonce
+            && wallet_nonce.as_deref() != Some(expected)
+        {
+            return Err(Openid4vpError::WalletNonceMismatch);
+        }
         let encryption = match response_mode {
             ResponseMode::DirectPost => None,
             ResponseMode::DirectPostJwt => Some(response_encryption(
@@ -387,6 +420,7 @@ impl RequestObject {
             aud,
             dcql_query,
             encryption,
+            wallet_nonce,
         })
     }
 
@@ -410,6 +444,9 @@ impl RequestObject {
         }
         claims.insert("exp".into(), json!(self.exp));
         claims.insert("dcql_query".into(), self.dcql_query.as_value().clone());
+        if let Some(wallet_nonce) = &self.wallet_nonce {
+            claims.insert("wallet_nonce".into(), json!(wallet_nonce));
+        }
         if let Some(encryption) = &self.encryption {
             let mut jwk = match encryption.jwk.to_value() {
                 Value::Object(jwk) => jwk,
@@ -595,6 +632,19 @@ impl AuthorizationResponse {
         .to_string()
     }
 
+    /// The parameters as one JSON object, what a `direct_post.jwt` JWE encrypts (§8.3): the
+    /// `vp_token` is an object there, not JSON text.
+    pub fn to_json(&self) -> Vec<u8> {
+        let vp_token: Map<String, Value> = self
+            .vp_token
+            .iter()
+            .map(|(id, presentations)| (id.clone(), json!(presentations)))
+            .collect();
+        json!({"vp_token": vp_token, "state": self.state})
+            .to_string()
+            .into_bytes()
+    }
+
     /// The `direct_post` form body (`application/x-www-form-urlencoded`).
     pub fn to_form(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())
@@ -627,6 +677,13 @@ impl ErrorResponse {
             .append_pair("state", &self.state)
             .finish()
     }
+
+    /// The parameters as one JSON object, for a `direct_post.jwt` JWE.
+    pub fn to_json(&self) -> Vec<u8> {
+        json!({"error": self.error, "state": self.state})
+            .to_string()
+            .into_bytes()
+    }
 }
 
 /// A `direct_post` body as the relying party receives it.
@@ -637,6 +694,82 @@ pub enum DirectPost {
 }
 
 impl DirectPost {
+    /// The `direct_post` body: the parameters as a form.
+    pub fn to_form(&self) -> String {
+        match self {
+            DirectPost::Response(response) => response.to_form(),
+            DirectPost::Error(error) => error.to_form(),
+        }
+    }
+
+    /// The `direct_post.jwt` body (§8.3): the parameters as a JSON object, encrypted with
+    /// ECDH-ES to the relying party's key with its first content encryption, in a `response`
+    /// form parameter. The JWE header names the key's `kid` when it has one.
+    pub fn to_encrypted_form(
+        &self,
+        encryption: &ResponseEncryption,
+    ) -> Result<String, crate::jose::jwe::JweError> {
+        let plaintext = match self {
+            DirectPost::Response(response) => response.to_json(),
+            DirectPost::Error(error) => error.to_json(),
+        };
+        let enc = encryption
+            .enc_values
+            .first()
+            .copied()
+            .unwrap_or(ContentEncryption::A128Gcm);
+        let mut header = Map::new();
+        if let Some(kid) = &encryption.kid {
+            header.insert("kid".into(), json!(kid));
+        }
+        let jwe = crate::jose::jwe::encrypt(&plaintext, &encryption.jwk, enc, &header)?;
+        Ok(url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("response", &jwe)
+            .finish())
+    }
+
+    /// Parses a `direct_post.jwt` body with the relying party's key: the `response` parameter's
+    /// JWE, decrypted, holds the same parameters as [`DirectPost::from_form`] reads, as JSON.
+    pub fn from_encrypted_form(
+        body: &[u8],
+        key: &crate::jose::jwe::EcdhPrivateKey,
+    ) -> Result<Self, Openid4vpError> {
+        if body.len() > MAX_FORM_LEN {
+            return Err(Openid4vpError::TooLarge {
+                what: "response body",
+                len: body.len(),
+                max: MAX_FORM_LEN,
+            });
+        }
+        let mut response = None;
+        for (name, value) in url::form_urlencoded::parse(body) {
+            if name == "response" {
+                if response.is_some() {
+                    return Err(Openid4vpError::Repeated("response"));
+                }
+                response = Some(value.into_owned());
+            }
+        }
+        let jwe = response.ok_or(Openid4vpError::Missing("response"))?;
+        let (_, plaintext) = crate::jose::jwe::decrypt(&jwe, key, MAX_FORM_LEN)
+            .map_err(|_| Openid4vpError::Invalid("response"))?;
+        let object = strict_json::parse_object(&plaintext).map_err(Openid4vpError::VpTokenJson)?;
+        // The JSON form differs from the form encoding only in `vp_token` being an object.
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &object {
+            match value {
+                Value::String(text) => form.append_pair(name, text),
+                other => form.append_pair(name, &other.to_string()),
+            };
+        }
+        Self::from_form(form.finish().as_bytes())
+    }
+
+    /// Whether a form body is a `direct_post.jwt` one (has a `response` parameter).
+    pub fn is_encrypted_form(body: &[u8]) -> bool {
+        url::form_urlencoded::parse(body).any(|(name, _)| name == "response")
+    }
+
     /// Parses a form body, bounded by [`MAX_FORM_LEN`]: `vp_token` and `state`, or `error` and
     /// `state`. A parameter may appear once; unknown ones (`error_description`) are ignored.
     pub fn from_form(body: &[u8]) -> Result<Self, Openid4vpError> {
@@ -740,6 +873,7 @@ mod tests {
                 not_after: None,
             }],
             response_uri_hosts: vec!["rp.dichvucong.example".into()],
+            purpose: None,
         }
     }
 
@@ -766,6 +900,7 @@ mod tests {
             aud: Some(SELF_ISSUED_AUDIENCE.into()),
             dcql_query: dcql(),
             encryption,
+            wallet_nonce: None,
         }
     }
 
@@ -779,6 +914,7 @@ mod tests {
                 wallet_aud: None,
                 now: NOW,
                 skew: SKEW,
+                wallet_nonce: None,
             },
         )
     }
@@ -1170,6 +1306,7 @@ mod tests {
             wallet_aud: Some("https://wallet.citizen.example"),
             now: NOW,
             skew: SKEW,
+            wallet_nonce: None,
         };
         assert!(RequestObject::verify(&compact, &check).is_ok());
     }
@@ -1272,5 +1409,105 @@ mod tests {
             DirectPost::from_form(&vec![b'a'; MAX_FORM_LEN + 1]),
             Err(Openid4vpError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn encrypted_bodies_round_trip_only_for_the_key_holder() {
+        let key = crate::jose::jwe::EcdhPrivateKey::generate().unwrap();
+        let other = crate::jose::jwe::EcdhPrivateKey::generate().unwrap();
+        let encryption = ResponseEncryption {
+            jwk: key.public_jwk().clone(),
+            kid: Some("enc-1".into()),
+            enc_values: vec![ContentEncryption::A256Gcm],
+        };
+        let response = DirectPost::Response(AuthorizationResponse {
+            vp_token: VpToken::from([("pid".into(), vec!["eyJ.a.b~WyJ~eyJ.c.d".into()])]),
+            state: "s-1".into(),
+        });
+        let declined = DirectPost::Error(ErrorResponse::access_denied("s-2"));
+        for post in [response, declined] {
+            let body = post.to_encrypted_form(&encryption).unwrap();
+            assert!(DirectPost::is_encrypted_form(body.as_bytes()));
+            assert!(!DirectPost::is_encrypted_form(post.to_form().as_bytes()));
+            // Nothing of the answer is readable on the wire.
+            assert!(!body.contains("vp_token") && !body.contains("access_denied"));
+            assert_eq!(
+                DirectPost::from_encrypted_form(body.as_bytes(), &key).unwrap(),
+                post
+            );
+            assert_eq!(
+                DirectPost::from_encrypted_form(body.as_bytes(), &other),
+                Err(Openid4vpError::Invalid("response"))
+            );
+            let jwe = url::form_urlencoded::parse(body.as_bytes())
+                .next()
+                .unwrap()
+                .1
+                .into_owned();
+            let (header, _) = crate::jose::jwe::decrypt(&jwe, &key, MAX_FORM_LEN).unwrap();
+            assert_eq!(header["kid"], "enc-1");
+            assert_eq!(header["enc"], "A256GCM");
+        }
+        assert_eq!(
+            DirectPost::from_encrypted_form(b"state=s", &key),
+            Err(Openid4vpError::Missing("response"))
+        );
+        assert_eq!(
+            DirectPost::from_encrypted_form(b"response=a&response=b", &key),
+            Err(Openid4vpError::Repeated("response"))
+        );
+    }
+
+    #[test]
+    fn the_wallet_nonce_must_be_echoed_when_sent() {
+        let key = SoftwareSigner::generate().unwrap();
+        let rp = relying_party(&key);
+        let link = AuthorizationLink::parse(LINK).unwrap();
+        let check = |wallet_nonce| RequestCheck {
+            link: &link,
+            relying_party: &rp,
+            wallet_aud: None,
+            now: NOW,
+            skew: SKEW,
+            wallet_nonce,
+        };
+        let mut with_nonce = request(None);
+        with_nonce.wallet_nonce = Some("wn-1".into());
+        let signed = with_nonce.sign(&key, "rp-1").unwrap();
+        assert_eq!(
+            RequestObject::verify(&signed, &check(Some("wn-1"))).unwrap(),
+            with_nonce
+        );
+        assert_eq!(
+            RequestObject::verify(&signed, &check(Some("wn-2"))),
+            Err(Openid4vpError::WalletNonceMismatch)
+        );
+        // An object fetched without one (or fetched by someone else earlier) lacks it.
+        let without = request(None).sign(&key, "rp-1").unwrap();
+        assert_eq!(
+            RequestObject::verify(&without, &check(Some("wn-1"))),
+            Err(Openid4vpError::WalletNonceMismatch)
+        );
+        assert!(RequestObject::verify(&without, &check(None)).is_ok());
+    }
+
+    #[test]
+    fn a_link_must_point_to_a_host_of_its_relying_party() {
+        let key = SoftwareSigner::generate().unwrap();
+        let rp = relying_party(&key);
+        let link = AuthorizationLink::parse(LINK).unwrap();
+        assert_eq!(link.check_against(&rp), Ok(()));
+        let mut elsewhere = link.clone();
+        elsewhere.request_uri = Url::parse("https://attacker.example/requests/42").unwrap();
+        assert_eq!(
+            elsewhere.check_against(&rp),
+            Err(Openid4vpError::RequestUriNotAllowed)
+        );
+        let mut other_client = link.clone();
+        other_client.client_id = "someone.else.example".into();
+        assert_eq!(
+            other_client.check_against(&rp),
+            Err(Openid4vpError::ClientIdMismatch)
+        );
     }
 }

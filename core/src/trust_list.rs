@@ -32,6 +32,8 @@ pub const MAX_TRUST_LIST_BYTES: usize = 512 * 1024;
 
 /// The JWS `typ` of a trust list.
 pub const TRUST_LIST_TYP: &str = "trust-list+jwt";
+/// The longest registered purpose of a relying party, in characters: a consent screen's paragraph.
+pub const MAX_PURPOSE_CHARS: usize = 500;
 
 /// A key that may sign the trust list: configured by the app, never learnt from a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +99,11 @@ pub struct RelyingParty {
     /// The claim names it may ask for; a request for anything else is refused.
     pub allowed_claims: Vec<String>,
     pub keys: Vec<TrustedKey>,
-    /// Hosts its `response_uri` may point to.
+    /// Hosts its `request_uri` and `response_uri` may point to.
     pub response_uri_hosts: Vec<String>,
+    /// Why it asks, as registered with the list's operator: the consent screen shows this text,
+    /// which the relying party cannot change per request.
+    pub purpose: Option<String>,
 }
 
 impl RelyingParty {
@@ -318,6 +323,7 @@ impl TrustList {
                 "allowed_claims": rp.allowed_claims,
                 "keys": keys_value(&rp.keys),
                 "response_uri_hosts": rp.response_uri_hosts,
+                "purpose": rp.purpose,
             })).collect::<Vec<_>>(),
             "venue_signers": self.venue_signers.iter().map(|signer| json!({
                 "agency": signer.agency,
@@ -583,6 +589,13 @@ fn relying_party(object: &Map<String, Value>) -> Result<RelyingParty, TrustListE
             "relying_parties[].response_uri_hosts",
             false,
         )?,
+        purpose: match object.get("purpose") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) if text.chars().count() <= MAX_PURPOSE_CHARS => {
+                Some(text.clone())
+            }
+            Some(_) => return Err(TrustListError::InvalidMember("relying_parties[].purpose")),
+        },
     })
 }
 
@@ -680,6 +693,7 @@ mod tests {
                 allowed_claims: vec!["age_over_18".into()],
                 keys: vec![],
                 response_uri_hosts: vec!["rp.example".into()],
+                purpose: None,
             }],
             venue_signers: vec![VenueSigner {
                 agency: "health-dept".into(),
@@ -1141,6 +1155,7 @@ mod tests {
                 allowed_claims: vec!["age_over_18".into()],
                 keys: vec![],
                 response_uri_hosts: vec![],
+                purpose: None,
             })
             .collect();
         let jws = many.sign(&f.anchor_signer, "anchor-1").unwrap();

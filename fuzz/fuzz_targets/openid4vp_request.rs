@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
             not_after: None,
         }],
         response_uri_hosts: vec!["rp.example".into()],
+        purpose: None,
     };
     let mut link = AuthorizationLink::parse(LINK).expect("the fixed link parses");
     let verified = if data.first() == Some(&b'{') {
@@ -81,6 +82,7 @@ fn verify(
         wallet_aud: None,
         now: NOW,
         skew: 60,
+        wallet_nonce: None,
     };
     RequestObject::verify(compact, &check)
 }

@@ -17,12 +17,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use citizen_core::dcql::DcqlQuery;
-use citizen_core::jose::jwe::{self, ContentEncryption, EcdhPrivateKey};
-use citizen_core::jose::{Jws, base64url, sign_compact};
+use citizen_core::jose::base64url;
+use citizen_core::jose::jwe::{ContentEncryption, EcdhPrivateKey};
 use citizen_core::openid4vp::{
-    self, AuthorizationLink, AuthorizationResponse, DirectPost, ErrorResponse,
-    MAX_REQUEST_OBJECT_LEN, REQUEST_OBJECT_TYP, RequestObject, RequestUriMethod,
-    ResponseEncryption, ResponseMode,
+    self, AuthorizationLink, AuthorizationResponse, DirectPost, ErrorResponse, RequestObject,
+    RequestUriMethod, ResponseEncryption, ResponseMode,
 };
 use citizen_core::verifier::{PresentationCheck, verify_presentation};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -324,23 +323,10 @@ pub(crate) fn signed_request_object(
         aud: Some(openid4vp::SELF_ISSUED_AUDIENCE.into()),
         dcql_query: DcqlQuery::from_value(&request.dcql_query).map_err(|e| e.to_string())?,
         encryption,
+        wallet_nonce: wallet_nonce.map(str::to_owned),
     };
-    let signed = object
+    object
         .sign(key.signer.as_ref(), &key.kid)
-        .map_err(|e| e.to_string())?;
-    let Some(wallet_nonce) = wallet_nonce else {
-        return Ok(Some(signed));
-    };
-    // Core's `RequestObject::sign` has no `wallet_nonce` (OpenID4VP 1.0 §5.10): the signed claims
-    // get it added and are signed again with the same header.
-    let jws = Jws::parse(&signed, MAX_REQUEST_OBJECT_LEN).map_err(|e| e.to_string())?;
-    let mut claims = jws.claims().map_err(|e| e.to_string())?;
-    claims.insert("wallet_nonce".into(), json!(wallet_nonce));
-    let mut header = Map::new();
-    header.insert("typ".into(), json!(REQUEST_OBJECT_TYP));
-    header.insert("kid".into(), json!(key.kid));
-    let payload = serde_json::to_vec(&claims).map_err(|e| e.to_string())?;
-    sign_compact(&header, &payload, key.signer.as_ref())
         .map(Some)
         .map_err(|e| e.to_string())
 }
@@ -454,23 +440,6 @@ fn credential_status(
     .into())
 }
 
-/// The response parameters of a `direct_post.jwt` body: the JWE's JSON object, as a form.
-fn decrypted_form(jwe_text: &str, key: &EcdhPrivateKey) -> Result<Vec<u8>, String> {
-    let (_, plaintext) = jwe::decrypt(jwe_text, key, openid4vp::MAX_FORM_LEN)
-        .map_err(|e| format!("the response does not decrypt: {e}"))?;
-    let object: Map<String, Value> = serde_json::from_slice(&plaintext)
-        .map_err(|_| "the decrypted response is not a JSON object".to_string())?;
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in &object {
-        match value {
-            Value::String(text) => form.append_pair(name, text),
-            // `vp_token` is an object in the JSON form, JSON text in the form encoding.
-            other => form.append_pair(name, &other.to_string()),
-        };
-    }
-    Ok(form.finish().into_bytes())
-}
-
 fn form_param(body: &[u8], name: &str) -> Option<String> {
     url::form_urlencoded::parse(body)
         .find(|(n, _)| n == name)
@@ -493,14 +462,14 @@ fn handle_response(
             e.to_string(),
         )
     };
-    let (form, encrypted) = match form_param(body, "response") {
-        Some(jwe_text) => {
-            let key = encryption_key(conn).map_err(internal)?;
-            (decrypted_form(&jwe_text, &key).map_err(invalid)?, true)
-        }
-        None => (body.to_vec(), false),
-    };
-    let post = DirectPost::from_form(&form).map_err(|e| invalid(e.to_string()))?;
+    let encrypted = DirectPost::is_encrypted_form(body);
+    let post = if encrypted {
+        let key = encryption_key(conn).map_err(internal)?;
+        DirectPost::from_encrypted_form(body, &key)
+    } else {
+        DirectPost::from_form(body)
+    }
+    .map_err(|e| invalid(e.to_string()))?;
     let state = match &post {
         DirectPost::Response(r) => &r.state,
         DirectPost::Error(e) => &e.state,

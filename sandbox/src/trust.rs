@@ -28,6 +28,9 @@ pub const PID_VCT: &str = "urn:eudi:pid:vn:1";
 pub const SAMPLE_RP_CLIENT_ID: &str = "rp.sandbox.example";
 /// The relying party's display name.
 pub const SAMPLE_RP_DISPLAY_NAME: &str = "Cổng dịch vụ thử nghiệm (bên xác minh)";
+/// What the relying party registered as its purpose; the wallet's consent screen shows it.
+pub const SAMPLE_RP_PURPOSE: &str =
+    "Đăng nhập cổng dịch vụ thử nghiệm và xác minh các thông tin bạn đồng ý chia sẻ.";
 /// The claims the sandbox's relying party may ask for.
 pub const SAMPLE_RP_ALLOWED_CLAIMS: [&str; 5] = [
     "full_name",
@@ -124,6 +127,7 @@ pub(crate) fn current(
             allowed_claims: SAMPLE_RP_ALLOWED_CLAIMS.map(String::from).to_vec(),
             keys: rp_keys,
             response_uri_hosts: vec![rp_host],
+            purpose: Some(SAMPLE_RP_PURPOSE.into()),
         }],
         venue_signers: vec![],
         health_signers: vec![],

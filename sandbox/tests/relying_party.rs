@@ -94,6 +94,7 @@ async fn fetch_request(
         wallet_aud: None,
         now: now(),
         skew: 60,
+        wallet_nonce: Some("w-nonce-123"),
     };
     let object = RequestObject::verify(&compact, &check).unwrap();
     // Expired: the same object checked a while after its `exp` is refused.
