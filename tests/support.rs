@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use citizen_core::trust_list::TrustAnchor;
+use citizen_core::wallet::activation::ActivationRequest;
 use citizen_core::{Citizen, CitizenConfig, Event, EventListener, Platform, SoftwareSealer};
+use citizen_sandbox::enrollment::EnrollmentRequest;
 use citizen_sandbox::{RunningSandbox, SandboxConfig};
 
 pub mod tls_server;
@@ -80,4 +83,46 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
         .into_iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect()
+}
+
+// --- wallets ---------------------------------------------------------------------------------
+
+/// The PIN the wallet tests choose.
+pub const PIN: &str = "802417";
+
+pub fn wallet_config(portal: &Portal, dir: &std::path::Path) -> CitizenConfig {
+    let mut config = trusting_config(portal, dir);
+    config.trust_anchors = vec![TrustAnchor {
+        kid: portal.sandbox.trust_anchor_kid.clone(),
+        jwk: portal.sandbox.trust_anchor.clone(),
+    }];
+    config
+}
+
+pub async fn open_wallet(portal: &Portal, dir: &std::path::Path) -> Citizen {
+    let config = wallet_config(portal, dir);
+    let platform = software_platform(dir).with_software_key_store();
+    let citizen = Citizen::open(config, platform).await.unwrap();
+    citizen.refresh_trust_list().await.unwrap();
+    citizen
+}
+
+/// Enrols a citizen with `id_number` and activates a wallet for them.
+pub async fn activated(portal: &Portal, dir: &std::path::Path, id_number: &str) -> Citizen {
+    let enrollment = portal
+        .sandbox
+        .enroll(&EnrollmentRequest::sample(id_number))
+        .unwrap();
+    let citizen = open_wallet(portal, dir).await;
+    citizen
+        .wallet()
+        .activate(ActivationRequest {
+            id_number: id_number.into(),
+            activation_code: enrollment.activation_code.to_lowercase(),
+            pin: PIN.into(),
+            attestation: Some(b"opaque attestation".to_vec()),
+        })
+        .await
+        .unwrap();
+    citizen
 }

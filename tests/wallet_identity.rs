@@ -6,35 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use citizen_core::credential_status::CredentialStatus;
 use citizen_core::id1;
-use citizen_core::trust_list::TrustAnchor;
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::activation::ActivationRequest;
 use citizen_core::wallet::history::{HistoryKind, HistoryOutcome};
 use citizen_core::wallet::presentation::IdentityQrRequest;
-use citizen_core::{
-    Citizen, CitizenConfig, Event, LogLevel, LogRecord, LogSink, WalletError, WalletState,
-};
+use citizen_core::{Citizen, Event, LogLevel, LogRecord, LogSink, WalletError, WalletState};
 use citizen_e2e::*;
 use citizen_sandbox::enrollment::EnrollmentRequest;
-
-const PIN: &str = "802417";
-
-fn wallet_config(portal: &Portal, dir: &std::path::Path) -> CitizenConfig {
-    let mut config = trusting_config(portal, dir);
-    config.trust_anchors = vec![TrustAnchor {
-        kid: portal.sandbox.trust_anchor_kid.clone(),
-        jwk: portal.sandbox.trust_anchor.clone(),
-    }];
-    config
-}
-
-async fn open_wallet(portal: &Portal, dir: &std::path::Path) -> Citizen {
-    let config = wallet_config(portal, dir);
-    let platform = software_platform(dir).with_software_key_store();
-    let citizen = Citizen::open(config, platform).await.unwrap();
-    citizen.refresh_trust_list().await.unwrap();
-    citizen
-}
 
 /// What the citizen enters, without an attestation blob.
 fn request(
@@ -48,26 +26,6 @@ fn request(
         pin: pin.into(),
         attestation: None,
     }
-}
-
-/// Enrols a citizen with `id_number` and activates a wallet for them.
-async fn activated(portal: &Portal, dir: &std::path::Path, id_number: &str) -> Citizen {
-    let enrollment = portal
-        .sandbox
-        .enroll(&EnrollmentRequest::sample(id_number))
-        .unwrap();
-    let citizen = open_wallet(portal, dir).await;
-    citizen
-        .wallet()
-        .activate(ActivationRequest {
-            id_number: id_number.into(),
-            activation_code: enrollment.activation_code.to_lowercase(),
-            pin: PIN.into(),
-            attestation: Some(b"opaque attestation".to_vec()),
-        })
-        .await
-        .unwrap();
-    citizen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -480,6 +438,12 @@ impl citizen_core::wallet::IssuerTrust for NoStatusTrust<'_> {
     }
     fn issuer_name(&self, iss: &str) -> Option<String> {
         self.0.issuer_trust().issuer_name(iss)
+    }
+    fn relying_party(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<citizen_core::trust_list::RelyingParty>, WalletError> {
+        self.0.issuer_trust().relying_party(client_id)
     }
 }
 

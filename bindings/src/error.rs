@@ -177,6 +177,33 @@ impl From<WalletError> for CitizenError {
                 detail,
             },
             WalletError::Issuer(_) => CitizenError::Server { status: 0, detail },
+            WalletError::RequestRefused(refusal) => {
+                use citizen_core::openid4vp::Openid4vpError as E;
+                let code = match refusal {
+                    E::Expired | E::IssuedInFuture => return state("request_expired"),
+                    E::NotAnAuthorizationRequest => return input("link", "not_a_request"),
+                    E::ClaimNotAllowed(_) => "claim_not_allowed",
+                    E::Jws(_) | E::NoValidKey => "request_signature",
+                    E::ResponseUriNotAllowed | E::RequestUriNotAllowed => "uri_not_allowed",
+                    _ => "request_invalid",
+                };
+                CitizenError::Untrusted {
+                    code: code.into(),
+                    detail,
+                }
+            }
+            WalletError::UnknownRelyingParty => CitizenError::Untrusted {
+                code: "unknown_relying_party".into(),
+                detail,
+            },
+            WalletError::RequestReplayed => CitizenError::Untrusted {
+                code: "request_replayed".into(),
+                detail,
+            },
+            WalletError::CannotSatisfy(_) => state("cannot_satisfy"),
+            WalletError::UnknownDisclosure => CitizenError::NotFound { detail },
+            WalletError::ClaimChoiceNotOffered => input("optional_claims", "not_offered"),
+            WalletError::RelyingParty { status } => CitizenError::Server { status, detail },
             WalletError::Pin(pin) => from_pin(pin, detail),
             WalletError::Platform(platform) => from_platform(platform, detail),
             WalletError::Net(net) => from_net(net, detail),

@@ -450,3 +450,135 @@ impl Wallet {
             .map(Into::into))
     }
 }
+
+/// One claim on the consent screen. `value_text` is personal data: show it, never log it.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentClaim {
+    /// The claim's path as text (`full_name`, `place_of_residence.locality`): what
+    /// `DisclosureApproval.optional_claims` names.
+    pub name: String,
+    /// Required by the request; an optional one the citizen may leave out.
+    pub required: bool,
+    /// What the wallet would send: a text value as it is, anything else as JSON.
+    pub value_text: String,
+}
+
+impl std::fmt::Debug for ConsentClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentClaim")
+            .field("name", &self.name)
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the consent screen of a remote presentation shows. See
+/// `citizen_core::wallet::remote::DisclosureConsent`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DisclosureConsent {
+    /// Pass it to `approve_disclosure` or `decline_disclosure`.
+    pub request_id: String,
+    /// The relying party's client id.
+    pub relying_party_id: String,
+    /// The relying party's name from the trust list.
+    pub relying_party_name: String,
+    /// The purpose it registered in the trust list.
+    pub purpose: Option<String>,
+    /// Required claims first, then optional ones.
+    pub claims: Vec<ConsentClaim>,
+    /// When the citizen last shared claims with this relying party (Unix seconds), if ever.
+    pub last_shared_at: Option<i64>,
+    /// The answer is encrypted to the relying party.
+    pub encrypted_response: bool,
+    /// After this (Unix seconds) the request can no longer be answered.
+    pub expires_at: i64,
+}
+
+impl From<citizen_core::wallet::remote::DisclosureConsent> for DisclosureConsent {
+    fn from(consent: citizen_core::wallet::remote::DisclosureConsent) -> Self {
+        Self {
+            request_id: consent.request_id,
+            relying_party_id: consent.relying_party.id,
+            relying_party_name: consent.relying_party.display_name,
+            purpose: consent.purpose,
+            claims: consent
+                .claims
+                .into_iter()
+                .map(|claim| ConsentClaim {
+                    name: claim.name,
+                    required: claim.required,
+                    value_text: match claim.value {
+                        serde_json::Value::String(text) => text,
+                        other => other.to_string(),
+                    },
+                })
+                .collect(),
+            last_shared_at: consent.last_shared_at,
+            encrypted_response: consent.encrypted_response,
+            expires_at: consent.expires_at,
+        }
+    }
+}
+
+/// The citizen's approval of a remote presentation.
+#[derive(uniffi::Record)]
+pub struct DisclosureApproval {
+    /// The wallet PIN that authorises the presentation.
+    pub pin: String,
+    /// The optional claims (by `ConsentClaim.name`) the citizen agreed to share; required ones
+    /// are always sent.
+    #[uniffi(default = [])]
+    pub optional_claims: Vec<String>,
+}
+
+/// How an approved presentation ended.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DisclosureReceipt {
+    /// The names of the claims sent.
+    pub disclosed: Vec<String>,
+    /// Same-device flow: the `https` URI the relying party asks the app to open next.
+    pub redirect_uri: Option<String>,
+}
+
+#[uniffi::export]
+impl Wallet {
+    /// Reads a scanned or opened `openid4vp://` request: fetches and verifies the relying
+    /// party's signed request and returns what the consent screen shows. Sends nothing about the
+    /// citizen.
+    pub async fn prepare_disclosure(
+        &self,
+        link: String,
+    ) -> Result<DisclosureConsent, CitizenError> {
+        Ok(self
+            .run(|w| async move { w.prepare_disclosure(&link).await })
+            .await?
+            .into())
+    }
+
+    /// Sends the required claims and the chosen optional ones to the relying party, after
+    /// checking the PIN.
+    pub async fn approve_disclosure(
+        &self,
+        request_id: String,
+        approval: DisclosureApproval,
+    ) -> Result<DisclosureReceipt, CitizenError> {
+        let approval = citizen_core::wallet::remote::DisclosureApproval {
+            pin: approval.pin,
+            optional_claims: approval.optional_claims,
+        };
+        let receipt = self
+            .run(|w| async move { w.approve_disclosure(&request_id, approval).await })
+            .await?;
+        Ok(DisclosureReceipt {
+            disclosed: receipt.disclosed,
+            redirect_uri: receipt.redirect_uri,
+        })
+    }
+
+    /// The citizen declined: the relying party is told (`access_denied`) and the history
+    /// records it.
+    pub async fn decline_disclosure(&self, request_id: String) -> Result<(), CitizenError> {
+        self.run(|w| async move { w.decline_disclosure(&request_id).await })
+            .await
+    }
+}

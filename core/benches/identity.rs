@@ -48,6 +48,12 @@ impl IssuerTrust for FixedTrust {
     fn issuer_name(&self, _: &str) -> Option<String> {
         Some("Bench issuer".into())
     }
+    fn relying_party(
+        &self,
+        _: &str,
+    ) -> Result<Option<citizen_core::trust_list::RelyingParty>, WalletError> {
+        Ok(None)
+    }
 }
 
 /// A PID shaped like the sandbox issuer's, and the keys around it.

@@ -133,6 +133,7 @@ impl Citizen {
             events: events.clone(),
             keys,
             trust: issuer_trust.clone(),
+            remote: Default::default(),
         });
         let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
         Ok(Self {

@@ -80,6 +80,31 @@ impl RunningSandbox {
             .with_conn(|conn| crate::issuer::set_status(conn, id_number, status))
     }
 
+    /// Makes a presentation request of the sandbox's relying party (as
+    /// `POST /v1/test/rp/requests` does), for in-process tests and the demo.
+    pub fn rp_request(
+        &self,
+        spec: crate::relying_party::PresentationRequestSpec,
+    ) -> Result<crate::relying_party::PresentationRequestCreated, SandboxError> {
+        let base_url = self.base_url.clone();
+        self.state
+            .with_conn(|conn| {
+                crate::relying_party::new_request(conn, &base_url, spec, crate::state::now())
+            })
+            .map_err(SandboxError::RelyingParty)
+    }
+
+    /// What the relying party verified for request `id` (as `GET /v1/test/rp/results/{id}`
+    /// says); `None` for an unknown request.
+    pub fn rp_result(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::relying_party::PresentationResult>, SandboxError> {
+        Ok(self
+            .state
+            .with_conn(|conn| crate::relying_party::presentation_result(conn, id))?)
+    }
+
     /// The credential issuer's active signing key and its key id (the `kid` its credentials and
     /// status lists carry), to verify what it issues.
     pub fn issuer_key(&self) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {

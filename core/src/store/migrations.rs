@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_wallet_pin"),
     migration!(6, "0006_wallet_history"),
     migration!(7, "0007_wallet_credentials"),
+    migration!(8, "0008_wallet_remote_requests"),
 ];
 
 /// The schema version this build writes.

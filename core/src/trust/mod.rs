@@ -25,7 +25,7 @@ use crate::jose::EcPublicJwk;
 use crate::net::{HttpClient, HttpRequest, NetError, Origin};
 use crate::store::{Store, StoreError, meta};
 use crate::trust_list::{
-    MAX_TRUST_LIST_BYTES, TrustAnchor, TrustList, TrustListError, TrustedOrigin,
+    MAX_TRUST_LIST_BYTES, RelyingParty, TrustAnchor, TrustList, TrustListError, TrustedOrigin,
 };
 use crate::wallet::{CredentialCheck, IssuerTrust, WalletError};
 
@@ -376,6 +376,13 @@ impl IssuerTrust for TrustCache {
     fn issuer_name(&self, iss: &str) -> Option<String> {
         let list = self.list()?;
         list.issuer(iss).map(|issuer| issuer.display_name.clone())
+    }
+
+    fn relying_party(&self, client_id: &str) -> Result<Option<RelyingParty>, WalletError> {
+        let list = self
+            .usable(crate::unix_now())
+            .map_err(|_| WalletError::NoTrustList)?;
+        Ok(list.relying_party(client_id).cloned())
     }
 }
 

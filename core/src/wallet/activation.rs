@@ -538,6 +538,12 @@ mod tests {
         fn issuer_name(&self, _: &str) -> Option<String> {
             None
         }
+        fn relying_party(
+            &self,
+            _: &str,
+        ) -> Result<Option<crate::trust_list::RelyingParty>, WalletError> {
+            Ok(None)
+        }
     }
 
     /// The PID's claims as the sandbox issues them (`cnf` comes from the holder key).

@@ -1,8 +1,10 @@
 //! What can go wrong in the wallet's flows, by flow step. No variant carries personal data: claim
 //! values, the ID number, the activation code and the PIN never appear in an error.
 
+use crate::dcql::MatchError;
 use crate::jose::JwsError;
 use crate::net::NetError;
+use crate::openid4vp::Openid4vpError;
 use crate::platform::PlatformError;
 use crate::sdjwt::SdJwtError;
 use crate::store::StoreError;
@@ -41,6 +43,28 @@ pub enum WalletError {
     Revoked,
     #[error("the credential is suspended")]
     Suspended,
+    /// A remote presentation request was refused before the citizen saw it: malformed, not
+    /// signed by the relying party, expired, or asking for more than the relying party may.
+    #[error("the presentation request was refused: {0}")]
+    RequestRefused(Openid4vpError),
+    /// The request names a client the trust list does not know.
+    #[error("the relying party is not in the trust list")]
+    UnknownRelyingParty,
+    /// A request (its `nonce` or `state`) the wallet has already answered.
+    #[error("the presentation request was already answered")]
+    RequestReplayed,
+    /// The wallet holds nothing that satisfies the request.
+    #[error("the wallet cannot satisfy the request: {0}")]
+    CannotSatisfy(MatchError),
+    /// No prepared request has this id (never prepared, answered, or expired).
+    #[error("no prepared presentation request has this id")]
+    UnknownDisclosure,
+    /// The optional claims the citizen chose are not a combination the request offers.
+    #[error("the relying party does not accept this combination of optional claims")]
+    ClaimChoiceNotOffered,
+    /// The relying party answered the request or the response with an HTTP error.
+    #[error("the relying party answered with HTTP status {status}")]
+    RelyingParty { status: u16 },
     #[error(transparent)]
     Pin(#[from] PinError),
     #[error("device key: {0}")]

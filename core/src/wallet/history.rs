@@ -100,6 +100,23 @@ pub fn record(tx: &Transaction<'_>, new: &NewRecord) -> Result<i64, StoreError> 
     Ok(tx.last_insert_rowid())
 }
 
+/// When the citizen last completed a presentation to `counterparty_id`, if ever: the consent
+/// screen's "shared with before".
+pub fn last_shared_with(
+    conn: &Connection,
+    counterparty_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT MAX(at) FROM wallet_history
+             WHERE kind = 'presentation' AND outcome = 'completed' AND counterparty_id = ?1",
+            [counterparty_id],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// Up to `size` records, newest first, starting after `after`; only those of `credential_id`
 /// when given.
 pub fn page(

@@ -19,6 +19,7 @@ mod error;
 pub mod history;
 pub mod pin;
 pub mod presentation;
+pub mod remote;
 
 use std::sync::Arc;
 
@@ -80,8 +81,9 @@ pub(crate) fn status_of(
     }
 }
 
-/// What the wallet needs from the trust list: which keys an issuer signs with, and what it may
-/// issue. `trust::TrustCache` implements it; tests may give a fixed answer.
+/// What the wallet needs from the trust list: which keys an issuer signs with, what it may
+/// issue, and which relying parties may ask for what. `trust::TrustCache` implements it; tests
+/// may give a fixed answer.
 pub trait IssuerTrust: Send + Sync {
     /// The key `kid` of issuer `iss`, if the trust list names it and it was valid at `at`.
     /// `Err(NoTrustList)` when no verified list is available at all.
@@ -90,6 +92,12 @@ pub trait IssuerTrust: Send + Sync {
     fn may_issue(&self, iss: &str, vct: &str) -> bool;
     /// The issuer's display name, for the history.
     fn issuer_name(&self, iss: &str) -> Option<String>;
+    /// The relying party registered as `client_id`, if any. `Err(NoTrustList)` when no
+    /// verified list is available at all.
+    fn relying_party(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<crate::trust_list::RelyingParty>, WalletError>;
 }
 
 /// What the wallet's handle shares with `Citizen`.
@@ -100,6 +108,8 @@ pub(crate) struct WalletContext {
     /// `None` when the app gave no key store and did not choose the software one.
     pub keys: Option<Arc<dyn KeyStore>>,
     pub trust: Arc<dyn IssuerTrust>,
+    /// Remote presentation requests prepared and not yet answered.
+    pub remote: remote::PendingDisclosures,
 }
 
 /// A summary of a stored credential: no claim values.
