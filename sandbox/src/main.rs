@@ -175,7 +175,7 @@ fn rp_request(
         claims,
         optional_claims,
         encrypted,
-        purpose: None,
+        ..Default::default()
     };
     let created =
         citizen_sandbox::rp_request_offline(&data, &base_url, spec).map_err(|e| e.to_string())?;

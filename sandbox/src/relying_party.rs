@@ -8,6 +8,8 @@
 //! `request_uri_method=post`), `POST /v1/rp/responses` (the `response_uri`: `direct_post` and
 //! `direct_post.jwt`) and `GET /v1/test/rp/results/{id}` (sandbox only: what was verified).
 //! The formats and checks are `citizen_core`'s (`openid4vp`, `dcql`, `jose::jwe`, `verifier`).
+//! Sandbox only, in [`attacks`]: requests whose object is wrong on purpose (`misbehave`,
+//! `replay_of`), for the wallet's attack tests.
 //! Never logs personal data: no claims, presentations, nonces or states.
 
 use axum::body::Bytes;
@@ -16,7 +18,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use citizen_core::dcql::DcqlQuery;
+use citizen_core::dcql::{self, DcqlQuery};
 use citizen_core::jose::base64url;
 use citizen_core::jose::jwe::{ContentEncryption, EcdhPrivateKey};
 use citizen_core::openid4vp::{
@@ -32,6 +34,9 @@ use crate::keys::{self, KeyRole};
 use crate::state::{PortalState, now};
 use crate::trust::{PID_VCT, SAMPLE_RP_ALLOWED_CLAIMS, SAMPLE_RP_CLIENT_ID};
 
+pub mod attacks;
+pub use attacks::Misbehaviour;
+
 /// How long a request object is valid after it is fetched (and a request may be answered).
 pub const REQUEST_OBJECT_TTL_SECS: i64 = 5 * 60;
 /// How long a request may be answered after it is made.
@@ -46,6 +51,10 @@ pub const REQUEST_OBJECT_CONTENT_TYPE: &str = "application/oauth-authz-req+jwt";
 /// Claims asked when a request names none.
 const DEFAULT_CLAIMS: [&str; 2] = ["full_name", "age_over_18"];
 const MAX_BODY_BYTES: usize = openid4vp::MAX_FORM_LEN + 1024;
+/// At most this many optional claims: `claim_sets` lists every subset of them, and DCQL allows
+/// at most [`dcql::MAX_SETS`] options.
+pub const MAX_OPTIONAL_CLAIMS: usize = 4;
+const _: () = assert!(1 << MAX_OPTIONAL_CLAIMS <= dcql::MAX_SETS);
 
 pub(crate) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
@@ -64,7 +73,11 @@ pub(crate) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
              -- NULL while pending; then completed, declined or failed
              outcome TEXT,
              result TEXT,
-             response_code TEXT
+             response_code TEXT,
+             -- sandbox only (attacks): how the request object is made wrong, and the request
+             -- whose nonce and state it replays
+             misbehave TEXT,
+             replay_of TEXT
          );",
     )
 }
@@ -106,7 +119,9 @@ pub struct PresentationRequestSpec {
     /// Required claims of the PID (default `full_name`, `age_over_18`).
     #[serde(default)]
     pub claims: Vec<String>,
-    /// Claims the citizen may leave out (a `claim_sets` with and without them).
+    /// Claims the citizen may leave out, at most [`MAX_OPTIONAL_CLAIMS`]: `claim_sets` lists
+    /// every subset of them (each option the required claims plus the subset), from most claims
+    /// to fewest.
     #[serde(default)]
     pub optional_claims: Vec<String>,
     /// `direct_post.jwt` instead of `direct_post`.
@@ -115,6 +130,14 @@ pub struct PresentationRequestSpec {
     /// Shown to the citizen by the test page; default names the claims.
     #[serde(default)]
     pub purpose: Option<String>,
+    /// Sandbox only: the request object served for this request is wrong in this one way, and
+    /// the request never completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misbehave: Option<Misbehaviour>,
+    /// Sandbox only: the id of an earlier request whose `nonce` and `state` this request's
+    /// object carries (a replay); the request never completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
 }
 
 /// The answer of `POST /v1/test/rp/requests`.
@@ -152,7 +175,40 @@ fn check_spec(spec: &PresentationRequestSpec) -> Result<(), String> {
     if spec.claims.iter().any(|c| spec.optional_claims.contains(c)) {
         return Err("a claim is both required and optional".into());
     }
+    if spec.optional_claims.len() > MAX_OPTIONAL_CLAIMS {
+        return Err(format!(
+            "at most {MAX_OPTIONAL_CLAIMS} optional claims: claim_sets lists every subset of \
+             them, and DCQL allows at most {} options",
+            dcql::MAX_SETS
+        ));
+    }
+    if spec.misbehave.is_some() && spec.replay_of.is_some() {
+        return Err("misbehave and replay_of cannot be combined: one wrong thing at a time".into());
+    }
     Ok(())
+}
+
+/// The `claim_sets` for `required` and `optional` claims: the required claims plus each subset
+/// of the optional ones, from most claims to fewest (then in the query's order), each option
+/// in the query's claim order. The first option asks everything, the last only the required.
+fn claim_sets<'a>(required: &'a [String], optional: &'a [String]) -> Vec<Vec<&'a String>> {
+    let mut subsets: Vec<Vec<usize>> = (0..1usize << optional.len())
+        .map(|mask| {
+            (0..optional.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .collect()
+        })
+        .collect();
+    subsets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    subsets
+        .into_iter()
+        .map(|subset| {
+            required
+                .iter()
+                .chain(subset.into_iter().map(|i| &optional[i]))
+                .collect()
+        })
+        .collect()
 }
 
 /// The DCQL query for the PID with `required` claims and `optional` ones.
@@ -169,8 +225,7 @@ fn dcql_query(required: &[String], optional: &[String]) -> Value {
         "claims": claims,
     });
     if !optional.is_empty() {
-        let with: Vec<&String> = required.iter().chain(optional).collect();
-        credential["claim_sets"] = json!([with, required]);
+        credential["claim_sets"] = json!(claim_sets(required, optional));
     }
     json!({"credentials": [credential]})
 }
@@ -191,6 +246,12 @@ pub(crate) fn new_request(
             .filter(|c| !spec.optional_claims.contains(c))
             .collect();
     }
+    if spec.claims.is_empty() {
+        return Err(
+            "a request needs at least one required claim (the last claim_sets option)".into(),
+        );
+    }
+    let replay_of = attacks::replayed_request(conn, spec.replay_of.as_deref())?;
     let query = dcql_query(&spec.claims, &spec.optional_claims);
     DcqlQuery::from_value(&query).map_err(|e| e.to_string())?;
     let id = random_token().map_err(|e| e.to_string())?;
@@ -203,7 +264,7 @@ pub(crate) fn new_request(
     };
     conn.execute(
         "INSERT INTO rp_requests (id, nonce, state, response_mode, dcql_query, created_at,
-             expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             expires_at, misbehave, replay_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             id,
             nonce,
@@ -211,7 +272,9 @@ pub(crate) fn new_request(
             mode.name(),
             query.to_string(),
             now,
-            now + REQUEST_TTL_SECS
+            now + REQUEST_TTL_SECS,
+            spec.misbehave.map(Misbehaviour::name),
+            replay_of
         ],
     )
     .map_err(|e| e.to_string())?;
@@ -247,6 +310,8 @@ struct StoredRequest {
     expires_at: i64,
     outcome: Option<String>,
     result: Option<String>,
+    misbehave: Option<Misbehaviour>,
+    replay_of: Option<String>,
 }
 
 fn stored_request(
@@ -256,7 +321,8 @@ fn stored_request(
 ) -> rusqlite::Result<Option<StoredRequest>> {
     conn.query_row(
         &format!(
-            "SELECT id, nonce, state, response_mode, dcql_query, expires_at, outcome, result
+            "SELECT id, nonce, state, response_mode, dcql_query, expires_at, outcome, result,
+                 misbehave, replay_of
              FROM rp_requests WHERE {column} = ?1"
         ),
         [value],
@@ -276,6 +342,11 @@ fn stored_request(
                 expires_at: r.get(5)?,
                 outcome: r.get(6)?,
                 result: r.get(7)?,
+                misbehave: r
+                    .get::<_, Option<String>>(8)?
+                    .as_deref()
+                    .and_then(Misbehaviour::from_name),
+                replay_of: r.get(9)?,
             })
         },
     )
@@ -283,7 +354,9 @@ fn stored_request(
 }
 
 /// The signed request object of request `id` at `now`, with `wallet_nonce` when the wallet sent
-/// one; `None` for an unknown or expired request.
+/// one; `None` for an unknown or expired request. A misbehaving request's object is wrong the
+/// way it asked ([`attacks`]); a replay's carries the `nonce` and `state` of the request it
+/// replays.
 pub(crate) fn signed_request_object(
     conn: &Connection,
     base_url: &str,
@@ -297,6 +370,7 @@ pub(crate) fn signed_request_object(
     if request.outcome.is_some() || now >= request.expires_at {
         return Ok(None);
     }
+    let (nonce, state) = attacks::nonce_and_state(conn, &request)?;
     let key = keys::active(conn, KeyRole::RelyingParty, now).map_err(|e| e.to_string())?;
     let encryption = match request.mode {
         ResponseMode::DirectPost => None,
@@ -311,24 +385,23 @@ pub(crate) fn signed_request_object(
             })
         }
     };
-    let object = RequestObject {
+    let query = attacks::served_query(request.misbehave, &request.dcql_query);
+    let mut object = RequestObject {
         client_id: SAMPLE_RP_CLIENT_ID.into(),
         response_mode: request.mode,
         response_uri: url::Url::parse(&format!("{base_url}v1/rp/responses"))
             .map_err(|e| e.to_string())?,
-        nonce: request.nonce,
-        state: request.state,
+        nonce,
+        state,
         iat: Some(now),
         exp: (now + REQUEST_OBJECT_TTL_SECS).min(request.expires_at),
         aud: Some(openid4vp::SELF_ISSUED_AUDIENCE.into()),
-        dcql_query: DcqlQuery::from_value(&request.dcql_query).map_err(|e| e.to_string())?,
+        dcql_query: DcqlQuery::from_value(&query).map_err(|e| e.to_string())?,
         encryption,
         wallet_nonce: wallet_nonce.map(str::to_owned),
     };
-    object
-        .sign(key.signer.as_ref(), &key.kid)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    attacks::bend_object(request.misbehave, &mut object, now)?;
+    attacks::sign(request.misbehave, object, &key).map(Some)
 }
 
 /// What the relying party concluded from a response.
@@ -492,9 +565,12 @@ fn handle_response(
     let outcome = match &post {
         DirectPost::Error(ErrorResponse { error, .. }) => Outcome::Declined(error.clone()),
         DirectPost::Response(response) => {
-            match verify_response(conn, base_url, &request, response, now) {
-                Ok(result) => Outcome::Completed(result),
-                Err(error) => Outcome::Failed(error),
+            match attacks::refusal(request.misbehave, request.replay_of.as_deref()) {
+                Some(error) => Outcome::Failed(error),
+                None => match verify_response(conn, base_url, &request, response, now) {
+                    Ok(result) => Outcome::Completed(result),
+                    Err(error) => Outcome::Failed(error),
+                },
             }
         }
     };
@@ -573,7 +649,13 @@ async fn create_request(State(state): State<PortalState>, body: Bytes) -> Respon
     } else {
         match serde_json::from_slice(&body) {
             Ok(spec) => spec,
-            Err(_) => return error(StatusCode::BAD_REQUEST, "invalid_request", "not a request"),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    &format!("not a request: {e}"),
+                );
+            }
         }
     };
     let base_url = state.base_url().to_owned();
@@ -688,6 +770,45 @@ mod tests {
         assert_eq!(credential.vct_values, vec![PID_VCT]);
         assert!(credential.is_required(0));
         assert!(!credential.is_required(1) && !credential.is_required(2));
+        // Every subset of the optional claims, most claims first, in the query's order.
+        assert_eq!(
+            credential.claim_sets,
+            vec![
+                vec!["full_name", "id_number", "birth_date"],
+                vec!["full_name", "id_number"],
+                vec!["full_name", "birth_date"],
+                vec!["full_name"],
+            ]
+        );
+        let optional: Vec<String> = [
+            "birth_date",
+            "age_over_18",
+            "id_number",
+            "place_of_residence",
+        ]
+        .map(String::from)
+        .to_vec();
+        let four = DcqlQuery::from_value(&dcql_query(&["full_name".into()], &optional)).unwrap();
+        let sets = &four.credentials[0].claim_sets;
+        assert_eq!(sets.len(), dcql::MAX_SETS);
+        assert_eq!(sets[0].len(), 5);
+        assert_eq!(sets[15], vec!["full_name"]);
+        let sizes: Vec<usize> = sets.iter().map(Vec::len).collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        assert_eq!(
+            sets[5..11].to_vec(),
+            [
+                ["full_name", "birth_date", "age_over_18"],
+                ["full_name", "birth_date", "id_number"],
+                ["full_name", "birth_date", "place_of_residence"],
+                ["full_name", "age_over_18", "id_number"],
+                ["full_name", "age_over_18", "place_of_residence"],
+                ["full_name", "id_number", "place_of_residence"],
+            ]
+            .map(|o| o.map(String::from).to_vec())
+        );
+        let unique: std::collections::HashSet<&Vec<String>> = sets.iter().collect();
+        assert_eq!(unique.len(), 16);
         let all_required = DcqlQuery::from_value(&dcql_query(&["full_name".into()], &[])).unwrap();
         assert!(all_required.credentials[0].claim_sets.is_empty());
     }
@@ -702,6 +823,21 @@ mod tests {
         assert!(check_spec(&spec(&["full_name"], &["id_number"])).is_ok());
         assert!(check_spec(&spec(&["sex"], &[])).is_err());
         assert!(check_spec(&spec(&["full_name"], &["full_name"])).is_err());
+        assert!(!SAMPLE_RP_ALLOWED_CLAIMS.contains(&attacks::FORBIDDEN_CLAIM));
+        // Five optional claims would need 32 claim_sets options.
+        let five = spec(&[], &SAMPLE_RP_ALLOWED_CLAIMS);
+        assert!(
+            check_spec(&five)
+                .unwrap_err()
+                .contains("at most 4 optional claims")
+        );
+        assert!(check_spec(&spec(&["full_name"], &SAMPLE_RP_ALLOWED_CLAIMS[1..])).is_ok());
+        let both = PresentationRequestSpec {
+            misbehave: Some(Misbehaviour::Expired),
+            replay_of: Some("x".into()),
+            ..spec(&["full_name"], &[])
+        };
+        assert!(check_spec(&both).is_err());
         let conn = Connection::open_in_memory().unwrap();
         create_tables(&conn).unwrap();
         let created = new_request(
@@ -714,5 +850,50 @@ mod tests {
         // The default claims minus the optional one.
         assert!(created.purpose.contains("age_over_18"));
         assert!(created.link.contains("request_uri_method=post"));
+        // Every default claim optional: nothing required is refused.
+        let none_required = spec(&[], &["full_name", "age_over_18"]);
+        let refused = new_request(&conn, "https://127.0.0.1:1/", none_required, 100);
+        assert!(refused.unwrap_err().contains("at least one required claim"));
+        let unknown = PresentationRequestSpec {
+            replay_of: Some("no-such-request".into()),
+            ..spec(&["full_name"], &[])
+        };
+        let refused = new_request(&conn, "https://127.0.0.1:1/", unknown, 100);
+        assert_eq!(refused.unwrap_err(), "replay_of names no request");
+    }
+
+    #[test]
+    fn misbehaviours_have_their_json_names_and_are_stored() {
+        for misbehaviour in Misbehaviour::ALL {
+            let json = serde_json::to_value(misbehaviour).unwrap();
+            assert_eq!(json, misbehaviour.name());
+            assert_eq!(
+                Misbehaviour::from_name(misbehaviour.name()),
+                Some(misbehaviour)
+            );
+        }
+        let spec: PresentationRequestSpec =
+            serde_json::from_value(json!({"misbehave": "response_uri_elsewhere"})).unwrap();
+        assert_eq!(spec.misbehave, Some(Misbehaviour::ResponseUriElsewhere));
+        assert!(
+            serde_json::from_value::<PresentationRequestSpec>(json!({"misbehave": "nope"}))
+                .is_err()
+        );
+        let conn = Connection::open_in_memory().unwrap();
+        create_tables(&conn).unwrap();
+        let base = "https://127.0.0.1:1/";
+        let first = new_request(&conn, base, spec, 100).unwrap();
+        let stored = stored_request(&conn, "id", &first.id).unwrap().unwrap();
+        assert_eq!(stored.misbehave, Some(Misbehaviour::ResponseUriElsewhere));
+        // A replay of a replay names the first request.
+        let replay = |of: &str| PresentationRequestSpec {
+            replay_of: Some(of.into()),
+            ..Default::default()
+        };
+        let second = new_request(&conn, base, replay(&first.id), 100).unwrap();
+        let third = new_request(&conn, base, replay(&second.id), 100).unwrap();
+        let stored = stored_request(&conn, "id", &third.id).unwrap().unwrap();
+        assert_eq!(stored.replay_of.as_deref(), Some(first.id.as_str()));
+        assert!(stored.misbehave.is_none());
     }
 }

@@ -7,16 +7,19 @@
 mod support;
 
 use citizen_core::jose::jwe;
-use citizen_core::jose::{base64url, sign_compact};
+use citizen_core::jose::{Jws, JwsError, base64url, sign_compact};
 use citizen_core::openid4vp::{
-    AuthorizationLink, AuthorizationResponse, ErrorResponse, Openid4vpError, RequestCheck,
-    RequestObject, RequestUriMethod, ResponseMode, VpToken,
+    AuthorizationLink, AuthorizationResponse, ErrorResponse, MAX_REQUEST_OBJECT_LEN,
+    Openid4vpError, RequestCheck, RequestObject, RequestUriMethod, ResponseMode, VpToken,
 };
 use citizen_core::sdjwt::{ClaimPath, Disclosure, KB_JWT_TYP, KeyBindingParams, Limits, SdJwt};
 use citizen_core::trust_list::{RelyingParty, TrustList};
 use citizen_sandbox::RunningSandbox;
+use citizen_sandbox::relying_party::attacks::{
+    ELSEWHERE_RESPONSE_URI, EXPIRED_AGO_SECS, FORBIDDEN_CLAIM,
+};
 use citizen_sandbox::relying_party::{
-    PID_QUERY_ID, PresentationRequestCreated, PresentationResult,
+    Misbehaviour, PID_QUERY_ID, PresentationRequestCreated, PresentationResult,
 };
 use citizen_sandbox::trust::SAMPLE_RP_CLIENT_ID;
 use reqwest::StatusCode;
@@ -43,15 +46,28 @@ async fn trusted_relying_party(sandbox: &RunningSandbox, http: &reqwest::Client)
     list.relying_party(SAMPLE_RP_CLIENT_ID).unwrap().clone()
 }
 
-async fn create_request(sandbox: &RunningSandbox, spec: Value) -> PresentationRequestCreated {
-    let response = client(sandbox)
+async fn post_spec(sandbox: &RunningSandbox, spec: &Value) -> reqwest::Response {
+    client(sandbox)
         .post(format!("{}v1/test/rp/requests", sandbox.base_url))
-        .json(&spec)
+        .json(spec)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn create_request(sandbox: &RunningSandbox, spec: Value) -> PresentationRequestCreated {
+    let response = post_spec(sandbox, &spec).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.unwrap()
+}
+
+/// The `error_description` of a spec the sandbox refuses.
+async fn refused_spec(sandbox: &RunningSandbox, spec: Value) -> String {
+    let response = post_spec(sandbox, &spec).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{spec}");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_request");
+    error["error_description"].as_str().unwrap().to_owned()
 }
 
 async fn result(sandbox: &RunningSandbox, id: &str) -> PresentationResult {
@@ -393,13 +409,7 @@ async fn wrong_nonce_wrong_audience_tampered_disclosures_fail_and_a_refusal_is_d
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_for_claims_the_relying_party_may_not_ask_are_refused() {
     let (sandbox, _data) = start().await;
-    let response = client(&sandbox)
-        .post(format!("{}v1/test/rp/requests", sandbox.base_url))
-        .json(&json!({"claims": ["sex"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    refused_spec(&sandbox, json!({"claims": ["sex"]})).await;
     let unknown = client(&sandbox)
         .post(format!("{}v1/rp/request-objects/nope", sandbox.base_url))
         .send()
@@ -445,4 +455,217 @@ async fn the_rp_request_command_makes_a_request_a_running_sandbox_serves() {
     assert_eq!(object.response_mode, ResponseMode::DirectPostJwt);
     assert_eq!(object.dcql_query.credentials[0].claims.len(), 2);
     assert_eq!(result(&sandbox, id).await.state, "pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_subset_of_the_optional_claims_is_an_option_and_completes() {
+    let (sandbox, _data) = start().await;
+    let (wallet, credential) = enrolled_wallet_with_pid(&sandbox).await;
+    let created = create_request(
+        &sandbox,
+        json!({"claims": ["full_name"], "optional_claims": ["birth_date", "id_number"]}),
+    )
+    .await;
+    let (object, _) = fetch_request(&sandbox, &created).await;
+    assert_eq!(
+        object.dcql_query.credentials[0].claim_sets,
+        vec![
+            vec!["full_name", "birth_date", "id_number"],
+            vec!["full_name", "birth_date"],
+            vec!["full_name", "id_number"],
+            vec!["full_name"],
+        ]
+    );
+    // The citizen approves id_number but not birth_date.
+    let presentation = present_to(&wallet, &credential, &["full_name", "id_number"], &object);
+    assert_eq!(
+        answer(&sandbox, &object, presentation).await,
+        StatusCode::OK
+    );
+    let outcome = result(&sandbox, &created.id).await;
+    assert_eq!(outcome.state, "completed", "{outcome:?}");
+    let names: Vec<&str> = outcome.claims.keys().map(String::as_str).collect();
+    assert_eq!(names, vec!["full_name", "id_number"]);
+
+    // Five optional claims would need 32 options: refused.
+    let five = json!({"optional_claims": ["full_name", "birth_date", "age_over_18", "id_number",
+        "place_of_residence"]});
+    let description = refused_spec(&sandbox, five).await;
+    assert!(description.contains("at most 4 optional claims"));
+}
+
+const WALLET_NONCE: &str = "w-nonce-attack";
+
+/// The compact request object of `created` as the wallet fetches it (POST with a
+/// `wallet_nonce`), read whole whatever its size, and the check the wallet makes of it.
+async fn fetch_compact(
+    sandbox: &RunningSandbox,
+    created: &PresentationRequestCreated,
+) -> (AuthorizationLink, String) {
+    let link = AuthorizationLink::parse(&created.link).unwrap();
+    let response = post_form(
+        sandbox,
+        link.request_uri.as_str(),
+        format!("wallet_nonce={WALLET_NONCE}"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[CONTENT_TYPE],
+        "application/oauth-authz-req+jwt"
+    );
+    (link, response.text().await.unwrap())
+}
+
+fn wallet_check<'a>(link: &'a AuthorizationLink, rp: &'a RelyingParty) -> RequestCheck<'a> {
+    RequestCheck {
+        link,
+        relying_party: rp,
+        wallet_aud: None,
+        now: now(),
+        skew: 60,
+        wallet_nonce: Some(WALLET_NONCE),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_misbehaving_request_object_is_refused_by_the_wallet_check_and_never_completes() {
+    let (sandbox, _data) = start().await;
+    let (wallet, credential) = enrolled_wallet_with_pid(&sandbox).await;
+    let http = client(&sandbox);
+    let rp = trusted_relying_party(&sandbox, &http).await;
+    type Expected = fn(&Openid4vpError) -> bool;
+    let cases: [(&str, Expected); 6] = [
+        ("foreign_key", |e| {
+            matches!(e, Openid4vpError::Jws(JwsError::BadSignature))
+        }),
+        (
+            "claim_not_allowed",
+            |e| matches!(e, Openid4vpError::ClaimNotAllowed(c) if c == FORBIDDEN_CLAIM),
+        ),
+        ("expired", |e| matches!(e, Openid4vpError::Expired)),
+        ("response_uri_elsewhere", |e| {
+            matches!(e, Openid4vpError::ResponseUriNotAllowed)
+        }),
+        (
+            "oversized",
+            |e| matches!(e, Openid4vpError::TooLarge { max, .. } if *max == MAX_REQUEST_OBJECT_LEN),
+        ),
+        ("wrong_wallet_nonce", |e| {
+            matches!(e, Openid4vpError::WalletNonceMismatch)
+        }),
+    ];
+    assert_eq!(cases.len(), Misbehaviour::ALL.len());
+    for (name, expected) in cases {
+        let created = create_request(
+            &sandbox,
+            json!({"claims": ["full_name"], "optional_claims": ["birth_date"],
+                "misbehave": name}),
+        )
+        .await;
+        let (link, compact) = fetch_compact(&sandbox, &created).await;
+        // The link itself is honest: only the object is wrong.
+        link.check_against(&rp).unwrap();
+        let error = RequestObject::verify(&compact, &wallet_check(&link, &rp)).unwrap_err();
+        assert!(expected(&error), "{name}: {error:?}");
+
+        let jws = Jws::parse(&compact, 4 * MAX_REQUEST_OBJECT_LEN).unwrap();
+        let claims = jws.claims().unwrap();
+        assert_eq!(jws.header().kid(), Some(rp.keys[0].kid.as_str()), "{name}");
+        match name {
+            "foreign_key" => assert!(rp.keys.iter().all(|k| jws.verify(&k.jwk).is_err())),
+            "oversized" => {
+                assert!(compact.len() > MAX_REQUEST_OBJECT_LEN);
+                assert!(
+                    compact.len() < MAX_REQUEST_OBJECT_LEN + 1024,
+                    "{}",
+                    compact.len()
+                );
+                // Apart from its size, a well-signed object.
+                assert!(rp.keys.iter().any(|k| jws.verify(&k.jwk).is_ok()));
+            }
+            "expired" => {
+                let exp = claims["exp"].as_i64().unwrap();
+                assert!(exp <= now() - EXPIRED_AGO_SECS + 5);
+                assert!(claims["iat"].as_i64().unwrap() < exp);
+            }
+            "response_uri_elsewhere" => {
+                assert_eq!(claims["response_uri"], ELSEWHERE_RESPONSE_URI)
+            }
+            "wrong_wallet_nonce" => {
+                let echoed = claims["wallet_nonce"].as_str().unwrap();
+                assert!(!echoed.is_empty() && echoed != WALLET_NONCE);
+            }
+            _ => assert_eq!(claims["wallet_nonce"], WALLET_NONCE),
+        }
+
+        // A wallet that answered anyway gets no completed result.
+        let (nonce, state) = (
+            claims["nonce"].as_str().unwrap(),
+            claims["state"].as_str().unwrap(),
+        );
+        let presentation = present(
+            &wallet,
+            &credential,
+            &["full_name"],
+            SAMPLE_RP_CLIENT_ID,
+            nonce,
+        );
+        let body = AuthorizationResponse {
+            vp_token: vp_token(presentation),
+            state: state.to_owned(),
+        }
+        .to_form();
+        let response_uri = format!("{}v1/rp/responses", sandbox.base_url);
+        let response = post_form(&sandbox, &response_uri, body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+        let outcome = result(&sandbox, &created.id).await;
+        assert_eq!(outcome.state, "failed", "{name}");
+        assert!(outcome.claims.is_empty());
+        assert!(outcome.error.unwrap().contains(name));
+    }
+
+    // An unknown misbehaviour is refused.
+    refused_spec(&sandbox, json!({"misbehave": "be_nice"})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_carries_the_nonce_and_state_of_an_answered_request_and_never_completes() {
+    let (sandbox, _data) = start().await;
+    let (wallet, credential) = enrolled_wallet_with_pid(&sandbox).await;
+    let (original_id, original) = full_name_request(&sandbox).await;
+    let presentation = present_to(&wallet, &credential, &["full_name"], &original);
+    assert_eq!(
+        answer(&sandbox, &original, presentation).await,
+        StatusCode::OK
+    );
+
+    let replay = create_request(
+        &sandbox,
+        json!({"claims": ["full_name"], "replay_of": original_id}),
+    )
+    .await;
+    assert_ne!(replay.id, original_id);
+    // Well signed and fresh: only the wallet's memory of answered requests catches it.
+    let (object, _) = fetch_request(&sandbox, &replay).await;
+    assert_eq!(object.nonce, original.nonce);
+    assert_eq!(object.state, original.state);
+    assert!(object.exp > now());
+
+    // Answering it reaches the original request, already answered.
+    let presentation = present_to(&wallet, &credential, &["full_name"], &object);
+    assert_eq!(
+        answer(&sandbox, &object, presentation).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(result(&sandbox, &original_id).await.state, "completed");
+    assert_eq!(result(&sandbox, &replay.id).await.state, "pending");
+
+    // A replay of nothing, or a replay that also misbehaves, is refused.
+    for spec in [
+        json!({"replay_of": "no-such-request"}),
+        json!({"replay_of": original_id, "misbehave": "expired"}),
+    ] {
+        refused_spec(&sandbox, spec).await;
+    }
 }
