@@ -9,7 +9,9 @@ use citizen_core::wallet::pin::PinError;
 use citizen_core::wallet::remote::DisclosureApproval;
 use citizen_core::{Citizen, WalletError};
 use citizen_e2e::*;
-use citizen_sandbox::relying_party::{PresentationRequestCreated, PresentationRequestSpec};
+use citizen_sandbox::relying_party::{
+    Misbehaviour, PresentationRequestCreated, PresentationRequestSpec,
+};
 use citizen_sandbox::trust::{SAMPLE_RP_CLIENT_ID, SAMPLE_RP_DISPLAY_NAME, SAMPLE_RP_PURPOSE};
 
 const ID_NUMBER: &str = "001090012345";
@@ -105,9 +107,10 @@ async fn the_relying_party_receives_exactly_what_the_citizen_approved() {
     ));
 
     // direct_post.jwt, with the optional claim approved; the relying party is known now.
-    let created = rp_request(&portal, &["full_name"], &["birth_date"], true);
+    let created = rp_request(&portal, &["full_name"], &["birth_date", "id_number"], true);
     let consent = wallet.prepare_disclosure(&created.link).await.unwrap();
     assert!(consent.encrypted_response);
+    assert_eq!(consent.claims.len(), 3);
     assert!(consent.last_shared_at.is_some());
     let receipt = wallet
         .approve_disclosure(&consent.request_id, approval(&["birth_date"]))
@@ -235,4 +238,106 @@ async fn requests_the_trust_list_does_not_vouch_for_are_refused_before_fetching(
     // The genuine link is fetched, once.
     wallet.prepare_disclosure(&created.link).await.unwrap();
     assert_eq!(fetches(), 1);
+}
+
+/// The attacks of the issue, each served by the real sandbox over HTTPS: the wallet refuses the
+/// request before the consent screen, sends nothing, and records nothing as shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malicious_requests_are_refused_and_nothing_is_sent() {
+    let portal = start_portal("remote-attacks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = activated(&portal, dir.path(), ID_NUMBER).await;
+    let wallet = citizen.wallet();
+    let misbehaving = |misbehave| {
+        portal
+            .sandbox
+            .rp_request(PresentationRequestSpec {
+                claims: vec!["full_name".into()],
+                misbehave: Some(misbehave),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let cases: [(Misbehaviour, fn(&Openid4vpError) -> bool); 6] = [
+        (Misbehaviour::ForeignKey, |e| {
+            matches!(e, Openid4vpError::Jws(_))
+        }),
+        (Misbehaviour::ClaimNotAllowed, |e| {
+            matches!(e, Openid4vpError::ClaimNotAllowed(_))
+        }),
+        (Misbehaviour::Expired, |e| {
+            matches!(e, Openid4vpError::Expired)
+        }),
+        (Misbehaviour::ResponseUriElsewhere, |e| {
+            matches!(e, Openid4vpError::ResponseUriNotAllowed)
+        }),
+        (Misbehaviour::Oversized, |e| {
+            matches!(e, Openid4vpError::TooLarge { .. })
+        }),
+        (Misbehaviour::WrongWalletNonce, |e| {
+            matches!(e, Openid4vpError::WalletNonceMismatch)
+        }),
+    ];
+    for (misbehave, expected) in cases {
+        let created = misbehaving(misbehave);
+        match wallet.prepare_disclosure(&created.link).await {
+            Err(WalletError::RequestRefused(refusal)) => {
+                assert!(expected(&refusal), "{misbehave:?}: {refusal:?}")
+            }
+            other => panic!("{misbehave:?}: expected a refusal, got {other:?}"),
+        }
+        assert_eq!(rp_state(&portal, &created.id), "pending", "{misbehave:?}");
+    }
+    assert!(presentations(&citizen).await.is_empty());
+
+    // A replay: a fresh, validly signed object with the nonce and state of a request the
+    // citizen already answered.
+    let original = rp_request(&portal, &["full_name"], &[], false);
+    let consent = wallet.prepare_disclosure(&original.link).await.unwrap();
+    wallet
+        .approve_disclosure(&consent.request_id, approval(&[]))
+        .await
+        .unwrap();
+    let replay = portal
+        .sandbox
+        .rp_request(PresentationRequestSpec {
+            claims: vec!["full_name".into()],
+            replay_of: Some(original.id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(matches!(
+        wallet.prepare_disclosure(&replay.link).await,
+        Err(WalletError::RequestReplayed)
+    ));
+    assert_eq!(rp_state(&portal, &replay.id), "pending");
+    // A declined request cannot be replayed either.
+    let declined = rp_request(&portal, &["full_name"], &[], false);
+    let consent = wallet.prepare_disclosure(&declined.link).await.unwrap();
+    wallet
+        .decline_disclosure(&consent.request_id)
+        .await
+        .unwrap();
+    let replay = portal
+        .sandbox
+        .rp_request(PresentationRequestSpec {
+            claims: vec!["full_name".into()],
+            replay_of: Some(declined.id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(matches!(
+        wallet.prepare_disclosure(&replay.link).await,
+        Err(WalletError::RequestReplayed)
+    ));
+    // Only the genuine answers are in the history.
+    let outcomes: Vec<HistoryOutcome> = presentations(&citizen)
+        .await
+        .into_iter()
+        .map(|(outcome, _, _)| outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [HistoryOutcome::Declined, HistoryOutcome::Completed]
+    );
 }

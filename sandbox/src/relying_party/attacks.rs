@@ -115,7 +115,11 @@ pub(super) fn served_query(misbehaviour: Option<Misbehaviour>, stored: &Value) -
         if let Some(claims) = credential["claims"].as_array_mut() {
             claims.push(json!({"id": FORBIDDEN_CLAIM, "path": [FORBIDDEN_CLAIM]}));
         }
-        if let Some(options) = credential["claim_sets"].as_array_mut() {
+        // `get_mut`, not indexing: indexing a missing member would add `claim_sets: null`.
+        if let Some(options) = credential
+            .get_mut("claim_sets")
+            .and_then(Value::as_array_mut)
+        {
             for option in options.iter_mut().filter_map(Value::as_array_mut) {
                 option.push(json!(FORBIDDEN_CLAIM));
             }
