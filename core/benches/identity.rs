@@ -9,15 +9,29 @@
 //!   answer (`identity.verify_ms`).
 //! - the text's length is written to `$CITIZEN_BENCH_FIGURES/identity.qr_chars.json`
 //!   (`identity.qr_chars`).
+//! - `remote/prepare`: from a fetched OpenID4VP request object to the consent screen's data:
+//!   verify the object against the relying party, re-verify the stored PID, match the DCQL query
+//!   (`remote.prepare_ms`).
+//! - `remote/respond`: from the citizen's approval to the `direct_post.jwt` body: the SD-JWT
+//!   presentation of 3 claims with its KB-JWT, the JSON, and the ECDH-ES/A256GCM JWE
+//!   (`remote.respond_ms`). The PIN check and the HTTP post are not part of either.
 
 use std::hint::black_box;
 
 use citizen_core::credential_status::{CredentialStatus, StatusAnswer};
+use citizen_core::dcql::DcqlQuery;
 use citizen_core::id1;
+use citizen_core::jose::jwe::EcdhPrivateKey;
 use citizen_core::jose::{EcPublicJwk, SoftwareSigner};
 use citizen_core::openid4vci::{PID_VCT, pid_claims};
+use citizen_core::openid4vp::{
+    AuthorizationLink, ContentEncryption, DirectPost, RequestObject, ResponseEncryption,
+    ResponseMode, SELF_ISSUED_AUDIENCE,
+};
 use citizen_core::sdjwt::{self, ClaimPath, IssueOptions, KeyBindingParams, Limits, SdJwt};
+use citizen_core::trust_list::{RelyingParty, TrustedKey};
 use citizen_core::verifier::{IdentityQrOptions, verify_identity_qr};
+use citizen_core::wallet::remote::{FetchedRequest, plan_disclosure, response_body};
 use citizen_core::wallet::{IssuerTrust, WalletError};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -141,5 +155,87 @@ fn bench_identity(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_identity);
+/// A relying party, its request for 2 required and 2 optional claims with `direct_post.jwt`,
+/// and the request object as the wallet fetched it.
+fn remote_request(
+    rp_signer: &SoftwareSigner,
+) -> (RelyingParty, AuthorizationLink, String, EcdhPrivateKey) {
+    let relying_party = RelyingParty {
+        client_id: "rp.portal.example".into(),
+        display_name: "Bench relying party".into(),
+        allowed_claims: PRESENTED.map(String::from).to_vec(),
+        keys: vec![TrustedKey {
+            kid: "rp-1".into(),
+            jwk: rp_signer.public_key().clone(),
+            not_before: None,
+            not_after: None,
+        }],
+        response_uri_hosts: vec!["rp.portal.example".into()],
+        purpose: Some("Đăng nhập".into()),
+    };
+    let link = AuthorizationLink::parse(
+        "openid4vp://?client_id=rp.portal.example&request_uri=\
+         https%3A%2F%2Frp.portal.example%2Fr%2F1&request_uri_method=post",
+    )
+    .unwrap();
+    let enc_key = EcdhPrivateKey::generate().unwrap();
+    let claims: Vec<_> = PRESENTED
+        .iter()
+        .map(|c| json!({"id": c, "path": [c]}))
+        .collect();
+    let (required, optional) = PRESENTED.split_at(2);
+    let all: Vec<&str> = PRESENTED.to_vec();
+    let with_first: Vec<&str> = required.iter().chain(&optional[..1]).copied().collect();
+    let with_second: Vec<&str> = required.iter().chain(&optional[1..]).copied().collect();
+    let query = json!({"credentials": [{
+        "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
+        "claims": claims, "claim_sets": [all, with_first, with_second, required],
+    }]});
+    let object = RequestObject {
+        client_id: relying_party.client_id.clone(),
+        response_mode: ResponseMode::DirectPostJwt,
+        response_uri: url::Url::parse("https://rp.portal.example/responses").unwrap(),
+        nonce: "n-0S6_WzA2Mj-bench".into(),
+        state: "st-bench-0001".into(),
+        iat: Some(NOW - 2),
+        exp: NOW + 300,
+        aud: Some(SELF_ISSUED_AUDIENCE.into()),
+        dcql_query: DcqlQuery::from_value(&query).unwrap(),
+        encryption: Some(ResponseEncryption {
+            jwk: enc_key.public_jwk().clone(),
+            kid: Some("enc-1".into()),
+            enc_values: vec![ContentEncryption::A256Gcm],
+        }),
+        wallet_nonce: Some("wallet-nonce-bench".into()),
+    };
+    let signed = object.sign(rp_signer, "rp-1").unwrap();
+    (relying_party, link, signed, enc_key)
+}
+
+fn bench_remote(c: &mut Criterion) {
+    let (stored, issuer, holder) = pid();
+    let rp_signer = SoftwareSigner::generate().unwrap();
+    let (relying_party, link, request_object, enc_key) = remote_request(&rp_signer);
+    let fetched = FetchedRequest {
+        link: &link,
+        relying_party: &relying_party,
+        request_object: &request_object,
+        wallet_nonce: Some("wallet-nonce-bench"),
+    };
+    let prepare = || plan_disclosure(&fetched, &stored, issuer.public_key(), NOW).unwrap();
+    let plan = prepare();
+    assert_eq!(plan.consent_claims().len(), PRESENTED.len());
+    let chosen = vec![PRESENTED[2].to_string()];
+    let respond = || response_body(&plan, &stored, &chosen, &holder, NOW).unwrap();
+    let body = respond();
+    assert_eq!(body.disclosed.len(), 3);
+    assert!(DirectPost::from_encrypted_form(body.form.as_bytes(), &enc_key).is_ok());
+
+    let mut group = c.benchmark_group("remote");
+    group.bench_function("prepare", |b| b.iter(|| black_box(prepare())));
+    group.bench_function("respond", |b| b.iter(|| black_box(respond().form)));
+    group.finish();
+}
+
+criterion_group!(benches, bench_identity, bench_remote);
 criterion_main!(benches);

@@ -57,6 +57,8 @@ pub fn run() -> Result<()> {
     let open = mean_estimate_ns(&criterion, "store/open")?;
     let present = mean_estimate_ns(&criterion, "identity/present")?;
     let verify = mean_estimate_ns(&criterion, "identity/verify")?;
+    let remote_prepare = mean_estimate_ns(&criterion, "remote/prepare")?;
+    let remote_respond = mean_estimate_ns(&criterion, "remote/respond")?;
     let qr_chars = read_value(&figures_dir, "identity.qr_chars")?;
 
     let mut figures = Vec::new();
@@ -82,6 +84,20 @@ pub fn run() -> Result<()> {
         value: verify / 1e6,
         unit: "ms",
         target: Some(3.0),
+        ratio: None,
+    });
+    figures.push(Figure {
+        name: "remote.prepare_ms",
+        value: remote_prepare / 1e6,
+        unit: "ms",
+        target: Some(5.0),
+        ratio: None,
+    });
+    figures.push(Figure {
+        name: "remote.respond_ms",
+        value: remote_respond / 1e6,
+        unit: "ms",
+        target: Some(10.0),
         ratio: None,
     });
     figures.push(Figure {

@@ -847,3 +847,289 @@ fn redirect_uri_of(body: &[u8]) -> Option<String> {
     let url = url::Url::parse(text).ok()?;
     (url.scheme() == "https" && url.host_str().is_some()).then(|| url.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::SoftwareSigner;
+    use crate::jose::jwe::EcdhPrivateKey;
+    use crate::openid4vci::pid_claims;
+    use crate::openid4vp::{ContentEncryption, ResponseEncryption, SELF_ISSUED_AUDIENCE};
+    use crate::sdjwt::IssueOptions;
+    use crate::trust_list::TrustedKey;
+    use crate::verifier::{PresentationCheck, verify_presentation};
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000;
+    const CLIENT: &str = "rp.example";
+    const LINK: &str = "openid4vp://?client_id=rp.example\
+        &request_uri=https%3A%2F%2Frp.example%2Fr%2F1&request_uri_method=post";
+
+    struct Fixture {
+        issuer: SoftwareSigner,
+        device: SoftwareSigner,
+        rp_signer: SoftwareSigner,
+        rp: RelyingParty,
+        pid: String,
+        link: AuthorizationLink,
+    }
+
+    fn fixture() -> Fixture {
+        let issuer = SoftwareSigner::generate().unwrap();
+        let device = SoftwareSigner::generate().unwrap();
+        let rp_signer = SoftwareSigner::generate().unwrap();
+        let payload = json!({
+            "iss": "https://issuer.example/", "iat": NOW - 10, "exp": NOW + 3600,
+            "vct": PID_VCT, "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17",
+            "id_number": "001090012345", "age_over_18": true,
+        });
+        let payload = payload.as_object().unwrap();
+        let pid = sdjwt::issue(
+            payload,
+            &IssueOptions {
+                disclosable: pid_claims::ALL
+                    .iter()
+                    .filter(|c| payload.contains_key(**c))
+                    .map(|c| ClaimPath::claim(c))
+                    .collect(),
+                holder_key: Some(device.public_key().clone()),
+                typ: Some(sdjwt::SD_JWT_VC_TYP.into()),
+                kid: Some("k1".into()),
+                decoys_per_container: 0,
+            },
+            &issuer,
+        )
+        .unwrap()
+        .sd_jwt;
+        let rp = RelyingParty {
+            client_id: CLIENT.into(),
+            display_name: "Cổng thử".into(),
+            allowed_claims: ["full_name", "birth_date", "id_number", "age_over_18"]
+                .map(String::from)
+                .to_vec(),
+            keys: vec![TrustedKey {
+                kid: "rp-1".into(),
+                jwk: rp_signer.public_key().clone(),
+                not_before: None,
+                not_after: None,
+            }],
+            response_uri_hosts: vec!["rp.example".into()],
+            purpose: Some("Đăng nhập".into()),
+        };
+        Fixture {
+            issuer,
+            device,
+            rp_signer,
+            rp,
+            pid,
+            link: AuthorizationLink::parse(LINK).unwrap(),
+        }
+    }
+
+    /// A request for `full_name` (required) and `birth_date`, `id_number` (optional), with
+    /// every subset of the optional ones as a `claim_sets` option except `id_number` alone.
+    fn request(encryption: Option<ResponseEncryption>) -> RequestObject {
+        let query = json!({"credentials": [{
+            "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
+            "claims": [
+                {"id": "n", "path": ["full_name"]},
+                {"id": "b", "path": ["birth_date"]},
+                {"id": "i", "path": ["id_number"]},
+            ],
+            "claim_sets": [["n", "b", "i"], ["n", "b"], ["n"]],
+        }]});
+        RequestObject {
+            client_id: CLIENT.into(),
+            response_mode: if encryption.is_some() {
+                ResponseMode::DirectPostJwt
+            } else {
+                ResponseMode::DirectPost
+            },
+            response_uri: url::Url::parse("https://rp.example/responses").unwrap(),
+            nonce: "nonce-1".into(),
+            state: "state-1".into(),
+            iat: Some(NOW - 5),
+            exp: NOW + 300,
+            aud: Some(SELF_ISSUED_AUDIENCE.into()),
+            dcql_query: crate::dcql::DcqlQuery::from_value(&query).unwrap(),
+            encryption,
+            wallet_nonce: Some("wn".into()),
+        }
+    }
+
+    fn plan(f: &Fixture, object: &RequestObject) -> Result<DisclosurePlan, WalletError> {
+        plan_with(f, object, &f.rp_signer, f.issuer.public_key())
+    }
+
+    fn plan_with(
+        f: &Fixture,
+        object: &RequestObject,
+        rp_signer: &SoftwareSigner,
+        issuer_key: &EcPublicJwk,
+    ) -> Result<DisclosurePlan, WalletError> {
+        let signed = object.sign(rp_signer, "rp-1").unwrap();
+        plan_disclosure(
+            &FetchedRequest {
+                link: &f.link,
+                relying_party: &f.rp,
+                request_object: &signed,
+                wallet_nonce: Some("wn"),
+            },
+            &f.pid,
+            issuer_key,
+            NOW,
+        )
+    }
+
+    fn verified_claims(f: &Fixture, form: &[u8]) -> Map<String, Value> {
+        let DirectPost::Response(response) = DirectPost::from_form(form).unwrap() else {
+            panic!("not a presentation");
+        };
+        assert_eq!(response.state, "state-1");
+        let claims = verify_presentation(
+            &response.vp_token["pid"][0],
+            &PresentationCheck {
+                issuer_keys: &[f.issuer.public_key().clone()],
+                audience: CLIENT,
+                nonce: "nonce-1",
+                max_age_secs: 60,
+                clock_skew_secs: 60,
+                now: NOW,
+                sd_jwt_vc: true,
+            },
+        )
+        .unwrap();
+        claims.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_consent_shows_the_values_and_the_answer_carries_only_the_choice() {
+        let f = fixture();
+        let plan = plan(&f, &request(None)).unwrap();
+        let consent = plan.consent_claims();
+        let names: Vec<(&str, bool)> = consent
+            .iter()
+            .map(|c| (c.name.as_str(), c.required))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("full_name", true),
+                ("birth_date", false),
+                ("id_number", false)
+            ]
+        );
+        assert_eq!(consent[1].value, "1990-05-17");
+        // Values stay out of Debug.
+        assert!(!format!("{consent:?} {plan:?}").contains("1990"));
+
+        let body = response_body(&plan, &f.pid, &["birth_date".into()], &f.device, NOW).unwrap();
+        assert_eq!(body.disclosed, ["full_name", "birth_date"]);
+        let claims = verified_claims(&f, body.form.as_bytes());
+        assert_eq!(claims["full_name"], "Nguyễn Văn An");
+        assert_eq!(claims["birth_date"], "1990-05-17");
+        assert!(!claims.contains_key("id_number") && !claims.contains_key("age_over_18"));
+
+        let required_only = response_body(&plan, &f.pid, &[], &f.device, NOW).unwrap();
+        let claims = verified_claims(&f, required_only.form.as_bytes());
+        assert!(claims.contains_key("full_name") && !claims.contains_key("birth_date"));
+    }
+
+    #[test]
+    fn a_choice_must_be_one_of_the_offered_options() {
+        let f = fixture();
+        let plan = plan(&f, &request(None)).unwrap();
+        // `id_number` alone is not an option; `full_name` is required, not optional; `sex`
+        // was never asked.
+        for choice in [&["id_number"][..], &["full_name"], &["sex"]] {
+            let choice: Vec<String> = choice.iter().map(|c| c.to_string()).collect();
+            assert!(matches!(
+                response_body(&plan, &f.pid, &choice, &f.device, NOW),
+                Err(WalletError::ClaimChoiceNotOffered)
+            ));
+        }
+    }
+
+    #[test]
+    fn an_encrypted_answer_opens_only_with_the_relying_partys_key() {
+        let f = fixture();
+        let key = EcdhPrivateKey::generate().unwrap();
+        let plan = plan(
+            &f,
+            &request(Some(ResponseEncryption {
+                jwk: key.public_jwk().clone(),
+                kid: Some("enc".into()),
+                enc_values: vec![ContentEncryption::A256Gcm],
+            })),
+        )
+        .unwrap();
+        let body = response_body(&plan, &f.pid, &[], &f.device, NOW).unwrap();
+        assert!(DirectPost::is_encrypted_form(body.form.as_bytes()));
+        let opened = DirectPost::from_encrypted_form(body.form.as_bytes(), &key).unwrap();
+        let DirectPost::Response(response) = &opened else {
+            panic!("not a presentation")
+        };
+        assert_eq!(
+            verified_claims(&f, response.to_form().as_bytes())["full_name"],
+            "Nguyễn Văn An"
+        );
+        let declined = body_for(
+            &plan,
+            &DirectPost::Error(ErrorResponse::access_denied("state-1")),
+        )
+        .unwrap();
+        assert_eq!(
+            DirectPost::from_encrypted_form(declined.as_bytes(), &key).unwrap(),
+            DirectPost::Error(ErrorResponse::access_denied("state-1"))
+        );
+    }
+
+    #[test]
+    fn requests_the_pid_cannot_answer_or_the_wallet_cannot_trust_are_refused() {
+        let f = fixture();
+        // Another credential type.
+        let mut other = request(None);
+        other.dcql_query = crate::dcql::DcqlQuery::from_value(&json!({"credentials": [{
+            "id": "mdl", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:mdl"]},
+            "claims": [{"path": ["full_name"]}]}]}))
+        .unwrap();
+        assert!(matches!(
+            plan(&f, &other),
+            Err(WalletError::CannotSatisfy(_))
+        ));
+        // A PID the issuer key no longer vouches for.
+        let other_key = SoftwareSigner::generate().unwrap();
+        assert!(matches!(
+            plan_with(&f, &request(None), &f.rp_signer, other_key.public_key()),
+            Err(WalletError::Issuer(_))
+        ));
+        // A request signed by someone else.
+        assert!(matches!(
+            plan_with(&f, &request(None), &other_key, f.issuer.public_key()),
+            Err(WalletError::RequestRefused(Openid4vpError::Jws(_)))
+        ));
+    }
+
+    #[test]
+    fn paths_read_as_names_and_only_https_redirects_are_followed() {
+        let path = ClaimPath::claim("address").key("lines").index(0);
+        assert_eq!(path_name(&path), "address.lines.0");
+        assert_eq!(
+            path_name(&ClaimPath::claim("nationalities").all_elements()),
+            "nationalities.*"
+        );
+        assert_eq!(
+            redirect_uri_of(br#"{"redirect_uri":"https://rp.example/done?code=1"}"#).as_deref(),
+            Some("https://rp.example/done?code=1")
+        );
+        for body in [
+            &br#"{"redirect_uri":"javascript:alert(1)"}"#[..],
+            br#"{"redirect_uri":"intent://x"}"#,
+            br#"{}"#,
+            b"",
+            b"not json",
+        ] {
+            assert_eq!(redirect_uri_of(body), None);
+        }
+    }
+}
