@@ -8,6 +8,7 @@
 mod error;
 mod platform;
 mod runtime;
+mod scan;
 mod types;
 mod verifier;
 mod wallet;
@@ -16,15 +17,16 @@ use std::sync::{Arc, Mutex};
 
 pub use error::{CitizenError, PlatformError};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
+pub use scan::{ScannedKind, classify};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
     TrustAnchor, TrustListState,
 };
 pub use verifier::{IdentityChallenge, VerifiedIdentity, Verifier, verify_sd_jwt_presentation};
 pub use wallet::{
-    ActivationRequest, CredentialStatus, CredentialSummary, HistoryCursor, HistoryKind,
-    HistoryOutcome, HistoryPage, HistoryRecord, IdentityQr, IdentityQrRequest, StatusAnswer,
-    Wallet, WalletState,
+    ActivationRequest, ConsentClaim, CredentialStatus, CredentialSummary, DisclosureApproval,
+    DisclosureConsent, DisclosureReceipt, HistoryCursor, HistoryKind, HistoryOutcome, HistoryPage,
+    HistoryRecord, IdentityQr, IdentityQrRequest, StatusAnswer, Wallet, WalletState,
 };
 
 uniffi::setup_scaffolding!();

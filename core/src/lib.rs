@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod platform;
 pub mod portal;
 pub mod qr;
+pub mod scan;
 pub mod sdjwt;
 pub mod secret;
 pub mod status_list;
