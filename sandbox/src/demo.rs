@@ -12,6 +12,7 @@ use citizen_core::trust_list::TrustAnchor;
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::activation::ActivationRequest;
 use citizen_core::wallet::presentation::IdentityQrRequest;
+use citizen_core::wallet::remote::DisclosureApproval;
 use citizen_core::{
     Citizen, CitizenConfig, Event, EventListener, Platform, SoftwareSealer, Status, WalletError,
     WalletState,
@@ -97,7 +98,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
             temporary_store.path().to_path_buf()
         }
     };
-    const STEPS: usize = 12;
+    const STEPS: usize = 13;
     let mut step = 0;
     let mut next = || {
         step += 1;
@@ -224,6 +225,60 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         verified.issuer_name,
         verified.status.status,
         serde_json::Value::Object(verified.claims.clone()),
+    )?;
+
+    // An agency website's login: the sandbox relying party shows a QR, the wallet answers it.
+    let request = sandbox
+        .rp_request(crate::relying_party::PresentationRequestSpec {
+            claims: vec!["full_name".into()],
+            optional_claims: vec!["birth_date".into(), "place_of_residence".into()],
+            encrypted: true,
+            ..Default::default()
+        })
+        .map_err(DemoError::Sandbox)?;
+    let kind = citizen_core::scan::classify(&request.link);
+    let consent = wallet.prepare_disclosure(&request.link).await?;
+    let asked: Vec<String> = consent
+        .claims
+        .iter()
+        .map(|c| {
+            let need = if c.required { "required" } else { "optional" };
+            format!("{} ({need})", c.name)
+        })
+        .collect();
+    let receipt = wallet
+        .approve_disclosure(
+            &consent.request_id,
+            DisclosureApproval {
+                pin: DEMO_PIN.into(),
+                optional_claims: vec!["birth_date".into()],
+            },
+        )
+        .await?;
+    let result = sandbox
+        .rp_result(&request.id)
+        .map_err(DemoError::Sandbox)?
+        .ok_or_else(|| DemoError::Check("the relying party lost the request".into()))?;
+    if result.state != "completed" || result.claims.contains_key("place_of_residence") {
+        return Err(DemoError::Check(format!(
+            "the relying party's result is {}, not exactly the approved claims",
+            result.state
+        )));
+    }
+    writeln!(
+        out,
+        "{} Remote login (OpenID4VP) to an agency website: its QR is {:?}\n        {}\n        consent: \"{}\" asks for {}; purpose \"{}\"\n        the citizen approved birth_date and left place_of_residence out; answer encrypted (direct_post.jwt): {}\n        the relying party verified {} (key binding {}, status {}); next: {}",
+        next(),
+        kind,
+        request.link,
+        consent.relying_party.display_name,
+        asked.join(", "),
+        consent.purpose.as_deref().unwrap_or("-"),
+        consent.encrypted_response,
+        serde_json::Value::Object(result.claims.clone()),
+        result.key_binding,
+        result.status.as_deref().unwrap_or("-"),
+        receipt.redirect_uri.as_deref().unwrap_or("-"),
     )?;
 
     sandbox.shutdown();

@@ -1,7 +1,8 @@
 // The wallet journey through the generated Kotlin bindings, against the real sandbox portal:
 // activation over OpenID4VCI with the shell's own ECDSA key store (DER signatures from the JVM's
 // provider, as the Android Keystore returns them) -> PIN -> identity QR -> verification by a second
-// SDK instance in verifier mode -> history; the lockout; a revoked credential refused.
+// SDK instance in verifier mode -> history; the lockout; a revoked credential refused; a remote
+// login (OpenID4VP) to the sandbox relying party where the citizen approves a subset.
 package org.citizen.sdk
 
 import java.io.File
@@ -127,7 +128,57 @@ class WalletTest {
             }
         }
     }
+
+    @Test
+    fun theRelyingPartyReceivesExactlyTheApprovedSubset(): Unit = runBlocking {
+        val sandbox = Sandbox.get()
+        open(sandbox, temp.newFolder("citizen")).use { citizen ->
+            activate(citizen, "001090056789")
+            val wallet = citizen.wallet()
+            val request = SandboxAdmin.rpRequest(listOf("full_name"), listOf("birth_date", "id_number"), encrypted = true)
+            assertEquals(ScannedKind.PresentationRequest("rp.sandbox.example"), classify(request.link))
+
+            val consent = wallet.prepareDisclosure(request.link)
+            assertEquals("rp.sandbox.example", consent.relyingPartyId)
+            assertTrue(consent.encryptedResponse)
+            assertTrue(consent.purpose!!.isNotEmpty())
+            assertEquals(
+                listOf("full_name" to true, "birth_date" to false, "id_number" to false),
+                consent.claims.map { it.name to it.required },
+            )
+            assertEquals("Nguyễn Văn An", consent.claims[0].valueText)
+            assertTrue("nothing is sent before approval", SandboxAdmin.rpResult(request.id).contains("\"state\":\"pending\""))
+
+            val receipt = wallet.approveDisclosure(consent.requestId, DisclosureApproval(pin = pin, optionalClaims = listOf("birth_date")))
+            assertEquals(listOf("full_name", "birth_date"), receipt.disclosed)
+            assertTrue(receipt.redirectUri!!.startsWith("https://"))
+            val result = SandboxAdmin.rpResult(request.id)
+            assertTrue(result, result.contains("\"state\":\"completed\""))
+            assertTrue(result, result.contains("\"birth_date\":\"1990-05-17\""))
+            assertTrue(result, result.contains("\"key_binding\":true"))
+            assertFalse("the optional claim left out never arrives", result.contains("id_number"))
+
+            // A second request, declined: the relying party hears access_denied.
+            val second = SandboxAdmin.rpRequest(listOf("full_name"), emptyList(), encrypted = false)
+            val again = wallet.prepareDisclosure(second.link)
+            assertEquals("shared with before", true, again.lastSharedAt != null)
+            wallet.declineDisclosure(again.requestId)
+            assertTrue(SandboxAdmin.rpResult(second.id).contains("\"state\":\"declined\""))
+            val gone = expectThrows<CitizenException.NotFound> {
+                runBlocking { wallet.approveDisclosure(again.requestId, DisclosureApproval(pin = pin)) }
+            }
+            assertTrue(gone.detail.isNotEmpty())
+
+            val history = wallet.historyPage(null, null, 10u).records
+            assertEquals(listOf(HistoryOutcome.DECLINED, HistoryOutcome.COMPLETED), history.take(2).map { it.outcome })
+            assertEquals(listOf("full_name", "birth_date"), history[1].claims)
+            assertEquals("rp.sandbox.example", history[1].counterpartyId)
+        }
+    }
 }
+
+/** A presentation request the sandbox relying party made: its id and the link a QR would show. */
+data class RpRequest(val id: String, val link: String)
 
 /**
  * The sandbox's test-only endpoints (enrolment, credential status) over HTTPS, trusting its CA,
@@ -156,6 +207,23 @@ object SandboxAdmin {
         val body = post("v1/test/enrollments", """{"id_number":"$idNumber","full_name":"Nguyễn Văn An","birth_date":"1990-05-17","sex":"male","place_of_origin":"Hà Nội","place_of_residence":"Thành phố Hồ Chí Minh"}""")
         return Regex("\"activation_code\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1)
             ?: throw AssertionError("no activation code in the enrolment answer")
+    }
+
+    /** Asks the sandbox relying party for a request of [required] and [optional] PID claims. */
+    fun rpRequest(required: List<String>, optional: List<String>, encrypted: Boolean): RpRequest {
+        fun list(names: List<String>) = names.joinToString(",", "[", "]") { "\"$it\"" }
+        val body = post("v1/test/rp/requests", """{"claims":${list(required)},"optional_claims":${list(optional)},"encrypted":$encrypted}""")
+        fun field(name: String) = Regex("\"$name\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1)
+            ?: throw AssertionError("no $name in the relying party's answer")
+        return RpRequest(id = field("id"), link = field("link"))
+    }
+
+    /** What the sandbox relying party verified for request [id], as its JSON. */
+    fun rpResult(id: String): String {
+        val request = HttpRequest.newBuilder(URI.create(sandboxUrl + "v1/test/rp/results/" + id)).GET().build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        if (response.statusCode() != 200) throw AssertionError("results answered ${response.statusCode()}")
+        return response.body()
     }
 
     fun setCredentialStatus(idNumber: String, status: String) {
