@@ -258,7 +258,8 @@ async fn malicious_requests_are_refused_and_nothing_is_sent() {
             })
             .unwrap()
     };
-    let cases: [(Misbehaviour, fn(&Openid4vpError) -> bool); 6] = [
+    type Expected = fn(&Openid4vpError) -> bool;
+    let cases: [(Misbehaviour, Expected); 6] = [
         (Misbehaviour::ForeignKey, |e| {
             matches!(e, Openid4vpError::Jws(_))
         }),
