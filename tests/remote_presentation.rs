@@ -342,3 +342,38 @@ async fn malicious_requests_are_refused_and_nothing_is_sent() {
         [HistoryOutcome::Declined, HistoryOutcome::Completed]
     );
 }
+
+/// A relying party learns a revocation from the issuer's signed status list even when the
+/// wallet's cached copy predates it; once the wallet has the new list, it refuses to present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_reaches_the_relying_party_and_then_the_wallet() {
+    let portal = start_portal("remote-revoked").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = activated(&portal, dir.path(), ID_NUMBER).await;
+    let wallet = citizen.wallet();
+    wallet.refresh_status(true).await.unwrap();
+    portal
+        .sandbox
+        .set_credential_status(ID_NUMBER, "revoked")
+        .unwrap();
+
+    // The wallet's cached list still says valid: it presents, and the relying party sees the
+    // revocation in the signed list.
+    let created = rp_request(&portal, &["full_name"], &[], false);
+    let consent = wallet.prepare_disclosure(&created.link).await.unwrap();
+    wallet
+        .approve_disclosure(&consent.request_id, approval(&[]))
+        .await
+        .unwrap();
+    let result = portal.sandbox.rp_result(&created.id).unwrap().unwrap();
+    assert_eq!(result.status.as_deref(), Some("revoked"));
+
+    // With the new list the wallet refuses before the citizen is even asked.
+    wallet.refresh_status(true).await.unwrap();
+    let created = rp_request(&portal, &["full_name"], &[], false);
+    assert!(matches!(
+        wallet.prepare_disclosure(&created.link).await,
+        Err(WalletError::Revoked)
+    ));
+    assert_eq!(rp_state(&portal, &created.id), "pending");
+}

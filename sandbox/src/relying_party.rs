@@ -474,7 +474,7 @@ fn verify_response(
             None => {}
         }
     }
-    let status = credential_status(conn, base_url, &claims).map_err(|e| e.to_string())?;
+    let status = credential_status(conn, base_url, &claims, now)?;
     Ok(PresentationResult {
         state: "completed".into(),
         claims: presented,
@@ -484,30 +484,42 @@ fn verify_response(
     })
 }
 
-/// The status of the presented credential in the sandbox's own status list.
+/// The status of the presented credential, as any relying party would learn it: from the
+/// issuer's signed `statuslist+jwt` (the token the status endpoint serves), verified with the
+/// issuer's keys, never from the issuer's database.
 fn credential_status(
     conn: &Connection,
     base_url: &str,
     claims: &Map<String, Value>,
-) -> rusqlite::Result<String> {
+    now: i64,
+) -> Result<String, String> {
+    use crate::issuer::store;
+    use citizen_core::status_list::StatusListToken;
     let reference = &claims.get("status").unwrap_or(&Value::Null)["status_list"];
-    let (Some(uri), Some(idx)) = (reference["uri"].as_str(), reference["idx"].as_i64()) else {
+    let (Some(uri), Some(idx)) = (reference["uri"].as_str(), reference["idx"].as_u64()) else {
         return Ok("unknown".into());
     };
-    if uri != crate::issuer::store::status_list_uri(base_url) {
+    if uri != store::status_list_uri(base_url) {
         return Ok("unknown".into());
     }
-    let status: Option<u8> = conn
-        .query_row(
-            "SELECT status FROM issued_credentials WHERE list_id = ?1 AND idx = ?2",
-            params![crate::issuer::store::STATUS_LIST_ID, idx],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(match status {
-        Some(0) => "valid",
-        Some(1) => "revoked",
-        Some(2) => "suspended",
+    let Some((token, _etag)) = store::status_list_token(conn, store::STATUS_LIST_ID, base_url, now)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok("unknown".into());
+    };
+    let issuer_keys = keys::all(conn, KeyRole::Issuer).map_err(|e| e.to_string())?;
+    let lookup = |kid: &str| {
+        issuer_keys
+            .iter()
+            .find(|key| key.kid == kid)
+            .map(|key| key.public_key().clone())
+    };
+    let verified = StatusListToken::verify(&token, lookup, uri, now)
+        .map_err(|e| format!("the status list does not verify: {e}"))?;
+    Ok(match verified.list.status(idx) {
+        Ok(0) => "valid",
+        Ok(1) => "revoked",
+        Ok(2) => "suspended",
         _ => "unknown",
     }
     .into())
