@@ -1293,4 +1293,26 @@ mod tests {
         assert_eq!(qr.amount, Some(50_000));
         assert_eq!(parse(&qr.encode().unwrap()).unwrap(), qr);
     }
+
+    /// Texts whose CRC an independent implementation computed (a few lines of Python over the
+    /// UTF-8 bytes); also the fuzz target's seeds.
+    #[test]
+    fn matches_an_independent_crc() {
+        let utf8 = "00020101021138570010A00000072701270006970436011304510001234560208QRIBFTTA53037045802VN5910Sở Tư pháp6006Hà Nội630442DC";
+        let qr = parse(utf8).unwrap();
+        assert_eq!(qr.merchant_name.as_deref(), Some("Sở Tư pháp"));
+        assert_eq!(qr.merchant_city.as_deref(), Some("Hà Nội"));
+        assert_eq!(qr.encode().unwrap(), utf8);
+        let request = payment_request(
+            "970436",
+            "0451000123456",
+            75_000,
+            "000.00.12.H29-240101-0001",
+        )
+        .unwrap();
+        assert_eq!(
+            request.encode().unwrap(),
+            "00020101021238570010A00000072701270006970436011304510001234560208QRIBFTTA53037045405750005802VN62290825000.00.12.H29-240101-00016304B776"
+        );
+    }
 }
