@@ -33,6 +33,7 @@ pub mod store;
 pub mod trust;
 pub mod trust_list;
 pub mod verifier;
+pub mod vietqr;
 pub mod wallet;
 
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};
