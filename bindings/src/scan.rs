@@ -12,6 +12,8 @@ pub enum ScannedKind {
     /// An OpenID4VP request: pass the text to `wallet.prepare_disclosure`. `client_id` is what
     /// the request claims to be; the wallet checks it against the trust list.
     PresentationRequest { client_id: String },
+    /// A VietQR payment code (its fields parse and its CRC holds).
+    Payment,
     /// Nothing the SDK handles.
     Unknown,
 }
@@ -25,6 +27,7 @@ pub fn classify(text: String) -> ScannedKind {
         Core::IdentityQr => ScannedKind::IdentityQr,
         Core::IdentityChallenge => ScannedKind::IdentityChallenge,
         Core::PresentationRequest { client_id } => ScannedKind::PresentationRequest { client_id },
+        Core::Payment => ScannedKind::Payment,
         _ => ScannedKind::Unknown,
     }
 }

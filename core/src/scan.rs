@@ -2,10 +2,11 @@
 //!
 //! Owns: [`classify`], which an app calls on every scan or incoming link to choose the screen
 //! that handles it: the identity QR an officer's app verifies (`ID1:`), an officer's challenge
-//! the wallet answers (`IDC1:`), or an OpenID4VP presentation request (`openid4vp://…` or an
-//! `https://` link carrying `client_id` and `request_uri`). Recognising is structural and
-//! bounded: the text's form is checked (an identity QR's Base45, a challenge's content, a
-//! request link's parameters), nothing is verified, fetched or trusted here: that is the job of
+//! the wallet answers (`IDC1:`), an OpenID4VP presentation request (`openid4vp://…` or an
+//! `https://` link carrying `client_id` and `request_uri`), or a VietQR payment code. Recognising
+//! is structural and bounded: the text's form is checked (an identity QR's Base45, a challenge's
+//! content, a request link's parameters, a VietQR's fields and CRC), nothing is verified, fetched
+//! or trusted here: that is the job of
 //! the flow the kind leads to (`verifier`, `wallet`), which reports its own typed errors.
 //! Does not own those flows. Pure and I/O-free; the check-in capability adds its kinds here.
 
@@ -23,6 +24,8 @@ pub enum ScannedKind {
     /// An OpenID4VP request: prepare the wallet's consent screen with it. `client_id` is what
     /// the request claims to be; only the wallet's checks against the trust list make it so.
     PresentationRequest { client_id: String },
+    /// A VietQR (EMVCo merchant-presented) payment code: its fields parse and its CRC holds.
+    Payment,
     /// Nothing the SDK handles.
     Unknown,
 }
@@ -46,6 +49,12 @@ pub fn classify(text: &str) -> ScannedKind {
     if text.starts_with(id1::CHALLENGE_PREFIX) {
         return match id1::Challenge::decode(text) {
             Ok(_) => ScannedKind::IdentityChallenge,
+            Err(_) => ScannedKind::Unknown,
+        };
+    }
+    if text.starts_with("000201") {
+        return match crate::vietqr::parse(text) {
+            Ok(_) => ScannedKind::Payment,
             Err(_) => ScannedKind::Unknown,
         };
     }
@@ -85,6 +94,16 @@ mod tests {
             classify(same_device),
             ScannedKind::PresentationRequest { .. }
         ));
+        let fee = crate::vietqr::payment_request("970436", "0011001234567", 50_000, "H29-0001")
+            .unwrap()
+            .encode()
+            .unwrap();
+        assert_eq!(classify(&fee), ScannedKind::Payment);
+        // One character changed: the CRC no longer holds.
+        assert_eq!(
+            classify(&fee.replace("50000", "90000")),
+            ScannedKind::Unknown
+        );
     }
 
     #[test]
