@@ -11,6 +11,7 @@ mod runtime;
 mod scan;
 mod types;
 mod verifier;
+mod vietqr;
 mod wallet;
 
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ pub use types::{
     TrustAnchor, TrustListState,
 };
 pub use verifier::{IdentityChallenge, VerifiedIdentity, Verifier, verify_sd_jwt_presentation};
+pub use vietqr::{VietQrPayment, parse_vietqr, vietqr_payment_request};
 pub use wallet::{
     ActivationRequest, ConsentClaim, CredentialStatus, CredentialSummary, DisclosureApproval,
     DisclosureConsent, DisclosureReceipt, HistoryCursor, HistoryKind, HistoryOutcome, HistoryPage,
