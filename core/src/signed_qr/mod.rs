@@ -162,7 +162,7 @@ pub fn encode(
         .write_all(&message)
         .map_err(|_| SignedQrError::Compression)?;
     let compressed = encoder.finish().map_err(|_| SignedQrError::Compression)?;
-    let text = format!("{}{}", profile.prefix, base45::encode(compressed));
+    let text = format!("{}{}", profile.prefix, base45_encode(&compressed));
     if text.len() > MAX_TEXT_CHARS {
         return Err(SignedQrError::TooLong);
     }
@@ -199,6 +199,11 @@ pub fn unwrap_text(profile: &Profile, text: &str) -> Result<Vec<u8>, SignedQrErr
         .strip_prefix(profile.prefix)
         .ok_or(SignedQrError::WrongPrefix)?;
     inflate(&base45_decode(body)?)
+}
+
+/// Base45 encoding (RFC 9285).
+pub fn base45_encode(bytes: &[u8]) -> String {
+    base45::encode(bytes)
 }
 
 /// Base45 decoding (RFC 9285) that refuses every string the RFC says to reject: characters

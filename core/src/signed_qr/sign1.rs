@@ -112,7 +112,13 @@ pub fn verify(
         other => other,
     };
     check_headers(&value)?;
-    let message = CoseSign1::from_cbor_value(value).map_err(|_| SignedQrError::MalformedCose)?;
+    let mut message =
+        CoseSign1::from_cbor_value(value).map_err(|_| SignedQrError::MalformedCose)?;
+    if message.protected.header.is_empty() {
+        // An empty protected header may be sent as a zero-length string or as an empty map
+        // (`h'a0'`); the Sig_structure always holds the zero-length string (RFC 9052 §3).
+        message.protected.original_data = Some(Vec::new());
+    }
     let protected = &message.protected.header;
     let unprotected = &message.unprotected;
     // Already checked on the raw maps; kept against any difference in how `coset` reads them.
@@ -409,6 +415,38 @@ mod tests {
         assert_eq!(
             verify(&short, &VerifyOptions::default(), &key()),
             Err(SignedQrError::SignatureLength)
+        );
+    }
+
+    #[test]
+    fn an_empty_protected_header_is_signed_as_an_empty_string_however_it_is_sent() {
+        let unprotected = vec![(int(1), int(-7)), (int(4), Value::Bytes(b"k1".to_vec()))];
+        let optional = VerifyOptions {
+            kid: KidLocation::ProtectedOrUnprotected,
+            ..VerifyOptions::default()
+        };
+        // Signed over h'' and sent as h'' verifies; sent as h'a0' verifies too.
+        let mut message = forged(Value::Map(vec![]), unprotected, None);
+        let empty_signed = {
+            let value: Value = ciborium::from_reader(message.as_slice()).unwrap();
+            let mut parsed = CoseSign1::from_cbor_value(value).unwrap();
+            parsed.protected.original_data = Some(Vec::new());
+            let tbs = parsed.tbs_data(&[]);
+            signature_to_raw(&signer().sign(&tbs).unwrap()).unwrap()
+        };
+        let at = message.len() - 64;
+        message[at..].copy_from_slice(&empty_signed);
+        assert_eq!(message[1..3], [0x41, 0xa0]);
+        assert!(verify(&message, &optional, &key()).is_ok());
+        // Signed over h'a0' itself: not what RFC 9052 signs, refused.
+        let at_a0 = forged(Value::Map(vec![]), vec![(int(1), int(-7))], None);
+        let optional = VerifyOptions {
+            kid: KidLocation::Optional,
+            ..optional
+        };
+        assert_eq!(
+            verify(&at_a0, &optional, &key()),
+            Err(SignedQrError::SignatureInvalid)
         );
     }
 
