@@ -25,7 +25,7 @@ pub enum CborError {
 enum Open {
     /// A definite-length array, map (counted in items, two a pair) or tag (one item).
     Items(u64),
-    /// An indefinite-length array, or a map (`pairs` tells whether a value is owed), up to a break.
+    /// An indefinite-length array or map, up to a break; in a map, `owes_value` after a key.
     Indefinite { map: bool, owes_value: bool },
     /// An indefinite-length byte or text string: definite chunks of the same major type.
     Chunks(u8),
