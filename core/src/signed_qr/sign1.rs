@@ -12,13 +12,16 @@ use coset::{
 use super::{KeyLookup, MAX_CBOR_DEPTH, MAX_COSE_BYTES, SignedQrError, VerifyingKey, cbor};
 use crate::jose::{JwsSigner, signature_to_raw, verify_es256};
 
-/// The CBOR tag of a COSE_Sign1 (RFC 9052 §2): optional on the wire, no other tag allowed.
+/// The CBOR tag of a COSE_Sign1 (RFC 9052 §2): optional on the wire.
 const TAG_SIGN1: u64 = 18;
+/// The CWT tag (RFC 8392 §6), allowed only around a tagged COSE_Sign1; no other tag is.
+const TAG_CWT: u64 = 61;
 /// An ES256 signature: raw `r‖s` (RFC 9053 §2.1), as in JOSE.
 const ES256_SIGNATURE_BYTES: usize = 64;
 /// Header labels (RFC 9052 §3.1).
 const LABEL_ALG: i64 = 1;
 const LABEL_CRIT: i64 = 2;
+const LABEL_KID: i64 = 4;
 
 /// Where the key id may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +29,12 @@ pub enum KidLocation {
     /// Only in the protected header, covered by the signature (what this SDK mints).
     Protected,
     /// In the protected header, or else in the unprotected one (RFC 9052 allows either; EU DCCs
-    /// and the COSE examples use both).
+    /// and the COSE examples use both), never in both.
     ProtectedOrUnprotected,
+    /// As [`KidLocation::ProtectedOrUnprotected`], and a key id in both headers is allowed, the
+    /// protected one chosen: the EU DCC rule (its test data has such codes that must verify),
+    /// an exception to RFC 9052 §3's refusal of a label in both.
+    ProtectedOverUnprotected,
     /// Not required: the caller's key is used whatever the message names (the conformance
     /// examples of RFC 8392 carry no key id).
     Optional,
@@ -88,7 +95,8 @@ pub fn sign(payload: &[u8], kid: &[u8], signer: &dyn JwsSigner) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// Verifies a COSE_Sign1 (tagged 18 or untagged) with ES256 and a key from `keys`.
+/// Verifies a COSE_Sign1 (tagged 18, tagged 18 inside the CWT tag 61, or untagged) with ES256
+/// and a key from `keys`.
 ///
 /// Refused, each with its own [`SignedQrError`]: more than [`MAX_COSE_BYTES`], CBOR that is not
 /// one well-formed item nested at most [`MAX_CBOR_DEPTH`] deep (the protected header too), another
@@ -108,10 +116,14 @@ pub fn verify(
     let value: Value = ciborium::from_reader(bytes).map_err(|_| SignedQrError::MalformedCose)?;
     let value = match value {
         Value::Tag(TAG_SIGN1, inner) => *inner,
+        Value::Tag(TAG_CWT, inner) => match *inner {
+            Value::Tag(TAG_SIGN1, inner) => *inner,
+            _ => return Err(SignedQrError::WrongTag),
+        },
         Value::Tag(..) => return Err(SignedQrError::WrongTag),
         other => other,
     };
-    check_headers(&value)?;
+    check_headers(&value, options.kid == KidLocation::ProtectedOverUnprotected)?;
     let mut message =
         CoseSign1::from_cbor_value(value).map_err(|_| SignedQrError::MalformedCose)?;
     if message.protected.header.is_empty() {
@@ -166,7 +178,7 @@ pub fn verify(
 /// protected header's bytes are bounded CBOR; no label is in both buckets (RFC 9052 §3: such a
 /// message is malformed); no `crit` (2) at all, since this profile understands no extension
 /// header; `alg` (1) is present and is ES256.
-fn check_headers(value: &Value) -> Result<(), SignedQrError> {
+fn check_headers(value: &Value, kid_in_both: bool) -> Result<(), SignedQrError> {
     let Value::Array(items) = value else {
         return Err(SignedQrError::MalformedCose);
     };
@@ -186,10 +198,10 @@ fn check_headers(value: &Value) -> Result<(), SignedQrError> {
     };
     let label =
         |wanted: i64| move |(label, _): &&(Value, Value)| *label == Value::Integer(wanted.into());
-    if protected
-        .iter()
-        .any(|(label, _)| unprotected.iter().any(|(other, _)| other == label))
-    {
+    let kid = Value::Integer(LABEL_KID.into());
+    if protected.iter().any(|(label, _)| {
+        unprotected.iter().any(|(other, _)| other == label) && !(kid_in_both && *label == kid)
+    }) {
         return Err(SignedQrError::HeaderInBothBuckets);
     }
     if protected
@@ -354,6 +366,53 @@ mod tests {
         let twice = vec![(int(1), int(-7))];
         assert_eq!(
             check(forged(es256_kid(), twice, None)),
+            Err(SignedQrError::HeaderInBothBuckets)
+        );
+    }
+
+    #[test]
+    fn the_cwt_tag_is_allowed_only_around_a_tagged_sign1() {
+        let options = VerifyOptions::default();
+        let tagged = forged(es256_kid(), vec![], Some(18));
+        let mut in_cwt = vec![0xd8, 0x3d];
+        in_cwt.extend_from_slice(&tagged);
+        assert!(verify(&in_cwt, &options, &key()).is_ok());
+        let untagged = forged(es256_kid(), vec![], None);
+        let mut cwt_only = vec![0xd8, 0x3d];
+        cwt_only.extend_from_slice(&untagged);
+        assert_eq!(
+            verify(&cwt_only, &options, &key()),
+            Err(SignedQrError::WrongTag)
+        );
+    }
+
+    #[test]
+    fn a_kid_in_both_headers_only_under_the_dcc_rule_and_the_protected_one_wins() {
+        let other_kid = vec![(int(4), Value::Bytes(b"k2".to_vec()))];
+        let bytes = forged(es256_kid(), other_kid, Some(18));
+        for kid in [KidLocation::Protected, KidLocation::ProtectedOrUnprotected] {
+            let options = VerifyOptions {
+                kid,
+                ..VerifyOptions::default()
+            };
+            assert_eq!(
+                verify(&bytes, &options, &key()),
+                Err(SignedQrError::HeaderInBothBuckets)
+            );
+        }
+        let dcc = VerifyOptions {
+            kid: KidLocation::ProtectedOverUnprotected,
+            ..VerifyOptions::default()
+        };
+        let lookup = |kid: &[u8]| (kid == b"k1").then(|| VerifyingKey::Es256(key()));
+        assert_eq!(
+            verify(&bytes, &dcc, &lookup).unwrap().kid.as_deref(),
+            Some(&b"k1"[..])
+        );
+        // Only the key id is exempt.
+        let alg_twice = forged(es256_kid(), vec![(int(1), int(-7))], Some(18));
+        assert_eq!(
+            verify(&alg_twice, &dcc, &lookup),
             Err(SignedQrError::HeaderInBothBuckets)
         );
     }
