@@ -39,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
 
     // Each layer on its own.
     let _ = cbor::check(data, signed_qr::MAX_CBOR_DEPTH);
-    for kid in [KidLocation::Protected, KidLocation::Optional] {
+    for kid in [
+        KidLocation::Protected,
+        KidLocation::ProtectedOverUnprotected,
+        KidLocation::Optional,
+    ] {
         let options = VerifyOptions {
             external_aad: &[],
             kid,
