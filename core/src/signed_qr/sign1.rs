@@ -35,8 +35,9 @@ pub enum KidLocation {
     /// protected one chosen: the EU DCC rule (its test data has such codes that must verify),
     /// an exception to RFC 9052 §3's refusal of a label in both.
     ProtectedOverUnprotected,
-    /// Not required: the caller's key is used whatever the message names (the conformance
-    /// examples of RFC 8392 carry no key id).
+    /// Not required: read from either header when there is one; without one the lookup is asked
+    /// with none, which an explicit key answers and a lookup by kid does not (RFC 8392's
+    /// examples carry no key id).
     Optional,
 }
 
