@@ -28,6 +28,7 @@ pub mod qr;
 pub mod scan;
 pub mod sdjwt;
 pub mod secret;
+pub mod signed_qr;
 pub mod status_list;
 pub mod store;
 pub mod trust;

@@ -23,6 +23,24 @@ impl Report {
         }
     }
 
+    /// The path of `relative` under the shared corpus (`../shared/conformance/`, relative to the
+    /// project root), or `None` after recording a clear skip when it is missing.
+    #[allow(dead_code)] // Not every suite binary reads its corpus through this.
+    pub fn corpus(&mut self, relative: &str) -> Option<std::path::PathBuf> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("core/ has a parent: the project root");
+        let path = root.join("../shared/conformance").join(relative);
+        if path.exists() {
+            return Some(path);
+        }
+        self.skip(
+            "corpus",
+            &format!("{} is missing; nothing to check", path.display()),
+        );
+        None
+    }
+
     pub fn check(&mut self, case: &str, check: &str, outcome: Result<(), String>) {
         match outcome {
             Ok(()) => self.passed += 1,
