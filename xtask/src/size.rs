@@ -5,14 +5,16 @@
 //! workspace `Cargo.toml`) and the `vendored-openssl` feature, as the Android and iOS builds
 //! link it (OpenSSL built from source for SQLCipher, LTO fat); the stripped size in MB
 //! (10^6 bytes); the per-crate table of docs/size.md, from the symbol sizes of the unstripped
-//! library (`nm --print-size`) grouped by the crate that defines them. Does not own the profile
+//! library (`nm --print-size`) grouped by the crate that defines them (Rust symbols by their
+//! first path segment, C symbols by the static archive of OpenSSL or SQLCipher that defines
+//! them). Does not own the profile
 //! or the features themselves.
 //!
 //! The library is built unstripped (`CARGO_PROFILE_PHONE_STRIP=false`, so the symbols name their
 //! crates) and a copy is stripped with binutils' `strip --strip-all` for the figure: what
 //! `strip = true` in the profile gives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -57,9 +59,16 @@ pub fn measure() -> Result<Size> {
             ])
             .arg(&library),
     )?;
+    let c_libraries = c_library_symbols()?;
     let mut by_crate: BTreeMap<String, u64> = BTreeMap::new();
     for (name, size) in symbol_sizes(&symbols) {
-        *by_crate.entry(crate_of(name).to_string()).or_default() += size;
+        // A local C symbol may carry a suffix (`table.12`); the archive lists it without.
+        let base = name.split('.').next().unwrap_or(name);
+        let owner = c_libraries
+            .iter()
+            .find(|(_, names)| names.contains(name) || names.contains(base))
+            .map_or_else(|| crate_of(name), |(library, _)| *library);
+        *by_crate.entry(owner.to_string()).or_default() += size;
     }
     let attributed: u64 = by_crate.values().sum();
     let mut crates: Vec<(String, u64)> = by_crate.into_iter().collect();
@@ -93,6 +102,10 @@ pub fn run_alone() -> Result<()> {
     Ok(())
 }
 
+/// The C flags of the phone targets in `.cargo/config.toml` (`[env]` `CFLAGS_<target>`), given to
+/// the host build so that its C code (OpenSSL above all) is compiled as on phones.
+const PHONE_CFLAGS: &str = "-Os";
+
 /// `lib.size_mb` must stay at or under this (issue 10).
 pub const TARGET_MB: f64 = 6.0;
 const TOP_CRATES: usize = 25;
@@ -103,11 +116,25 @@ fn build() -> Result<PathBuf> {
     util::run(
         util::cargo()
             .env("CARGO_PROFILE_PHONE_STRIP", "false")
+            .env(host_cflags_variable(), PHONE_CFLAGS)
             .args(["rustc", "--quiet", "-p", "citizen-ffi", "--lib"])
             .args(["--profile", "phone", "--crate-type", "cdylib"])
             .args(["--features", "vendored-openssl"]),
     )?;
     Ok(library_in(&target_dir().join("phone")))
+}
+
+/// `CFLAGS_<host triple>` (with `_` for `-`), the variable the `cc` crate reads for the host.
+fn host_cflags_variable() -> String {
+    let triple = util::output(Command::new("rustc").arg("-vV"))
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("host: "))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "x86_64-unknown-linux-gnu".into());
+    format!("CFLAGS_{}", triple.replace('-', "_"))
 }
 
 fn library_in(dir: &Path) -> PathBuf {
@@ -116,6 +143,52 @@ fn library_in(dir: &Path) -> PathBuf {
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     ))
+}
+
+/// The C libraries built into the phone library, each with the names its static archive
+/// defines: OpenSSL's libcrypto (built by openssl-src for openssl-sys) and SQLCipher (built by
+/// libsqlite3-sys). Their symbols are C names, so only the archives can tell them apart. The
+/// newest archive of each wins (older build folders of other configurations may linger).
+fn c_library_symbols() -> Result<Vec<(&'static str, HashSet<String>)>> {
+    let build = target_dir().join("phone/build");
+    let mut libraries = Vec::new();
+    for (label, prefix, archive) in [
+        (
+            "openssl libcrypto (C)",
+            "openssl-sys-",
+            "out/openssl-build/install/lib/libcrypto.a",
+        ),
+        ("sqlcipher (C)", "libsqlite3-sys-", "out/libsqlcipher.a"),
+    ] {
+        let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+        for entry in std::fs::read_dir(&build)? {
+            let dir = entry?.path();
+            let named = dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix));
+            let path = dir.join(archive);
+            if let (true, Ok(meta)) = (named, std::fs::metadata(&path)) {
+                let modified = meta.modified()?;
+                if newest.as_ref().is_none_or(|(time, _)| modified > *time) {
+                    newest = Some((modified, path));
+                }
+            }
+        }
+        let Some((_, path)) = newest else {
+            return Err(format!("no {archive} below {}", build.display()).into());
+        };
+        let listed = util::output(Command::new("nm").arg("--defined-only").arg(&path))?;
+        let names = listed
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let (_, _, name) = (fields.next()?, fields.next()?, fields.next()?);
+                Some(name.to_string())
+            })
+            .collect();
+        libraries.push((label, names));
+    }
+    Ok(libraries)
 }
 
 /// `(name, size)` of every sized symbol of `nm --print-size` (`ADDR SIZE TYPE NAME`).
@@ -144,17 +217,14 @@ fn crate_of(symbol: &str) -> &str {
     {
         return first;
     }
-    if name.starts_with("sqlite3") || name.starts_with("sqlcipher") {
-        "sqlcipher (C)"
-    } else if name.starts_with("ring_core_") || name.starts_with("GFp") {
+    if name.starts_with("ring_core_") {
         "ring (C/asm)"
     } else if name.starts_with("uniffi_") || name.starts_with("ffi_citizen") {
         "citizen_ffi (exports)"
     } else if name.starts_with("_ZN") || name.starts_with("_R") {
         "(rust, undemangled)"
     } else {
-        // OpenSSL's libcrypto makes up nearly all of the remaining C code.
-        "openssl/libc (C)"
+        "(other C: libc glue, linker)"
     }
 }
 
@@ -173,8 +243,31 @@ mod tests {
             crate_of("<&mut serde_json::de::Deserializer<R>>::x"),
             "serde_json"
         );
-        assert_eq!(crate_of("sqlite3VdbeExec"), "sqlcipher (C)");
-        assert_eq!(crate_of("EVP_EncryptInit"), "openssl/libc (C)");
+        assert_eq!(crate_of("ring_core_0_17_14_bn_mul_mont"), "ring (C/asm)");
+        assert_eq!(
+            crate_of("__do_global_dtors_aux"),
+            "(other C: libc glue, linker)"
+        );
+    }
+
+    #[test]
+    fn phone_cflags_match_the_cargo_config() {
+        let config = std::fs::read_to_string(crate::util::root().join(".cargo/config.toml"))
+            .expect(".cargo/config.toml");
+        let entries: Vec<&str> = config
+            .lines()
+            .filter(|line| line.starts_with("CFLAGS_"))
+            .collect();
+        assert!(
+            entries.len() >= 4,
+            "no CFLAGS_<phone target> in .cargo/config.toml"
+        );
+        for entry in entries {
+            assert!(
+                entry.ends_with(&format!("= \"{PHONE_CFLAGS}\"")),
+                "{entry} differs from PHONE_CFLAGS ({PHONE_CFLAGS})"
+            );
+        }
     }
 
     #[test]
