@@ -1,7 +1,8 @@
 //! `cargo xtask`: every project chore as one command a fresh machine can run.
 //!
 //! - `cargo xtask test`: fmt check, clippy, Rust tests, Kotlin tests on the desktop JVM, Swift
-//!   checks; one `NAME: N passed, N failed` line per suite, then a total.
+//!   checks, a short fuzz run, the shipping checks and `deny`; one `NAME: N passed, N failed`
+//!   line per suite, then a total.
 //! - `cargo xtask bindings`: builds the host library and generates Kotlin and Swift.
 //! - `cargo xtask bench`: ratio figures from interleaved runs (median and spread), Criterion for
 //!   absolute timings; printed and written to `target/bench-report.json`.
