@@ -10,6 +10,8 @@
 //!   sides `a`/`b`, each side's median run time (`a_median_ms`, `b_median_ms`) and the `clock`
 //!   that timed them; figures whose runs repeat one operation add `ops_per_run` and each side's
 //!   median time per operation (`a_per_op_us`, `b_per_op_us`).
+//!
+//! Last, `lib.size_mb`: the stripped phone library's size from `size.rs` (its own LTO build).
 
 use std::path::Path;
 
@@ -105,6 +107,15 @@ pub fn run() -> Result<()> {
         value: qr_chars,
         unit: "chars",
         target: Some(1200.0),
+        ratio: None,
+    });
+
+    // The phone library's stripped size (`cargo xtask size`), after the benches.
+    figures.push(Figure {
+        name: "lib.size_mb",
+        value: crate::size::measure()?.stripped_mb,
+        unit: "MB",
+        target: Some(crate::size::TARGET_MB),
         ratio: None,
     });
 

@@ -26,12 +26,7 @@ pub fn run(seconds_per_target: u64) -> Result<SuiteResult> {
     if targets.is_empty() {
         return Err("cargo fuzz list found no targets".into());
     }
-    let mut suite = SuiteResult {
-        name: "fuzz",
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-    };
+    let mut suite = SuiteResult::new("fuzz");
     for target in targets {
         step(&format!("fuzz: {target} for {seconds_per_target} s"));
         let corpus = root().join("fuzz/corpus").join(target);

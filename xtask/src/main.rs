@@ -1,25 +1,37 @@
 //! `cargo xtask`: every project chore as one command a fresh machine can run.
 //!
 //! - `cargo xtask test`: fmt check, clippy, Rust tests, Kotlin tests on the desktop JVM, Swift
-//!   checks; one `NAME: N passed, N failed` line per suite, then a total.
+//!   checks, a short fuzz run, the shipping checks and `deny`; one `NAME: N passed, N failed`
+//!   line per suite, then a total.
 //! - `cargo xtask bindings`: builds the host library and generates Kotlin and Swift.
 //! - `cargo xtask bench`: ratio figures from interleaved runs (median and spread), Criterion for
 //!   absolute timings; printed and written to `target/bench-report.json`.
 //! - `cargo xtask fuzz [SECONDS]`: every fuzz target for SECONDS each (default 300).
 //! - `cargo xtask interop`: the SD-JWT interop suite alone (the wallet against PyPI `sd-jwt`).
 //! - `cargo xtask ship-checks`: the shipping checks alone (`android-16k`, `ios-privacy`,
-//!   `ffi-docs`; also part of `test`).
+//!   `ffi-docs`, `r8-rules`; also part of `test`).
+//! - `cargo xtask size`: builds the phone library (profile `phone`, vendored OpenSSL) for the
+//!   host and prints its stripped size and largest crates (`lib.size_mb` of `bench`).
+//! - `cargo xtask deny [--advisories]`: cargo-deny's licence, ban and source checks offline
+//!   (suite `deny`, also part of `test`); with `--advisories`, the RustSec advisory check alone
+//!   (needs GitHub).
+//! - `cargo xtask sbom`: a CycloneDX 1.5 JSON SBOM of the phone library in `target/sbom/`.
+//! - `cargo xtask docs`: the rustdoc of citizen-core and citizen-ffi, warnings as errors.
 //! - `cargo xtask setup`: installs the tools the above need (apt, npm, PyPI), idempotently.
 //!
 //! Each module owns one chore; this file only dispatches and prints the summary.
 
 mod bench;
 mod bindings;
+mod docs;
 mod fuzz;
 mod kotlin;
+mod r8;
 mod rust_tests;
 mod sandbox_proc;
 mod ship;
+mod size;
+mod supply;
 mod swift;
 mod tools;
 mod util;
@@ -36,6 +48,16 @@ pub struct SuiteResult {
 }
 
 impl SuiteResult {
+    /// A suite with nothing counted yet.
+    pub fn new(name: &'static str) -> Self {
+        SuiteResult {
+            name,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+        }
+    }
+
     pub fn line(&self) -> String {
         let mut line = format!(
             "{}: {} passed, {} failed",
@@ -61,13 +83,17 @@ fn main() -> ExitCode {
         Some("kotlin") => kotlin::run_alone(&args[1..]),
         Some("interop") => rust_tests::run_interop_alone(),
         Some("ship-checks") => ship::run_alone(),
+        Some("size") => size::run_alone(),
+        Some("deny") => supply::run_alone(&args[1..]),
+        Some("sbom") => supply::sbom(),
+        Some("docs") => docs::run(),
         Some("setup") => tools::ensure_jvm_tools()
             .and_then(|_| tools::ensure_swift_tools())
             .and_then(|_| tools::ensure_sdjwt_python())
             .map(drop),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | ship-checks | bindings | bench | fuzz [SECONDS] | setup>"
+                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | ship-checks | size | deny [--advisories] | sbom | docs | bindings | bench | fuzz [SECONDS] | setup>"
             );
             return ExitCode::from(2);
         }
@@ -121,7 +147,8 @@ fn test() -> util::Result<()> {
     drop(sandbox);
     suites.push(swift::check(&swift_tools, &generated)?);
     suites.push(fuzz::run(FUZZ_SECONDS_IN_TEST)?);
-    suites.extend(ship::run()?);
+    suites.extend(ship::run(&generated.kotlin_dir)?);
+    suites.push(supply::deny()?);
 
     println!();
     println!("== summary ({} s)", started.elapsed().as_secs());

@@ -11,13 +11,17 @@
 //!   [`REQUIRED_REASON_SYMBOLS`]).
 //! - `ffi-docs`: every item `citizen-ffi` exports through uniffi carries a doc comment (uniffi
 //!   copies it into the Kotlin and Swift bindings), read from `bindings/src/*.rs`.
+//! - `r8-rules`: every class the generated Kotlin needs kept because JNA reaches it by
+//!   reflection (Structures, Callbacks, `Native.register` objects; see `r8.rs`), and JNA's own
+//!   classes, are kept with their members by `android/citizen-sdk/consumer-rules.pro`.
 //!
-//! Does not own the flags or the manifest themselves, only the checks on them.
+//! Does not own the flags, the manifest or the rules themselves, only the checks on them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::SuiteResult;
+use crate::r8;
 use crate::tools;
 use crate::util::{self, Result, root, step, target_dir};
 
@@ -32,21 +36,24 @@ const ANDROID_TARGETS: [&str; 4] = [
 ];
 const MAX_PAGE_SIZE_FLAG: &str = "link-arg=-Wl,-z,max-page-size=16384";
 
-/// Runs the three suites, each independent of the others' failures.
-pub fn run() -> Result<Vec<SuiteResult>> {
+/// Runs the four suites, each independent of the others' failures. `kotlin_dir` holds the
+/// generated Kotlin (`bindings::generate`).
+pub fn run(kotlin_dir: &Path) -> Result<Vec<SuiteResult>> {
     tools::ensure_binutils()?;
     let host_library = build_16k_library()?;
     Ok(vec![
         android_16k(&host_library)?,
         ios_privacy(&host_library)?,
         ffi_docs()?,
+        r8_rules(kotlin_dir)?,
     ])
 }
 
-/// `cargo xtask ship-checks`: the three suites alone, with their lines.
+/// `cargo xtask ship-checks`: the four suites alone, with their lines.
 pub fn run_alone() -> Result<()> {
     let started = std::time::Instant::now();
-    let suites = run()?;
+    let generated = crate::bindings::generate()?;
+    let suites = run(&generated.kotlin_dir)?;
     println!("\n== ship checks ({} s)", started.elapsed().as_secs());
     for suite in &suites {
         println!("{}", suite.line());
@@ -70,12 +77,7 @@ fn check(suite: &mut SuiteResult, name: &str, outcome: std::result::Result<(), S
 }
 
 fn suite(name: &'static str) -> SuiteResult {
-    SuiteResult {
-        name,
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-    }
+    SuiteResult::new(name)
 }
 
 /// The host cdylib linked with the Android 16 KB flags, in its own target dir
@@ -344,6 +346,61 @@ fn ios_privacy(library: &Path) -> Result<SuiteResult> {
         );
     }
     Ok(result)
+}
+
+const CONSUMER_RULES: &str = "android/citizen-sdk/consumer-rules.pro";
+
+fn r8_rules(kotlin_dir: &Path) -> Result<SuiteResult> {
+    step("r8-rules: consumer-rules.pro keeps what the generated Kotlin reaches by reflection");
+    let mut result = suite("r8-rules");
+    let rules = r8::rules(&std::fs::read_to_string(root().join(CONSUMER_RULES))?);
+    for class in r8::JNA_CLASSES {
+        check(
+            &mut result,
+            &format!("{class} (JNA, found by name from native code)"),
+            r8::kept(&rules, class, &[]),
+        );
+    }
+    let mut files = Vec::new();
+    collect_kotlin(kotlin_dir, &mut files)?;
+    files.sort();
+    let mut needed = Vec::new();
+    for file in &files {
+        needed.extend(r8::needed_classes(&std::fs::read_to_string(file)?));
+    }
+    check(
+        &mut result,
+        "the generated Kotlin has classes JNA reflects on",
+        (!needed.is_empty())
+            .then_some(())
+            .ok_or_else(|| format!("none found in {}", kotlin_dir.display())),
+    );
+    println!(
+        "  {} generated classes reached by reflection, in {} file(s)",
+        needed.len(),
+        files.len()
+    );
+    for class in &needed {
+        check(
+            &mut result,
+            &format!("{} ({})", class.name, class.why),
+            r8::kept(&rules, &class.name, &class.supertypes),
+        );
+    }
+    Ok(result)
+}
+
+/// Every `.kt` file below `dir`.
+fn collect_kotlin(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_kotlin(&path, files)?;
+        } else if path.extension().is_some_and(|ext| ext == "kt") {
+            files.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// The uniffi derives and attributes that export an item.
