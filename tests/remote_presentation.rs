@@ -33,6 +33,18 @@ fn rp_request(
         .unwrap()
 }
 
+/// A fresh, validly signed request carrying the `nonce` and `state` of request `id`.
+fn replay_of(portal: &Portal, id: &str) -> PresentationRequestCreated {
+    portal
+        .sandbox
+        .rp_request(PresentationRequestSpec {
+            claims: vec!["full_name".into()],
+            replay_of: Some(id.into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
 /// What the relying party concluded of request `id` so far.
 fn rp_state(portal: &Portal, id: &str) -> String {
     portal.sandbox.rp_result(id).unwrap().unwrap().state
@@ -299,14 +311,7 @@ async fn malicious_requests_are_refused_and_nothing_is_sent() {
         .approve_disclosure(&consent.request_id, approval(&[]))
         .await
         .unwrap();
-    let replay = portal
-        .sandbox
-        .rp_request(PresentationRequestSpec {
-            claims: vec!["full_name".into()],
-            replay_of: Some(original.id.clone()),
-            ..Default::default()
-        })
-        .unwrap();
+    let replay = replay_of(&portal, &original.id);
     assert!(matches!(
         wallet.prepare_disclosure(&replay.link).await,
         Err(WalletError::RequestReplayed)
@@ -319,14 +324,7 @@ async fn malicious_requests_are_refused_and_nothing_is_sent() {
         .decline_disclosure(&consent.request_id)
         .await
         .unwrap();
-    let replay = portal
-        .sandbox
-        .rp_request(PresentationRequestSpec {
-            claims: vec!["full_name".into()],
-            replay_of: Some(declined.id.clone()),
-            ..Default::default()
-        })
-        .unwrap();
+    let replay = replay_of(&portal, &declined.id);
     assert!(matches!(
         wallet.prepare_disclosure(&replay.link).await,
         Err(WalletError::RequestReplayed)
