@@ -5,8 +5,9 @@
 
 use crate::error::CitizenError;
 
-/// A VietQR payment code, read. See `citizen_core::vietqr::VietQr`.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// A VietQR payment code, read. See `citizen_core::vietqr::VietQr`. A transfer QR names a
+/// person and their account: `Debug` leaves those out.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VietQrPayment {
     /// `true` for a one-time code (with an amount and a reference), `false` for a printed one.
     pub dynamic: bool,
@@ -22,6 +23,16 @@ pub struct VietQrPayment {
     pub merchant_name: Option<String>,
     /// The merchant's city (60), when present.
     pub merchant_city: Option<String>,
+}
+
+impl std::fmt::Debug for VietQrPayment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VietQrPayment")
+            .field("dynamic", &self.dynamic)
+            .field("bank_bin", &self.bank_bin)
+            .field("amount", &self.amount)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Reads a scanned VietQR strictly (fields, lengths, CRC). A refusal is `InvalidInput` with

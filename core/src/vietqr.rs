@@ -189,8 +189,9 @@ impl ServiceCode {
     }
 }
 
-/// Field 38: the NAPAS consumer account the money goes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Field 38: the NAPAS consumer account the money goes to. A person's account number is
+/// personal data: `Debug` shows only the bank.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NapasAccount {
     /// 38.01.00: the bank's six-digit BIN (acquirer or beneficiary bank id), e.g. `970403`.
     pub bank_bin: String,
@@ -201,8 +202,9 @@ pub struct NapasAccount {
 }
 
 /// A VietQR text, read. Currency (704) and country (VN) are the only ones accepted, so they are
-/// not stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// not stored. A transfer QR names a person and their account: `Debug` shows which fields are
+/// present, not what they hold.
+#[derive(Clone, PartialEq, Eq)]
 pub struct VietQr {
     /// 01.
     pub initiation: Initiation,
@@ -223,6 +225,32 @@ pub struct VietQr {
     /// Every other field by id, as its raw value: 02–51 other than 38 (checked to be well-formed
     /// templates from 26 on), 55–57, 61, 64–99 (templates 64 and 80–99 checked likewise).
     pub other: BTreeMap<u8, String>,
+}
+
+impl std::fmt::Debug for NapasAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NapasAccount")
+            .field("bank_bin", &self.bank_bin)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for VietQr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VietQr")
+            .field("initiation", &self.initiation)
+            .field("napas", &self.napas)
+            .field("mcc", &self.mcc)
+            .field("amount", &self.amount)
+            .field("merchant_name", &self.merchant_name.as_ref().map(|_| ".."))
+            .field(
+                "additional_ids",
+                &self.additional.keys().collect::<Vec<_>>(),
+            )
+            .field("other_ids", &self.other.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl VietQr {
@@ -759,6 +787,22 @@ fn put(out: &mut String, within: &str, id: u8, value: &str) -> Result<(), VietQr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_leaves_out_the_account_and_the_name() {
+        let mut code = payment_request("970436", "0011001234567", 50_000, "H29-0001").unwrap();
+        code.merchant_name = Some("NGUYEN VAN AN".into());
+        let shown = format!("{code:?}");
+        assert!(
+            shown.contains("970436") && shown.contains("50000"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("0011001234567") && !shown.contains("NGUYEN"),
+            "{shown}"
+        );
+        assert!(!shown.contains("H29-0001"), "{shown}");
+    }
 
     /// NAPAS v1.0 §6.1.3: a dynamic QR to an account with an amount, a bill number and a purpose.
     const NAPAS_DYNAMIC: &str = "00020101021238570010A00000072701270006970403011300110123456780208QRIBFTTA530370454061800005802VN62340107NPS68690819thanh toan don hang63042E2E";

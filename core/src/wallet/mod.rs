@@ -81,6 +81,16 @@ pub(crate) fn status_of(
     }
 }
 
+/// `bytes` random bytes as base64url: nonces and handles the wallet makes.
+pub(crate) fn random_token(bytes: usize) -> Result<String, WalletError> {
+    use ring::rand::SecureRandom;
+    let mut buffer = vec![0u8; bytes];
+    ring::rand::SystemRandom::new()
+        .fill(&mut buffer)
+        .map_err(|_| WalletError::Pin(pin::PinError::Randomness))?;
+    Ok(crate::jose::base64url::encode(buffer))
+}
+
 /// What the wallet needs from the trust list: which keys an issuer signs with, what it may
 /// issue, and which relying parties may ask for what. `trust::TrustCache` implements it; tests
 /// may give a fixed answer.

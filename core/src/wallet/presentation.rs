@@ -198,12 +198,7 @@ fn build(
 /// among the QRs a verifier sees within a minute (its replay guard); a longer one would lengthen
 /// every QR.
 fn one_way_nonce() -> Result<String, WalletError> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 12];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| WalletError::Pin(super::pin::PinError::Randomness))?;
-    Ok(crate::jose::base64url::encode(bytes))
+    super::random_token(12)
 }
 
 /// Records the presentation. Best effort: the QR is already made; a lost record is logged.

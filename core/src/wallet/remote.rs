@@ -35,7 +35,7 @@ use super::history::{self, Counterparty, HistoryKind, HistoryOutcome, NewRecord}
 use super::{Wallet, WalletError};
 use crate::credential_status::CredentialStatus;
 use crate::dcql::{self, FORMAT_SD_JWT_VC, HeldCredential};
-use crate::jose::{EcPublicJwk, JwsSigner, base64url};
+use crate::jose::{EcPublicJwk, JwsSigner};
 use crate::net::{HttpMethod, HttpRequest, NetError};
 use crate::openid4vci::PID_VCT;
 use crate::openid4vp::{
@@ -528,15 +528,6 @@ fn is_answered(conn: &Connection, request: &RequestObject) -> Result<bool, Store
         .unwrap_or(false))
 }
 
-fn random_token(bytes: usize) -> Result<String, WalletError> {
-    use ring::rand::SecureRandom;
-    let mut buffer = vec![0u8; bytes];
-    ring::rand::SystemRandom::new()
-        .fill(&mut buffer)
-        .map_err(|_| WalletError::Pin(super::pin::PinError::Randomness))?;
-    Ok(base64url::encode(buffer))
-}
-
 fn counterparty(plan: &DisclosurePlan) -> Counterparty {
     Counterparty {
         id: plan.relying_party.client_id.clone(),
@@ -558,7 +549,7 @@ impl Wallet {
             .map_err(WalletError::RequestRefused)?;
 
         let wallet_nonce = match link.request_uri_method {
-            RequestUriMethod::Post => Some(random_token(16)?),
+            RequestUriMethod::Post => Some(super::random_token(16)?),
             RequestUriMethod::Get => None,
         };
         let request_object = self
@@ -601,7 +592,7 @@ impl Wallet {
             .store
             .write(move |tx| note_request(tx, &request, now))
             .await?;
-        let request_id = random_token(16)?;
+        let request_id = super::random_token(16)?;
         let consent = DisclosureConsent {
             request_id: request_id.clone(),
             relying_party: counterparty(&plan),
