@@ -10,6 +10,7 @@
 //! [`Citizen::wallet`] is the citizen's identity and [`Citizen::verifier`] an officer's checks.
 
 mod blocking;
+pub mod checkin;
 pub mod citizen;
 pub mod config;
 pub mod credential_status;
