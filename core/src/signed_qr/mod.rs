@@ -1,5 +1,6 @@
 //! Signed QR codes: `PREFIX:` + Base45 (RFC 9285) of zlib of a COSE_Sign1 (RFC 9052) with ES256
-//! over a CWT claim set (RFC 8392), the key id in the protected header.
+//! (or PS256, which EU DCC signers also use) over a CWT claim set (RFC 8392), the key id in the
+//! protected header.
 //!
 //! Owns: [`encode`] (the sandbox and agency tools mint codes with it) and [`decode`], pure and
 //! I/O-free so they can be fuzzed alone; the layers beneath them, each usable on its own: strict
@@ -12,8 +13,9 @@
 //!
 //! Strict and total: the text, the decoded bytes, the inflated bytes (decompression stops at
 //! [`MAX_COSE_BYTES`], so no zip bomb) and CBOR nesting ([`MAX_CBOR_DEPTH`]) are bounded before
-//! the next step reads them; only ES256 is accepted (PS256, which DCC also uses, is
-//! [`SignedQrError::UnsupportedAlgorithm`] for now); any `crit` header is refused; nothing may
+//! the next step reads them; only ES256 and PS256 are accepted, and the key decides: an ES256 key
+//! never verifies a PS256 message nor an RSA key an ES256 one
+//! ([`SignedQrError::AlgorithmKeyMismatch`]); any `crit` header is refused; nothing may
 //! follow the zlib stream or the CBOR item. Every failure is a typed [`SignedQrError`], never a
 //! panic.
 
@@ -69,8 +71,14 @@ pub enum SignedQrError {
     CriticalHeader,
     #[error("the message has no `alg` header")]
     MissingAlgorithm,
-    #[error("the message's `alg` is not ES256")]
+    #[error("the message's `alg` is neither ES256 nor PS256")]
     UnsupportedAlgorithm,
+    /// The message's `alg` is not the algorithm of the key its key id names (an ES256 message
+    /// and an RSA key, or a PS256 message and an EC key).
+    #[error("the message's `alg` does not match the key's algorithm")]
+    AlgorithmKeyMismatch,
+    #[error("the key is not an RSA public key of 2048 to 8192 bits with an acceptable exponent")]
+    UnsupportedKey,
     #[error("the message has no key id (`kid`)")]
     MissingKid,
     #[error("the key id (`kid`) is not in the protected header")]
@@ -91,12 +99,93 @@ pub enum SignedQrError {
     SignerOutput,
 }
 
-/// A key that verifies signed QR codes. Only ES256 (P-256) for now; PS256 (RSA), which EU DCC
-/// signers also use, will be another variant.
+/// A key that verifies signed QR codes. The key decides the algorithm: a message whose `alg`
+/// is not the key's is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VerifyingKey {
+    /// ECDSA P-256 with SHA-256 (COSE `alg` -7).
     Es256(EcPublicJwk),
+    /// RSASSA-PSS with SHA-256, MGF1 SHA-256 and a 32-byte salt (COSE `alg` -37).
+    Ps256(RsaPublicKey),
+}
+
+/// The smallest and largest RSA modulus accepted, in bits (what `ring`'s PSS verifier accepts).
+pub const RSA_MODULUS_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
+
+/// An RSA public key: modulus and public exponent as unsigned big-endian integers, without
+/// leading zero bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RsaPublicKey {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+impl std::fmt::Debug for RsaPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RsaPublicKey({} bits)", self.modulus_bits())
+    }
+}
+
+impl RsaPublicKey {
+    /// A key from its modulus and exponent (big-endian; leading zero bytes, as a DER INTEGER
+    /// has them, are dropped). Refused: a modulus outside [`RSA_MODULUS_BITS`] or even, an
+    /// exponent that is even, below 3 or over 33 bits.
+    pub fn new(n: &[u8], e: &[u8]) -> Result<Self, SignedQrError> {
+        let strip = |bytes: &[u8]| {
+            let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+            bytes[start..].to_vec()
+        };
+        let key = Self {
+            n: strip(n),
+            e: strip(e),
+        };
+        let e_value = if key.e.len() <= 5 {
+            key.e.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+        } else {
+            u64::MAX
+        };
+        let odd = |bytes: &[u8]| bytes.last().is_some_and(|b| b & 1 == 1);
+        if !RSA_MODULUS_BITS.contains(&key.modulus_bits())
+            || !odd(&key.n)
+            || !odd(&key.e)
+            || !(3..(1 << 33)).contains(&e_value)
+        {
+            return Err(SignedQrError::UnsupportedKey);
+        }
+        Ok(key)
+    }
+
+    /// The modulus, big-endian, without leading zeros.
+    pub fn modulus(&self) -> &[u8] {
+        &self.n
+    }
+
+    /// The public exponent, big-endian, without leading zeros.
+    pub fn exponent(&self) -> &[u8] {
+        &self.e
+    }
+
+    /// The modulus length in bits.
+    pub fn modulus_bits(&self) -> usize {
+        self.n.first().map_or(0, |&top| {
+            (self.n.len() - 1) * 8 + (8 - top.leading_zeros() as usize)
+        })
+    }
+
+    /// Whether `signature` is an RSASSA-PSS SHA-256 signature of `message` by this key.
+    pub fn verify_pss_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
+        ring::signature::RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(
+            &ring::signature::RSA_PSS_2048_8192_SHA256,
+            message,
+            signature,
+        )
+        .is_ok()
+    }
 }
 
 /// Finds the key a message's key id names: the trust list, or a fixed key.

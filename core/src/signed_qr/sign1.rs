@@ -1,5 +1,5 @@
-//! COSE_Sign1 (RFC 9052 §4.2) with ES256: signing, and strict verification with a key the caller
-//! supplies. `coset` builds the structures and the Sig_structure; this file decides what is
+//! COSE_Sign1 (RFC 9052 §4.2) with ES256 (and PS256 for verification): signing, and strict
+//! verification with a key the caller supplies; the key decides the algorithm. `coset` builds the structures and the Sig_structure; this file decides what is
 //! acceptable.
 
 use ciborium::Value;
@@ -97,14 +97,15 @@ pub fn sign(payload: &[u8], kid: &[u8], signer: &dyn JwsSigner) -> Result<Vec<u8
 }
 
 /// Verifies a COSE_Sign1 (tagged 18, tagged 18 inside the CWT tag 61, or untagged) with ES256
-/// and a key from `keys`.
+/// or PS256 and a key from `keys`, whose type must be the message's `alg`.
 ///
 /// Refused, each with its own [`SignedQrError`]: more than [`MAX_COSE_BYTES`], CBOR that is not
 /// one well-formed item nested at most [`MAX_CBOR_DEPTH`] deep (the protected header too), another
 /// tag, a structure that is not a COSE_Sign1, a header label in both buckets, any `crit` header,
-/// no `alg` or one other than ES256, a key id missing or where `options` do not allow it, a key
-/// id `keys` does not know or a key of another type, a detached payload, and a signature that is
-/// not 64 bytes or does not verify.
+/// no `alg` or one other than ES256 and PS256, a key id missing or where `options` do not allow
+/// it, a key id `keys` does not know, a key of the other algorithm
+/// ([`SignedQrError::AlgorithmKeyMismatch`]), a detached payload, and a signature that is not 64
+/// bytes (ES256) or does not verify.
 pub fn verify(
     bytes: &[u8],
     options: &VerifyOptions<'_>,
@@ -124,7 +125,7 @@ pub fn verify(
         Value::Tag(..) => return Err(SignedQrError::WrongTag),
         other => other,
     };
-    check_headers(&value, options.kid == KidLocation::ProtectedOverUnprotected)?;
+    let alg = check_headers(&value, options.kid == KidLocation::ProtectedOverUnprotected)?;
     let mut message =
         CoseSign1::from_cbor_value(value).map_err(|_| SignedQrError::MalformedCose)?;
     if message.protected.header.is_empty() {
@@ -135,11 +136,12 @@ pub fn verify(
     let protected = &message.protected.header;
     let unprotected = &message.unprotected;
     // Already checked on the raw maps; kept against any difference in how `coset` reads them.
-    let es256 = RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256);
     if !protected.crit.is_empty() || !unprotected.crit.is_empty() {
         return Err(SignedQrError::CriticalHeader);
     }
-    if protected.alg.as_ref().or(unprotected.alg.as_ref()) != Some(&es256) {
+    if protected.alg.as_ref().or(unprotected.alg.as_ref())
+        != Some(&RegisteredLabelWithPrivate::Assigned(alg))
+    {
         return Err(SignedQrError::UnsupportedAlgorithm);
     }
     let kid = match (
@@ -160,13 +162,23 @@ pub fn verify(
     let key = keys
         .key_for(kid.as_deref())
         .ok_or(SignedQrError::UnknownKey)?;
-    let VerifyingKey::Es256(key) = key;
-    let signature: &[u8; ES256_SIGNATURE_BYTES] = message
-        .signature
-        .as_slice()
-        .try_into()
-        .map_err(|_| SignedQrError::SignatureLength)?;
-    if !verify_es256(&key, &message.tbs_data(options.external_aad), signature) {
+    let tbs = message.tbs_data(options.external_aad);
+    let valid = match (alg, &key) {
+        (iana::Algorithm::ES256, VerifyingKey::Es256(key)) => {
+            let signature: &[u8; ES256_SIGNATURE_BYTES] =
+                message
+                    .signature
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| SignedQrError::SignatureLength)?;
+            verify_es256(key, &tbs, signature)
+        }
+        (iana::Algorithm::PS256, VerifyingKey::Ps256(key)) => {
+            key.verify_pss_sha256(&tbs, &message.signature)
+        }
+        _ => return Err(SignedQrError::AlgorithmKeyMismatch),
+    };
+    if !valid {
         return Err(SignedQrError::SignatureInvalid);
     }
     Ok(VerifiedSign1 {
@@ -178,8 +190,8 @@ pub fn verify(
 /// Checks the header maps before `coset` reads them, so each refusal has its own reason: the
 /// protected header's bytes are bounded CBOR; no label is in both buckets (RFC 9052 §3: such a
 /// message is malformed); no `crit` (2) at all, since this profile understands no extension
-/// header; `alg` (1) is present and is ES256.
-fn check_headers(value: &Value, kid_in_both: bool) -> Result<(), SignedQrError> {
+/// header; `alg` (1) is present and is ES256 or PS256, which it returns.
+fn check_headers(value: &Value, kid_in_both: bool) -> Result<iana::Algorithm, SignedQrError> {
     let Value::Array(items) = value else {
         return Err(SignedQrError::MalformedCose);
     };
@@ -219,7 +231,10 @@ fn check_headers(value: &Value, kid_in_both: bool) -> Result<(), SignedQrError> 
         .map(|(_, alg)| alg)
     {
         None => Err(SignedQrError::MissingAlgorithm),
-        Some(alg) if *alg == Value::Integer(es256_algorithm_id().into()) => Ok(()),
+        Some(Value::Integer(id)) => [iana::Algorithm::ES256, iana::Algorithm::PS256]
+            .into_iter()
+            .find(|alg| i128::from(*id) == i128::from(alg.to_i64()))
+            .ok_or(SignedQrError::UnsupportedAlgorithm),
         Some(_) => Err(SignedQrError::UnsupportedAlgorithm),
     }
 }
@@ -316,7 +331,7 @@ mod tests {
         );
         for alg in [
             int(-35),
-            int(-37),
+            int(-38),
             int(-8),
             int(-999),
             Value::Text("ES256".into()),
@@ -327,6 +342,15 @@ mod tests {
                 Err(SignedQrError::UnsupportedAlgorithm)
             );
         }
+        // PS256 is understood, but an EC key never verifies it.
+        let ps256 = Value::Map(vec![
+            (int(1), int(-37)),
+            (int(4), Value::Bytes(b"k1".to_vec())),
+        ]);
+        assert_eq!(
+            check(forged(ps256, vec![], Some(18))),
+            Err(SignedQrError::AlgorithmKeyMismatch)
+        );
         let no_alg = Value::Map(vec![(int(4), Value::Bytes(b"k1".to_vec()))]);
         assert_eq!(
             check(forged(no_alg, vec![], Some(18))),

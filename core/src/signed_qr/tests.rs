@@ -230,7 +230,7 @@ fn alg_crit_and_kid_attacks_are_refused_through_the_text() {
     let key = issuer().public_key().clone();
     for alg in [
         iana::Algorithm::ES384,
-        iana::Algorithm::PS256,
+        iana::Algorithm::PS384,
         iana::Algorithm::EdDSA,
     ] {
         let protected = HeaderBuilder::new()
@@ -322,4 +322,125 @@ fn noise(len: usize) -> Vec<u8> {
             (state >> 32) as u8
         })
         .collect()
+}
+
+/// A fixed 2048-bit RSA key (PKCS#1 DER), for PS256 messages: `ring` cannot generate RSA keys.
+fn rsa_key_pair() -> ring::rsa::KeyPair {
+    use base64::Engine;
+    let text: String = include_str!("testdata/rsa-2048.der.b64")
+        .split_whitespace()
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap();
+    ring::rsa::KeyPair::from_der(&der).unwrap()
+}
+
+fn rsa_public_key(pair: &ring::rsa::KeyPair) -> RsaPublicKey {
+    let components = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+    RsaPublicKey::new(&components.n, &components.e).unwrap()
+}
+
+/// A `CK1:` text of `claims()` signed with PS256 by `pair`, under `alg` in the protected header.
+fn ps256_text(pair: &ring::rsa::KeyPair, alg: coset::iana::Algorithm) -> String {
+    use coset::{CoseSign1Builder, HeaderBuilder};
+    let protected = HeaderBuilder::new()
+        .algorithm(alg)
+        .key_id(b"rsa-key-1".to_vec())
+        .build();
+    let message = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(claims().to_cbor().unwrap())
+        .create_signature(&[], |tbs| {
+            let rng = ring::rand::SystemRandom::new();
+            let mut signature = vec![0u8; pair.public().modulus_len()];
+            pair.sign(&ring::signature::RSA_PSS_SHA256, &rng, tbs, &mut signature)
+                .unwrap();
+            signature
+        })
+        .build();
+    wrap(&message.to_tagged_vec().unwrap())
+}
+
+#[test]
+fn ps256_verifies_with_an_rsa_key_and_only_with_the_right_one() {
+    let pair = rsa_key_pair();
+    let key = rsa_public_key(&pair);
+    assert_eq!(key.modulus_bits(), 2048);
+    assert_eq!(format!("{key:?}"), "RsaPublicKey(2048 bits)");
+    let text = ps256_text(&pair, coset::iana::Algorithm::PS256);
+    let lookup = |kid: &[u8]| (kid == b"rsa-key-1").then(|| VerifyingKey::Ps256(key.clone()));
+    let decoded = decode(&CK, &text, &lookup).unwrap();
+    assert_eq!(decoded.claims, claims());
+    assert_eq!(decoded.kid, b"rsa-key-1");
+    // Any change to the message is refused.
+    let cose = cose_of(&text);
+    for index in (0..cose.len()).step_by(7) {
+        let mut damaged = cose.clone();
+        damaged[index] ^= 0x01;
+        assert!(
+            decode(&CK, &wrap(&damaged), &lookup).is_err(),
+            "byte {index}"
+        );
+    }
+    // Another RSA key of the same size does not verify it.
+    let mut other_n = key.modulus().to_vec();
+    other_n[100] ^= 0x10;
+    let other = RsaPublicKey::new(&other_n, key.exponent()).unwrap();
+    let other_lookup = |_: &[u8]| Some(VerifyingKey::Ps256(other.clone()));
+    assert_eq!(
+        decode(&CK, &text, &other_lookup),
+        Err(SignedQrError::SignatureInvalid)
+    );
+}
+
+#[test]
+fn the_key_decides_the_algorithm_an_attacker_cannot_swap_it() {
+    let pair = rsa_key_pair();
+    let rsa = rsa_public_key(&pair);
+    // A PS256 message presented to an ES256 key (the key id of an EC signer): refused as a
+    // mismatch before any signature arithmetic.
+    let ps256 = ps256_text(&pair, coset::iana::Algorithm::PS256);
+    assert_eq!(
+        decode(&CK, &ps256, issuer().public_key()),
+        Err(SignedQrError::AlgorithmKeyMismatch)
+    );
+    // An ES256 message whose key id names an RSA signer.
+    let es256 = encode(&CK, &claims(), b"rsa-key-1", &issuer()).unwrap();
+    let lookup = |_: &[u8]| Some(VerifyingKey::Ps256(rsa.clone()));
+    assert_eq!(
+        decode(&CK, &es256, &lookup),
+        Err(SignedQrError::AlgorithmKeyMismatch)
+    );
+    // A PSS signature relabelled as RS256-like or PS384 is not accepted either.
+    for alg in [coset::iana::Algorithm::PS384, coset::iana::Algorithm::RS256] {
+        assert_eq!(
+            decode(&CK, &ps256_text(&pair, alg), &lookup),
+            Err(SignedQrError::UnsupportedAlgorithm)
+        );
+    }
+}
+
+#[test]
+fn rsa_keys_outside_the_accepted_range_are_refused() {
+    let key = rsa_public_key(&rsa_key_pair());
+    let mut padded = vec![0, 0];
+    padded.extend_from_slice(key.modulus());
+    assert_eq!(RsaPublicKey::new(&padded, &[0, 1, 0, 1]).unwrap(), key);
+    let small = [0xffu8; 128];
+    let even_n = {
+        let mut n = key.modulus().to_vec();
+        *n.last_mut().unwrap() &= 0xfe;
+        n
+    };
+    for (n, e) in [
+        (&small[..], &[1u8, 0, 1][..]),
+        (key.modulus(), &[1u8, 0, 0][..]),
+        (key.modulus(), &[1u8][..]),
+        (key.modulus(), &[1u8, 0, 0, 0, 0, 1][..]),
+        (&even_n[..], &[1u8, 0, 1][..]),
+        (&[][..], &[][..]),
+    ] {
+        assert_eq!(RsaPublicKey::new(n, e), Err(SignedQrError::UnsupportedKey));
+    }
 }
