@@ -14,6 +14,7 @@ pub mod checkin;
 pub mod citizen;
 pub mod config;
 pub mod credential_status;
+pub mod dcc;
 pub mod dcql;
 pub mod events;
 pub mod id1;

@@ -6,8 +6,8 @@
 //! verifying a list against the configured [`TrustAnchor`]s ([`TrustList::verify`]: size bound
 //! before any parsing, `typ`, the header `kid` naming an anchor, the signature, strict member
 //! checks, `exp`), signing one for the sandbox and agency tools ([`TrustList::sign`]), the lookups
-//! verifiers use (`issuer_key`, `relying_party`, `venue_key`, `health_key`, each honouring key
-//! windows), and the order between two lists ([`TrustList::is_newer_than`], which refuses
+//! verifiers use (`issuer_key`, `relying_party`, `venue_key`, each honouring key windows, and
+//! `health_signer`, the EU DCC document signer certificate by its key id), and the order between two lists ([`TrustList::is_newer_than`], which refuses
 //! rollback). Pure and I/O-free: every input gives a list or a typed [`TrustListError`], never a
 //! panic, so it can be fuzzed alone. Does not own fetching, caching, staleness or installing the
 //! list's origins in the HTTP client (the `trust` module), nor the formats whose signatures the
@@ -23,6 +23,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value, json};
 
 use crate::config::parse_pins;
+use crate::dcc::SignerCertificate;
 use crate::jose::{EcPublicJwk, JwkError, Jws, JwsError, JwsSigner, sign_compact};
 use crate::net::Origin;
 
@@ -120,12 +121,14 @@ pub struct VenueSigner {
     pub keys: Vec<TrustedKey>,
 }
 
-/// A signer of health certificates (EU DCC document signers).
+/// A signer of health certificates: an EU DCC issuing country and its document signer
+/// certificates (DSCs), each found by its key id (the first 8 bytes of the certificate's
+/// SHA-256) and valid within the certificate's own validity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthSigner {
     /// ISO 3166-1 alpha-2.
     pub country: String,
-    pub keys: Vec<TrustedKey>,
+    pub certificates: Vec<SignerCertificate>,
 }
 
 /// An HTTPS origin the SDK may reach once the list is verified, with its pins.
@@ -289,18 +292,16 @@ impl TrustList {
         Ok((signer, key_valid_at(&signer.keys, kid, at)?))
     }
 
-    /// The health certificate signer owning key `kid`, and the key if it was valid at `at`.
-    pub fn health_key(
-        &self,
-        kid: &str,
-        at: i64,
-    ) -> Result<(&HealthSigner, &EcPublicJwk), TrustListError> {
-        let signer = self
-            .health_signers
-            .iter()
-            .find(|signer| signer.keys.iter().any(|key| key.kid == kid))
-            .ok_or(TrustListError::UnknownKey)?;
-        Ok((signer, key_valid_at(&signer.keys, kid, at)?))
+    /// The health certificate signer with the document signer certificate whose key id is
+    /// `kid`, and that certificate (whose validity the DCC check applies).
+    pub fn health_signer(&self, kid: &[u8]) -> Option<(&HealthSigner, &SignerCertificate)> {
+        self.health_signers.iter().find_map(|signer| {
+            signer
+                .certificates
+                .iter()
+                .find(|certificate| certificate.kid() == kid)
+                .map(|certificate| (signer, certificate))
+        })
     }
 
     /// The payload as JSON, members as `docs/wallet-identity.md` names them.
@@ -332,7 +333,11 @@ impl TrustList {
             })).collect::<Vec<_>>(),
             "health_signers": self.health_signers.iter().map(|signer| json!({
                 "country": signer.country,
-                "keys": keys_value(&signer.keys),
+                "certificates": signer
+                    .certificates
+                    .iter()
+                    .map(SignerCertificate::to_base64)
+                    .collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "origins": self.origins.iter().map(|origin| json!({
                 "origin": origin.origin,
@@ -362,7 +367,8 @@ impl TrustList {
             list.relying_parties.iter().map(|rp| rp.client_id.as_str()),
             "relying_parties[].client_id",
         )?;
-        // Venue and health keys are found by `kid` alone, across all signers.
+        // Venue and health keys are found by `kid` alone, across all signers (a health signer's
+        // key id is its certificate's).
         unique(
             list.venue_signers
                 .iter()
@@ -372,8 +378,8 @@ impl TrustList {
         unique(
             list.health_signers
                 .iter()
-                .flat_map(|s| s.keys.iter().map(|k| k.kid.as_str())),
-            "health_signers[].keys[].kid",
+                .flat_map(|s| s.certificates.iter().map(SignerCertificate::kid)),
+            "health_signers[].certificates[]",
         )?;
         let origins: Vec<Origin> = list
             .origins
@@ -418,8 +424,8 @@ fn keys_value(keys: &[TrustedKey]) -> Vec<Value> {
         .collect()
 }
 
-fn unique<'a>(
-    names: impl Iterator<Item = &'a str>,
+fn unique<T: Eq + std::hash::Hash>(
+    names: impl Iterator<Item = T>,
     field: &'static str,
 ) -> Result<(), TrustListError> {
     let mut seen = HashSet::new();
@@ -612,9 +618,19 @@ fn health_signer(object: &Map<String, Value>) -> Result<HealthSigner, TrustListE
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(TrustListError::InvalidMember("health_signers[].country"));
     }
+    let field = "health_signers[].certificates";
+    let certificates = strings(object, "certificates", field, true)?
+        .iter()
+        .map(|text| {
+            SignerCertificate::from_base64(text).map_err(|_| TrustListError::InvalidMember(field))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if certificates.is_empty() {
+        return Err(TrustListError::InvalidMember(field));
+    }
     Ok(HealthSigner {
         country,
-        keys: keys(object, "health_signers[].keys", true)?,
+        certificates,
     })
 }
 
@@ -666,7 +682,6 @@ mod tests {
         let old_issuer_key = SoftwareSigner::generate().unwrap();
         let new_issuer_key = SoftwareSigner::generate().unwrap();
         let venue_key = SoftwareSigner::generate().unwrap();
-        let health_key = SoftwareSigner::generate().unwrap();
         let rotated_at = NOW - 100;
         let list = TrustList {
             iss: ISSUER.into(),
@@ -702,7 +717,7 @@ mod tests {
             }],
             health_signers: vec![HealthSigner {
                 country: "VN".into(),
-                keys: vec![key(&health_key, "dsc-1", (Some(NOW - 5), None))],
+                certificates: vec![crate::dcc::signer::test_certificate("dsc-ec")],
             }],
             origins: vec![TrustedOrigin {
                 origin: "https://issuer.example".into(),
@@ -802,16 +817,12 @@ mod tests {
         assert!(f.list.relying_party("x509_san_dns:evil.example").is_none());
         let (venue, _) = f.list.venue_key("venue-1", NOW).unwrap();
         assert_eq!(venue.agency, "health-dept");
-        assert_eq!(
-            f.list.venue_key("dsc-1", NOW).unwrap_err(),
-            TrustListError::UnknownKey
-        );
-        let (health, _) = f.list.health_key("dsc-1", NOW).unwrap();
+        let dsc = crate::dcc::signer::test_certificate("dsc-ec");
+        let (health, certificate) = f.list.health_signer(dsc.kid()).unwrap();
         assert_eq!(health.country, "VN");
-        assert_eq!(
-            f.list.health_key("dsc-1", NOW - 6).unwrap_err(),
-            TrustListError::KeyNotValidAt
-        );
+        assert_eq!(certificate, &dsc);
+        assert!(f.list.health_signer(b"12345678").is_none());
+        assert!(f.list.health_signer(&dsc.kid()[..7]).is_none());
     }
 
     #[test]
@@ -1092,6 +1103,32 @@ mod tests {
             (
                 |v| v["health_signers"][0]["country"] = json!("vn"),
                 TrustListError::InvalidMember("health_signers[].country"),
+            ),
+            (
+                |v| v["health_signers"][0]["certificates"] = json!([]),
+                TrustListError::InvalidMember("health_signers[].certificates"),
+            ),
+            (
+                |v| v["health_signers"][0]["certificates"] = json!(["AAAA"]),
+                TrustListError::InvalidMember("health_signers[].certificates"),
+            ),
+            (
+                |v| {
+                    v["health_signers"][0]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("certificates")
+                        .map_or((), |_| ())
+                },
+                TrustListError::MissingMember("health_signers[].certificates"),
+            ),
+            (
+                |v| {
+                    let mut copy = v["health_signers"][0].clone();
+                    copy["country"] = json!("FR");
+                    v["health_signers"].as_array_mut().unwrap().push(copy);
+                },
+                TrustListError::Duplicate("health_signers[].certificates[]"),
             ),
             (
                 |v| v["origins"][0]["origin"] = json!("http://issuer.example"),

@@ -13,14 +13,14 @@
 
 mod suite;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use citizen_core::jose::{EcPublicJwk, SoftwareSigner};
 use citizen_core::signed_qr::sign1::{self, KidLocation, VerifyOptions};
 use citizen_core::signed_qr::{Claims, SignedQrError};
 use serde_json::Value;
-use suite::Report;
+use suite::{Report, find_json};
 
 fn main() -> ExitCode {
     let mut report = Report::new("cose");
@@ -55,20 +55,6 @@ fn main() -> ExitCode {
         report.passed + report.failed
     );
     report.finish()
-}
-
-fn find_json(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            find_json(&path, files);
-        } else if path.extension().is_some_and(|ext| ext == "json") {
-            files.push(path);
-        }
-    }
 }
 
 enum Loaded {

@@ -360,3 +360,31 @@ fn test_hex(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
 }
+
+/// A fixed 2048-bit RSA key (PKCS#1 DER), for PS256 messages in tests: `ring` cannot generate
+/// RSA keys.
+#[cfg(test)]
+pub(crate) fn rsa_key_pair() -> ring::rsa::KeyPair {
+    use base64::Engine;
+    let text: String = include_str!("testdata/rsa-2048.der.b64")
+        .split_whitespace()
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap();
+    ring::rsa::KeyPair::from_der(&der).unwrap()
+}
+
+/// A PS256 signature of `tbs` by `pair`, for tests.
+#[cfg(test)]
+pub(crate) fn test_ps256_sign(pair: &ring::rsa::KeyPair, tbs: &[u8]) -> Vec<u8> {
+    let mut signature = vec![0u8; pair.public().modulus_len()];
+    pair.sign(
+        &ring::signature::RSA_PSS_SHA256,
+        &ring::rand::SystemRandom::new(),
+        tbs,
+        &mut signature,
+    )
+    .unwrap();
+    signature
+}

@@ -324,18 +324,6 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// A fixed 2048-bit RSA key (PKCS#1 DER), for PS256 messages: `ring` cannot generate RSA keys.
-fn rsa_key_pair() -> ring::rsa::KeyPair {
-    use base64::Engine;
-    let text: String = include_str!("testdata/rsa-2048.der.b64")
-        .split_whitespace()
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .unwrap();
-    ring::rsa::KeyPair::from_der(&der).unwrap()
-}
-
 fn rsa_public_key(pair: &ring::rsa::KeyPair) -> RsaPublicKey {
     let components = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
     RsaPublicKey::new(&components.n, &components.e).unwrap()
@@ -351,13 +339,7 @@ fn ps256_text(pair: &ring::rsa::KeyPair, alg: coset::iana::Algorithm) -> String 
     let message = CoseSign1Builder::new()
         .protected(protected)
         .payload(claims().to_cbor().unwrap())
-        .create_signature(&[], |tbs| {
-            let rng = ring::rand::SystemRandom::new();
-            let mut signature = vec![0u8; pair.public().modulus_len()];
-            pair.sign(&ring::signature::RSA_PSS_SHA256, &rng, tbs, &mut signature)
-                .unwrap();
-            signature
-        })
+        .create_signature(&[], |tbs| test_ps256_sign(pair, tbs))
         .build();
     wrap(&message.to_tagged_vec().unwrap())
 }

@@ -2,7 +2,24 @@
 //! line per failed check, one `SKIP <case>: <reason>` line per skipped case, and at the end the one
 //! line `cargo xtask test` reads as a suite: `<name>: N passed, N failed[, N skipped]`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Every `.json` file below `dir`, recursively, appended to `files`.
+#[allow(dead_code)] // Not every suite binary walks a folder of JSON files.
+pub fn find_json(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            find_json(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "json") {
+            files.push(path);
+        }
+    }
+}
 
 pub struct Report {
     name: &'static str,
@@ -26,8 +43,8 @@ impl Report {
     /// The path of `relative` under the shared corpus (`../shared/conformance/`, relative to the
     /// project root), or `None` after recording a clear skip when it is missing.
     #[allow(dead_code)] // Not every suite binary reads its corpus through this.
-    pub fn corpus(&mut self, relative: &str) -> Option<std::path::PathBuf> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    pub fn corpus(&mut self, relative: &str) -> Option<PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("core/ has a parent: the project root");
         let path = root.join("../shared/conformance").join(relative);
