@@ -55,7 +55,9 @@ pub enum CitizenError {
     /// binding did not check out, or no verified trust list is available yet (`code`:
     /// `no_trust_list`; refresh it online). A trust list the portal served that was refused
     /// (`trust_list_unknown_anchor`, `trust_list_expired`, `trust_list_rollback`,
-    /// `trust_list_rejected`) leaves the list in use as it was. Do not retry unchanged.
+    /// `trust_list_rejected`) leaves the list in use as it was. A health certificate that did not
+    /// verify has a `dcc_` code (`dcc_unknown_signer`, `dcc_signature_invalid`, `dcc_expired`,
+    /// `dcc_not_yet_valid`, `dcc_signer_not_valid`, `dcc_key_usage`). Do not retry unchanged.
     #[error("untrusted ({code}): {detail}")]
     Untrusted { code: String, detail: String },
     /// The platform wants the user to authenticate (biometrics / device credential) first.
@@ -204,6 +206,15 @@ impl From<WalletError> for CitizenError {
             WalletError::UnknownDisclosure => CitizenError::NotFound { detail },
             WalletError::ClaimChoiceNotOffered => input("optional_claims", "not_offered"),
             WalletError::RelyingParty { status } => CitizenError::Server { status, detail },
+            WalletError::HealthCertificateRejected(rejected) => match rejected.code() {
+                code @ ("dcc_malformed" | "dcc_content_invalid") => {
+                    input("health_certificate", code)
+                }
+                code => CitizenError::Untrusted {
+                    code: code.into(),
+                    detail,
+                },
+            },
             WalletError::Pin(pin) => from_pin(pin, detail),
             WalletError::Platform(platform) => from_platform(platform, detail),
             WalletError::Net(net) => from_net(net, detail),

@@ -6,6 +6,7 @@
 //! arguments, calls `citizen-core`, and converts the answer back. Keep it that thin.
 
 mod error;
+mod health;
 mod platform;
 mod runtime;
 mod scan;
@@ -17,6 +18,7 @@ mod wallet;
 use std::sync::{Arc, Mutex};
 
 pub use error::{CitizenError, PlatformError};
+pub use health::{HealthCertificate, HealthCertificateKind, HealthCertificateSummary, HealthEntry};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
 pub use scan::{ScannedKind, classify};
 pub use types::{

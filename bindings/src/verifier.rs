@@ -76,7 +76,7 @@ impl std::fmt::Debug for VerifiedIdentity {
 /// Verifier mode, for an officer's app. Get it from `citizen.verifier()`.
 #[derive(uniffi::Object)]
 pub struct Verifier {
-    inner: Arc<citizen_core::verifier::Verifier>,
+    pub(crate) inner: Arc<citizen_core::verifier::Verifier>,
 }
 
 impl Verifier {

@@ -201,7 +201,7 @@ impl Wallet {
     }
 
     /// Runs a wallet operation on the SDK runtime with its own handle to the wallet.
-    async fn run<T, F>(
+    pub(crate) async fn run<T, F>(
         &self,
         operation: impl FnOnce(citizen_core::Wallet) -> F,
     ) -> Result<T, CitizenError>

@@ -272,6 +272,15 @@ impl Verifier {
         }
     }
 
+    /// Checks an EU DCC (`HC1:`) offline against the cached trust list's health signers at the
+    /// current time (see `dcc::verify`). Pure apart from reading the trust list in memory.
+    pub fn verify_health_certificate(
+        &self,
+        text: &str,
+    ) -> Result<crate::dcc::VerifiedDcc, WalletError> {
+        crate::wallet::health::verify_with(&*self.trust, text, crate::unix_now())
+    }
+
     /// A challenge for two-way mode: show `challenge.encode()` as a QR, then pass the same
     /// challenge to [`Verifier::verify_identity_qr`].
     pub fn new_challenge(

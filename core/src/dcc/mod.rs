@@ -193,4 +193,4 @@ pub fn check_times(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,7 +13,7 @@ use crate::signed_qr::{ClaimKey, Claims, MAX_TEXT_CHARS};
 
 const ISSUED: i64 = 1_700_000_000;
 const EXPIRES: i64 = 1_800_000_000;
-const NOW: i64 = 1_750_000_000;
+pub(crate) const NOW: i64 = 1_750_000_000;
 
 fn ec_signer() -> SoftwareSigner {
     let scalar: Vec<u8> = (0..64)
@@ -37,12 +37,12 @@ fn claims_with(hcert: Value) -> Claims {
     claims
 }
 
-fn claims() -> Claims {
+pub(crate) fn claims() -> Claims {
     claims_with(vaccination_value())
 }
 
 /// An `HC1:` code of `claims`, ES256 with the test key, under the key id of certificate `cert`.
-fn mint(claims: &Claims, cert: &str) -> String {
+pub(crate) fn mint(claims: &Claims, cert: &str) -> String {
     let kid = test_certificate(cert).kid().to_vec();
     signed_qr::encode(&PROFILE, claims, &kid, &ec_signer()).unwrap()
 }

@@ -384,6 +384,18 @@ impl IssuerTrust for TrustCache {
             .map_err(|_| WalletError::NoTrustList)?;
         Ok(list.relying_party(client_id).cloned())
     }
+
+    fn health_signer(
+        &self,
+        kid: &[u8],
+    ) -> Result<Option<crate::dcc::SignerCertificate>, WalletError> {
+        let list = self
+            .usable(crate::unix_now())
+            .map_err(|_| WalletError::NoTrustList)?;
+        Ok(list
+            .health_signer(kid)
+            .map(|(_, certificate)| certificate.clone()))
+    }
 }
 
 /// A listed origin as the HTTP client takes it (the list's verification already checked both).

@@ -65,6 +65,10 @@ pub enum WalletError {
     /// The relying party answered the request or the response with an HTTP error.
     #[error("the relying party answered with HTTP status {status}")]
     RelyingParty { status: u16 },
+    /// An EU DCC (`HC1:`) that did not verify against the trust list's health signers, or
+    /// cannot be read, or has expired. Nothing was stored.
+    #[error("the health certificate was refused: {0}")]
+    HealthCertificateRejected(crate::dcc::DccError),
     #[error(transparent)]
     Pin(#[from] PinError),
     #[error("device key: {0}")]

@@ -16,6 +16,7 @@ pub mod activation;
 pub mod credentials;
 pub mod device_key;
 mod error;
+pub mod health;
 pub mod history;
 pub mod pin;
 pub mod presentation;
@@ -108,6 +109,15 @@ pub trait IssuerTrust: Send + Sync {
         &self,
         client_id: &str,
     ) -> Result<Option<crate::trust_list::RelyingParty>, WalletError>;
+    /// The EU DCC document signer certificate whose key id is `kid`, if the trust list names
+    /// one. `Err(NoTrustList)` when no verified list is available at all. The default knows
+    /// none (a test double that has no health signers).
+    fn health_signer(
+        &self,
+        _kid: &[u8],
+    ) -> Result<Option<crate::dcc::SignerCertificate>, WalletError> {
+        Ok(None)
+    }
 }
 
 /// What the wallet's handle shares with `Citizen`.
