@@ -20,6 +20,9 @@ pub enum KeyRole {
     Issuer,
     /// Signs the request objects of the sandbox's relying party (OpenID4VP).
     RelyingParty,
+    /// The EU DCC document signer (`health`): its key is in a self-signed X.509 certificate that
+    /// the trust list names under `health_signers`.
+    DccSigner,
 }
 
 impl KeyRole {
@@ -28,6 +31,7 @@ impl KeyRole {
             KeyRole::TrustAnchor => "trust_anchor",
             KeyRole::Issuer => "issuer",
             KeyRole::RelyingParty => "relying_party",
+            KeyRole::DccSigner => "dcc_signer",
         }
     }
 }
@@ -109,6 +113,15 @@ pub(crate) fn all(conn: &Connection, role: KeyRole) -> rusqlite::Result<Vec<Sign
         });
     }
     Ok(keys)
+}
+
+/// The private scalar of key `kid` (for a certificate made over it: `health`).
+pub(crate) fn scalar(conn: &Connection, kid: &str) -> rusqlite::Result<Vec<u8>> {
+    conn.query_row(
+        "SELECT scalar FROM signing_keys WHERE kid = ?1",
+        [kid],
+        |r| r.get(0),
+    )
 }
 
 /// Retires the role's active key and makes a new one, which is returned.

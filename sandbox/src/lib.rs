@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod enrollment;
+pub mod health;
 pub mod issuer;
 pub mod keys;
 pub mod relying_party;
@@ -98,6 +99,8 @@ pub enum SandboxError {
     Issuer(String),
     #[error("relying party: {0}")]
     RelyingParty(String),
+    #[error("health certificates: {0}")]
+    Health(String),
     #[error("trust list: {0}")]
     TrustList(#[from] citizen_core::trust_list::TrustListError),
 }

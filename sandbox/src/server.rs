@@ -94,6 +94,18 @@ impl RunningSandbox {
             .map_err(SandboxError::RelyingParty)
     }
 
+    /// Mints an EU DCC: an `HC1:` vaccination certificate of test data signed by the sandbox's
+    /// health signer (as `POST /v1/test/dcc` does), for in-process tests.
+    pub fn mint_dcc(
+        &self,
+        request: &crate::health::MintDccRequest,
+    ) -> Result<String, SandboxError> {
+        self.state
+            .with_conn(|conn| crate::health::mint_dcc(conn, request, crate::state::now()))
+            .map(|(text, _)| text)
+            .map_err(SandboxError::Health)
+    }
+
     /// What the relying party verified for request `id` (as `GET /v1/test/rp/results/{id}`
     /// says); `None` for an unknown request.
     pub fn rp_result(
@@ -239,6 +251,7 @@ fn router(state: PortalState) -> Router {
         .merge(crate::trust::routes())
         .merge(crate::issuer::routes())
         .merge(crate::relying_party::routes())
+        .merge(crate::health::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

@@ -130,7 +130,7 @@ pub(crate) fn current(
             purpose: Some(SAMPLE_RP_PURPOSE.into()),
         }],
         venue_signers: vec![],
-        health_signers: vec![],
+        health_signers: crate::health::health_signers(conn, now).map_err(SandboxError::Health)?,
         origins: vec![],
     };
     // The content without the fields that change at every signing, plus the signer.
