@@ -45,12 +45,12 @@ pub fn run() -> Result<()> {
         _ => {}
     }
 
-    util::step("cargo bench (citizen-core: store, identity, ratios)");
+    util::step("cargo bench (citizen-core: store, identity, dcc, ratios)");
     util::run(
         util::cargo()
             .args(["bench", "-p", "citizen-core"])
             .args([
-                "--bench", "store", "--bench", "identity", "--bench", "ratios",
+                "--bench", "store", "--bench", "identity", "--bench", "dcc", "--bench", "ratios",
             ])
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
@@ -61,6 +61,7 @@ pub fn run() -> Result<()> {
     let verify = mean_estimate_ns(&criterion, "identity/verify")?;
     let remote_prepare = mean_estimate_ns(&criterion, "remote/prepare")?;
     let remote_respond = mean_estimate_ns(&criterion, "remote/respond")?;
+    let dcc_verify = mean_estimate_ns(&criterion, "dcc/verify")?;
     let qr_chars = read_value(&figures_dir, "identity.qr_chars")?;
 
     let mut figures = Vec::new();
@@ -100,6 +101,14 @@ pub fn run() -> Result<()> {
         value: remote_respond / 1e6,
         unit: "ms",
         target: Some(10.0),
+        ratio: None,
+    });
+    // Mean time to verify one EU DCC, over the corpus's ES256 and PS256 certificates.
+    figures.push(Figure {
+        name: "dcc.verify_us",
+        value: dcc_verify / 1e3,
+        unit: "us",
+        target: None,
         ratio: None,
     });
     figures.push(Figure {

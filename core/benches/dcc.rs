@@ -1,0 +1,81 @@
+//! EU DCC verification time, summarised by `cargo xtask bench` as `dcc.verify_us`.
+//!
+//! - `dcc/verify`: `dcc::verify` of one `HC1:` code (text → Base45 → zlib → COSE_Sign1 signature
+//!   with the signer certificate found by key id → CWT claims → typed `hcert` → time and key
+//!   usage checks), cycling through every ES256 and PS256 case of the shared corpus
+//!   (`../shared/conformance/dgc-testdata/`) that verifies at its own `iat`: the mean per
+//!   iteration is the mean per certificate over the corpus.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use citizen_core::dcc::{self, SignerCertificate};
+use citizen_core::signed_qr::{self, VerifyingKey};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+#[allow(dead_code)] // The bench uses only the folder walk of the suites' helper.
+#[path = "../tests/suite/mod.rs"]
+mod suite;
+
+/// A case that verifies: its text, its signer and the time it is checked at.
+struct Case {
+    text: String,
+    signers: Vec<SignerCertificate>,
+    at: i64,
+}
+
+fn corpus() -> Vec<Case> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/dgc-testdata");
+    let mut files = Vec::new();
+    suite::find_json(&root, &mut files);
+    files.sort();
+    files
+        .iter()
+        .filter_map(|file| {
+            let case: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
+            let text = case["PREFIX"].as_str()?.to_string();
+            let signer =
+                SignerCertificate::from_base64(case["TESTCTX"]["CERTIFICATE"].as_str()?.trim())
+                    .ok()?;
+            let key = |kid: &[u8]| (kid == signer.kid()).then(|| signer.key().clone());
+            let at = signed_qr::decode(&dcc::PROFILE, &text, &key)
+                .ok()?
+                .claims
+                .iat?;
+            let signers = vec![signer];
+            dcc::verify(&text, &signers, at).ok()?;
+            Some(Case { text, signers, at })
+        })
+        .collect()
+}
+
+fn bench_dcc(c: &mut Criterion) {
+    let cases = corpus();
+    if cases.is_empty() {
+        eprintln!("dcc bench: the dgc-testdata corpus is missing or verifies nothing; no figure");
+        return;
+    }
+    let rsa = cases
+        .iter()
+        .filter(|case| matches!(case.signers[0].key(), VerifyingKey::Ps256(_)))
+        .count();
+    eprintln!(
+        "dcc bench: {} corpus certificates verify ({} ES256, {rsa} PS256)",
+        cases.len(),
+        cases.len() - rsa
+    );
+    let mut group = c.benchmark_group("dcc");
+    group.bench_function("verify", |b| {
+        let mut next = 0;
+        b.iter(|| {
+            let case = &cases[next % cases.len()];
+            next += 1;
+            black_box(dcc::verify(black_box(&case.text), &case.signers, case.at))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_dcc);
+criterion_main!(benches);
