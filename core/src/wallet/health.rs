@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Wallet, WalletError, random_token};
 use crate::dcc::{self, DccError, EntryKind, HealthCertificate, SignerCertificate};
+use crate::secret::Personal;
 use crate::store::StoreError;
 
 /// What the wallet shows of a kept certificate without decoding it: no name, no birth date, no
@@ -36,17 +37,7 @@ pub struct KeptHealthCertificate {
     pub summary: HealthCertificateSummary,
     pub certificate: HealthCertificate,
     /// The `HC1:` text, to show as a QR code again.
-    pub text: Secret,
-}
-
-/// Text that `Debug` does not print.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Secret({} chars)", self.0.len())
-    }
+    pub text: Personal<String>,
 }
 
 /// The trust list's health signers as a `dcc::SignerLookup`; remembers a missing list.
@@ -139,7 +130,7 @@ impl Wallet {
         Ok(Some(KeptHealthCertificate {
             summary,
             certificate: verified.certificate,
-            text: Secret(text),
+            text: Personal::new(text),
         }))
     }
 
