@@ -7,6 +7,7 @@
 
 mod error;
 mod platform;
+mod qr;
 mod runtime;
 mod scan;
 mod types;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 pub use error::{CitizenError, PlatformError};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
+pub use qr::{QrCodeImage, QrErrorCorrection, render_qr};
 pub use scan::{ScannedKind, classify};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
