@@ -36,8 +36,8 @@ pub fn render(text: &str, level: ErrorCorrection) -> Result<QrImage, QrError> {
         ErrorCorrection::Quartile => EcLevel::Q,
         ErrorCorrection::High => EcLevel::H,
     };
-    let code =
-        QrCode::with_error_correction_level(text.as_bytes(), level).map_err(|_| QrError::TooLong)?;
+    let code = QrCode::with_error_correction_level(text.as_bytes(), level)
+        .map_err(|_| QrError::TooLong)?;
     Ok(QrImage {
         width: code.width(),
         modules: code

@@ -148,11 +148,20 @@ mod tests {
             ..Claims::default()
         };
         let venue = vec![
-            (CborValue::Text("v".into()), CborValue::Text("counter-1".into())),
-            (CborValue::Text("n".into()), CborValue::Text("Quầy 1".into())),
+            (
+                CborValue::Text("v".into()),
+                CborValue::Text("counter-1".into()),
+            ),
+            (
+                CborValue::Text("n".into()),
+                CborValue::Text("Quầy 1".into()),
+            ),
             (CborValue::Text("a".into()), CborValue::Text(String::new())),
             (CborValue::Text("k".into()), CborValue::Integer(kind.into())),
-            (CborValue::Text("d".into()), CborValue::Integer(3_600.into())),
+            (
+                CborValue::Text("d".into()),
+                CborValue::Integer(3_600.into()),
+            ),
         ];
         claims
             .private
