@@ -518,18 +518,15 @@ pub fn request_ticket(
         [&request.venue_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let called_at = now.max(last_called.unwrap_or(now)) + pace;
     let row = TicketRow {
         ticket_id: base64url::encode(random_bytes::<16>()?),
         venue_id: request.venue_id.clone(),
         code_id: request.code_id.clone(),
         seq: last_seq + 1,
-        called_at: now.max(last_called.unwrap_or(now)) + pace,
-        closed_at: 0,
+        called_at,
+        closed_at: called_at + CALLED_FOR_CALLS * pace,
         pace,
-    };
-    let row = TicketRow {
-        closed_at: row.called_at + CALLED_FOR_CALLS * pace,
-        ..row
     };
     conn.execute(
         "INSERT INTO checkin_tickets (ticket_id, idempotency_key, venue_id, code_id, seq,
