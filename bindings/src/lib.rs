@@ -8,6 +8,7 @@
 mod error;
 mod health;
 mod platform;
+mod qr;
 mod runtime;
 mod scan;
 mod types;
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex};
 pub use error::{CitizenError, PlatformError};
 pub use health::{HealthCertificate, HealthCertificateKind, HealthCertificateSummary, HealthEntry};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
+pub use qr::{QrCodeImage, QrErrorCorrection, render_qr};
 pub use scan::{ScannedKind, classify};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,

@@ -211,7 +211,7 @@ pub fn unpack(text: &str) -> Result<String, Id1Error> {
         return Err(Id1Error::TooLong);
     }
     let encoded = text.strip_prefix(PREFIX).ok_or(Id1Error::MissingPrefix)?;
-    let payload = base45::decode(encoded).map_err(|_| Id1Error::Base45)?;
+    let payload = crate::signed_qr::base45_decode(encoded).map_err(|_| Id1Error::Base45)?;
     let (&version, compressed) = payload.split_first().ok_or(Id1Error::Malformed)?;
     if version != FORMAT_VERSION {
         return Err(Id1Error::UnknownVersion(version));
@@ -659,7 +659,7 @@ impl Challenge {
         let encoded = text
             .strip_prefix(CHALLENGE_PREFIX)
             .ok_or(Id1Error::MissingPrefix)?;
-        let json = base45::decode(encoded).map_err(|_| Id1Error::Base45)?;
+        let json = crate::signed_qr::base45_decode(encoded).map_err(|_| Id1Error::Base45)?;
         let value = crate::jose::json::parse_value(&json).map_err(|_| Id1Error::Malformed)?;
         let challenge: Challenge =
             serde_json::from_value(value).map_err(|_| Id1Error::Malformed)?;
@@ -691,6 +691,10 @@ mod tests {
         assert_eq!(Challenge::decode(&text).unwrap(), challenge);
         assert_eq!(Challenge::decode("ID1:xyz"), Err(Id1Error::MissingPrefix));
         assert_eq!(Challenge::decode("IDC1:!!"), Err(Id1Error::Base45));
+        // RFC 9285 rejects a final pair worth more than 255 ("::" is 44 + 45 * 44), which the
+        // plain `base45` crate would truncate into some byte; both texts share one decoder.
+        assert_eq!(Challenge::decode("IDC1:::"), Err(Id1Error::Base45));
+        assert_eq!(unpack("ID1:::"), Err(Id1Error::Base45));
         let repeated = format!(
             "{CHALLENGE_PREFIX}{}",
             base45::encode(br#"{"aud":"a","aud":"b","nonce":"n"}"#)

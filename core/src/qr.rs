@@ -1,8 +1,10 @@
 //! Drawing QR codes: a module matrix for native drawing, and SVG.
 //!
-//! Owns: turning text into a QR code ([`QrImage::encode`], error correction level M) and its two
-//! renderings. Pure and I/O-free. Does not own what the text says (`id1` packs identity
-//! presentations; later issues add check-in and payment texts).
+//! Owns: turning text into a QR code and its renderings. Every QR code the SDK emits (identity
+//! presentations, VietQR fees, venue codes the sandbox mints) is drawn by one function,
+//! [`render`], at a chosen [`ErrorCorrection`]; [`QrImage::encode`] is its shorthand for codes
+//! shown on a screen. Pure and I/O-free. Does not own what the text says (`id1`, `vietqr`,
+//! `checkin`).
 
 use qrcode::{Color, EcLevel, QrCode};
 
@@ -11,6 +13,39 @@ use qrcode::{Color, EcLevel, QrCode};
 pub enum QrError {
     #[error("the text does not fit in a QR code")]
     TooLong,
+}
+
+/// How much of a code may be damaged or covered and still read. Higher levels make denser codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCorrection {
+    /// About 7 %: the smallest code, for clean screens.
+    Low,
+    /// About 15 %: the usual choice for codes shown on a screen.
+    Medium,
+    /// About 25 %.
+    Quartile,
+    /// About 30 %: printed codes on walls and counters, which get scratched, creased and glared.
+    High,
+}
+
+/// Draws `text` as a QR code at `level`: the one function every QR code of the SDK goes through.
+pub fn render(text: &str, level: ErrorCorrection) -> Result<QrImage, QrError> {
+    let level = match level {
+        ErrorCorrection::Low => EcLevel::L,
+        ErrorCorrection::Medium => EcLevel::M,
+        ErrorCorrection::Quartile => EcLevel::Q,
+        ErrorCorrection::High => EcLevel::H,
+    };
+    let code = QrCode::with_error_correction_level(text.as_bytes(), level)
+        .map_err(|_| QrError::TooLong)?;
+    Ok(QrImage {
+        width: code.width(),
+        modules: code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect(),
+    })
 }
 
 /// A QR code as a square of dark and light modules.
@@ -23,19 +58,9 @@ pub struct QrImage {
 }
 
 impl QrImage {
-    /// Encodes `text` at error correction level M (15 % of the code may be damaged or covered),
-    /// the usual choice for codes shown on a screen.
+    /// [`render`] at [`ErrorCorrection::Medium`], for codes shown on a screen.
     pub fn encode(text: &str) -> Result<Self, QrError> {
-        let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-            .map_err(|_| QrError::TooLong)?;
-        Ok(Self {
-            width: code.width(),
-            modules: code
-                .to_colors()
-                .into_iter()
-                .map(|c| c == Color::Dark)
-                .collect(),
-        })
+        render(text, ErrorCorrection::Medium)
     }
 
     pub fn is_dark(&self, x: usize, y: usize) -> bool {
@@ -113,6 +138,23 @@ mod tests {
         );
         let terminal = image.to_terminal();
         assert_eq!(terminal.lines().count(), (image.width + 4).div_ceil(2));
+    }
+
+    #[test]
+    fn higher_error_correction_makes_a_denser_code_of_the_same_text() {
+        let text = "CK1:6BFOXN*TS0BI$ZDFRH5+FJ*A26:F";
+        let widths: Vec<usize> = [
+            ErrorCorrection::Low,
+            ErrorCorrection::Medium,
+            ErrorCorrection::Quartile,
+            ErrorCorrection::High,
+        ]
+        .into_iter()
+        .map(|level| render(text, level).unwrap().width)
+        .collect();
+        assert!(widths.windows(2).all(|w| w[0] <= w[1]), "{widths:?}");
+        assert!(widths[0] < widths[3], "{widths:?}");
+        assert_eq!(QrImage::encode(text), render(text, ErrorCorrection::Medium));
     }
 
     #[test]

@@ -1,22 +1,38 @@
 //! What a scanned QR code or an opened link is, before anything acts on it.
 //!
 //! Owns: [`classify`], which an app calls on every scan or incoming link to choose the screen
-//! that handles it: the identity QR an officer's app verifies (`ID1:`), an officer's challenge
-//! the wallet answers (`IDC1:`), an OpenID4VP presentation request (`openid4vp://…` or an
-//! `https://` link carrying `client_id` and `request_uri`), or a VietQR payment code. Recognising
-//! is structural and bounded: the text's form is checked (an identity QR's Base45, a challenge's
-//! content, a request link's parameters, a VietQR's fields and CRC), nothing is verified, fetched
-//! or trusted here: that is the job of
-//! the flow the kind leads to (`verifier`, `wallet`), which reports its own typed errors.
-//! Does not own those flows. Pure and I/O-free; the check-in capability adds its kinds here.
+//! that handles it: a venue or service-counter check-in code (`CK1:`), the identity QR an
+//! officer's app verifies (`ID1:`), an officer's challenge the wallet answers (`IDC1:`), an EU
+//! Digital COVID Certificate (`HC1:`), an OpenID4VP presentation request (`openid4vp://…` or an
+//! `https://` link carrying `client_id` and `request_uri`), a VietQR payment code, or any other
+//! `https://` web link. Recognising is structural and bounded: the text's form is checked (the
+//! Base45 and zlib layers of a signed code, within the same bounds the decoder keeps; a venue
+//! code's kind read from its claims; an identity QR's Base45, a challenge's content, a request
+//! link's parameters, a VietQR's fields and CRC), nothing is verified, fetched or trusted here:
+//! that is the job of the flow the kind leads to (`checkin`, `dcc`, `verifier`, `wallet`), which
+//! reports its own typed errors. Does not own those flows. Pure and I/O-free.
+//!
+//! A plain `http://` link is [`ScannedKind::Unknown`]: a national app should not send a citizen
+//! to a page anyone on the network can change, so the app must decide to open such a link itself.
 
+use crate::checkin::wire::{VENUE_CLAIM, VENUE_PROFILE, VenueKind};
 use crate::id1;
 use crate::openid4vp::AuthorizationLink;
+use crate::signed_qr::{self, CborValue, ClaimKey, Claims, Profile};
+
+/// The text form of EU Digital COVID Certificates.
+const HEALTH_CERTIFICATE_PROFILE: Profile = Profile::new("HC1:");
 
 /// What a scanned text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ScannedKind {
+    /// A venue's or an event's check-in code (`CK1:`): check in with `citizen.checkins()`.
+    VenueCheckIn,
+    /// A service counter's code (`CK1:`): checking in also asks for a queue ticket.
+    CounterCheckIn,
+    /// An EU Digital COVID Certificate (`HC1:`): verify it, or keep it in the wallet.
+    HealthCertificate,
     /// A citizen's identity QR (`ID1:`): verify it in verifier mode.
     IdentityQr,
     /// An officer's two-way challenge (`IDC1:`): answer it with the wallet's identity QR.
@@ -26,6 +42,8 @@ pub enum ScannedKind {
     PresentationRequest { client_id: String },
     /// A VietQR (EMVCo merchant-presented) payment code: its fields parse and its CRC holds.
     Payment,
+    /// An `https://` link that is none of the above: the app may offer to open it.
+    WebLink { url: String },
     /// Nothing the SDK handles.
     Unknown,
 }
@@ -52,23 +70,140 @@ pub fn classify(text: &str) -> ScannedKind {
             Err(_) => ScannedKind::Unknown,
         };
     }
+    if text.starts_with(VENUE_PROFILE.prefix) {
+        return match venue_kind(text) {
+            Some(VenueKind::ServiceCounter) => ScannedKind::CounterCheckIn,
+            Some(VenueKind::Venue | VenueKind::Event) => ScannedKind::VenueCheckIn,
+            None => ScannedKind::Unknown,
+        };
+    }
+    if text.starts_with(HEALTH_CERTIFICATE_PROFILE.prefix) {
+        return match signed_qr::unwrap_text(&HEALTH_CERTIFICATE_PROFILE, text) {
+            Ok(_) => ScannedKind::HealthCertificate,
+            Err(_) => ScannedKind::Unknown,
+        };
+    }
     if text.starts_with("000201") {
         return match crate::vietqr::parse(text) {
             Ok(_) => ScannedKind::Payment,
             Err(_) => ScannedKind::Unknown,
         };
     }
-    match AuthorizationLink::parse(text) {
-        Ok(link) => ScannedKind::PresentationRequest {
+    if let Ok(link) = AuthorizationLink::parse(text) {
+        return ScannedKind::PresentationRequest {
             client_id: link.client_id,
-        },
-        Err(_) => ScannedKind::Unknown,
+        };
     }
+    match url::Url::parse(text) {
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()) => {
+            ScannedKind::WebLink { url: url.into() }
+        }
+        _ => ScannedKind::Unknown,
+    }
+}
+
+/// The kind a venue code says it is, read from its claims without checking the signature (the
+/// check-in flow does that): `None` when any layer is malformed.
+fn venue_kind(text: &str) -> Option<VenueKind> {
+    let message = signed_qr::unwrap_text(&VENUE_PROFILE, text).ok()?;
+    signed_qr::cbor::check(&message, signed_qr::MAX_CBOR_DEPTH).ok()?;
+    let value: CborValue = ciborium::from_reader(message.as_slice()).ok()?;
+    // A COSE_Sign1 (tag 18, optional) is [protected, unprotected, payload, signature].
+    let value = match value {
+        CborValue::Tag(18, inner) => *inner,
+        other => other,
+    };
+    let CborValue::Array(parts) = value else {
+        return None;
+    };
+    let [_, _, CborValue::Bytes(payload), _] = parts.as_slice() else {
+        return None;
+    };
+    let claims = Claims::from_cbor(payload).ok()?;
+    let CborValue::Map(venue) = claims.private.get(&ClaimKey::Int(VENUE_CLAIM))? else {
+        return None;
+    };
+    venue.iter().find_map(|(key, value)| match (key, value) {
+        (CborValue::Text(key), CborValue::Integer(kind)) if key == "k" => {
+            VenueKind::from_code(u64::try_from(*kind).ok()?)
+        }
+        _ => None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A venue code of `kind` (raw `"k"` value), signed by a throwaway key: classify never
+    /// checks the signature.
+    fn venue_code(kind: u64) -> String {
+        let signer = crate::jose::SoftwareSigner::from_scalar(&[5u8; 32]).unwrap();
+        let mut claims = Claims {
+            iss: Some("sandbox-agency".into()),
+            iat: Some(1_700_000_000),
+            nbf: Some(1_700_000_000),
+            exp: Some(1_800_000_000),
+            cti: Some(vec![7; 16]),
+            ..Claims::default()
+        };
+        let venue = vec![
+            (
+                CborValue::Text("v".into()),
+                CborValue::Text("counter-1".into()),
+            ),
+            (
+                CborValue::Text("n".into()),
+                CborValue::Text("Quầy 1".into()),
+            ),
+            (CborValue::Text("a".into()), CborValue::Text(String::new())),
+            (CborValue::Text("k".into()), CborValue::Integer(kind.into())),
+            (
+                CborValue::Text("d".into()),
+                CborValue::Integer(3_600.into()),
+            ),
+        ];
+        claims
+            .private
+            .insert(ClaimKey::Int(VENUE_CLAIM), CborValue::Map(venue));
+        signed_qr::encode(&VENUE_PROFILE, &claims, b"venue-key", &signer).unwrap()
+    }
+
+    #[test]
+    fn recognises_check_in_codes_by_their_kind_and_health_certificates_by_their_layers() {
+        assert_eq!(classify(&venue_code(0)), ScannedKind::VenueCheckIn);
+        assert_eq!(classify(&venue_code(1)), ScannedKind::CounterCheckIn);
+        assert_eq!(classify(&venue_code(2)), ScannedKind::VenueCheckIn);
+        // A kind this version does not know, a damaged code, and another profile's prefix.
+        assert_eq!(classify(&venue_code(9)), ScannedKind::Unknown);
+        let code = venue_code(0);
+        assert_eq!(classify(&code[..code.len() - 3]), ScannedKind::Unknown);
+        assert_eq!(
+            classify(&code.replacen("CK1:", "HC1:", 1)),
+            ScannedKind::HealthCertificate
+        );
+        assert_eq!(classify("HC1:NCF"), ScannedKind::Unknown);
+        assert_eq!(classify("CK1:"), ScannedKind::Unknown);
+    }
+
+    #[test]
+    fn an_https_link_is_a_web_link_and_a_cleartext_one_is_not() {
+        assert_eq!(
+            classify("https://dichvucong.gov.vn/p/home/dvc-trang-chu.html\n"),
+            ScannedKind::WebLink {
+                url: "https://dichvucong.gov.vn/p/home/dvc-trang-chu.html".into()
+            }
+        );
+        for text in [
+            "http://dichvucong.gov.vn/",
+            "https://",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "ftp://example.org/",
+        ] {
+            assert_eq!(classify(text), ScannedKind::Unknown, "{text}");
+        }
+    }
 
     #[test]
     fn recognises_each_kind_by_its_form() {
@@ -114,7 +249,6 @@ mod tests {
             "ID1:lowercase is not base45",
             "IDC1:!!",
             "IDC1:",
-            "https://example.org/",
             "openid4vp://?client_id=rp.example",
             "openid4vp://?client_id=x509_san_dns:rp.example&request_uri=https%3A%2F%2Frp.example",
             "http://rp.example/?client_id=a&request_uri=http%3A%2F%2Frp.example",

@@ -12,7 +12,7 @@
 //! the wallet uses. The rules on stored state are in `store`; `dates` does the calendar.
 //! Never logs personal data: no ID numbers, names, codes or tokens.
 
-mod dates;
+pub(crate) mod dates;
 pub(crate) mod store;
 
 use axum::body::Bytes;

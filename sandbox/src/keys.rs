@@ -2,7 +2,8 @@
 //!
 //! Owns: one ES256 key per [`KeyRole`] in active use, older ones kept as retired (so a test can
 //! rotate a key and check that the retired one stops verifying), and key ids. Does not own what the
-//! keys sign: the trust list (`trust`) and the credential issuer (`issuer`) use them.
+//! keys sign: the trust list (`trust`), the credential issuer (`issuer`) and the check-in agency
+//! (`checkin`) use them.
 //!
 //! The sandbox is a test server: the private scalars are stored in the clear in its SQLite file.
 
@@ -23,6 +24,8 @@ pub enum KeyRole {
     /// The EU DCC document signer (`health`): its key is in a self-signed X.509 certificate that
     /// the trust list names under `health_signers`.
     DccSigner,
+    /// Signs the sandbox agency's venue and counter codes and its exposure notices (check-ins).
+    VenueSigner,
 }
 
 impl KeyRole {
@@ -32,6 +35,7 @@ impl KeyRole {
             KeyRole::Issuer => "issuer",
             KeyRole::RelyingParty => "relying_party",
             KeyRole::DccSigner => "dcc_signer",
+            KeyRole::VenueSigner => "venue_signer",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! scripted citizen journey ([`demo`]) that drives the SDK's public Rust API against it. Does not
 //! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
 
+pub mod checkin;
 pub mod demo;
 pub mod enrollment;
 pub mod health;
@@ -58,6 +59,27 @@ pub fn rp_request_offline(
         .map_err(SandboxError::RelyingParty)
 }
 
+/// Mints a venue or counter code of the sandbox agency in the sandbox whose data lives in
+/// `data_dir`, without a running server (`citizen-sandbox mint-venue`). A running sandbox on the
+/// same directory knows the venue (its queue, its notices) at once.
+pub fn mint_venue_offline(
+    data_dir: &std::path::Path,
+    request: &citizen_core::checkin::wire::MintVenueRequest,
+) -> Result<citizen_core::checkin::wire::MintedVenue, SandboxError> {
+    let state = state::PortalState::open(data_dir, None)?;
+    Ok(state.with_conn(|conn| checkin::mint_venue(conn, request, state::now()))?)
+}
+
+/// Publishes an exposure notice in the sandbox whose data lives in `data_dir`, without a running
+/// server (`citizen-sandbox notify`); a running sandbox on the same directory serves it next.
+pub fn notify_offline(
+    data_dir: &std::path::Path,
+    request: &citizen_core::checkin::wire::NotifyRequest,
+) -> Result<checkin::PublishedNotice, SandboxError> {
+    let state = state::PortalState::open(data_dir, None)?;
+    Ok(state.with_conn(|conn| checkin::notify(conn, request, state::now()))?)
+}
+
 /// How to run a sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -101,6 +123,8 @@ pub enum SandboxError {
     RelyingParty(String),
     #[error("health certificates: {0}")]
     Health(String),
+    #[error("check-ins: {0}")]
+    Checkin(#[from] checkin::CheckinError),
     #[error("trust list: {0}")]
     TrustList(#[from] citizen_core::trust_list::TrustListError),
 }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use citizen_core::checkin::wire::{MintVenueRequest, NotifyRequest, VenueKind};
 use citizen_sandbox::{SandboxConfig, demo};
 use clap::{Parser, Subcommand};
 
@@ -91,12 +92,71 @@ enum Command {
         #[arg(long)]
         encrypted: bool,
     },
+    /// Mint a venue or service-counter code (`CK1:`) of the sandbox agency and print it with its
+    /// QR. A running `serve` on the same data directory knows the venue at once.
+    MintVenue {
+        /// The sandbox's data directory (the one `serve --data` uses).
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        /// 1 to 64 characters of A-Z a-z 0-9 . _ -, unique within the agency.
+        #[arg(long)]
+        venue_id: String,
+        /// The display name (1 to 120 characters).
+        #[arg(long)]
+        name: String,
+        /// The address (at most 200 characters).
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, value_enum, default_value_t = KindArg::Venue)]
+        kind: KindArg,
+        /// How many days the code is valid (default 365).
+        #[arg(long)]
+        valid_days: Option<u32>,
+        /// Automatic check-out after this many minutes (1 to 1440; default 240).
+        #[arg(long)]
+        auto_checkout_minutes: Option<u32>,
+        /// Also write the QR as SVG here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Publish an exposure notice for a minted venue: who checked in there between --from and
+    /// --until should read --message. A running `serve` on the same data directory serves it next.
+    Notify {
+        /// The sandbox's data directory (the one `serve --data` uses).
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        #[arg(long)]
+        venue_id: String,
+        /// Start of the exposure: RFC 3339 (2026-11-20T08:30:00+07:00) or Unix seconds.
+        #[arg(long, value_parser = parse_time)]
+        from: i64,
+        /// End of the exposure: RFC 3339 or Unix seconds.
+        #[arg(long, value_parser = parse_time)]
+        until: i64,
+        /// What the citizen reads (at most 1000 characters).
+        #[arg(long)]
+        message: String,
+    },
     /// Run a whole citizen journey through the SDK against an embedded sandbox.
     Demo {
         /// Keep the citizen's encrypted store here for inspection.
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+}
+
+/// What kind of place a minted code stands at.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KindArg {
+    Venue,
+    /// A service counter: checking in asks for a queue ticket.
+    Counter,
+    Event,
+}
+
+fn parse_time(text: &str) -> Result<i64, String> {
+    citizen_sandbox::checkin::parse_time(text)
+        .ok_or_else(|| "expected RFC 3339 (2026-11-20T08:30:00Z) or Unix seconds".into())
 }
 
 #[tokio::main]
@@ -107,6 +167,8 @@ async fn main() -> ExitCode {
         Command::Enroll { .. } => "warn",
         Command::Revoke { .. } => "warn",
         Command::RpRequest { .. } => "warn",
+        Command::MintVenue { .. } => "warn",
+        Command::Notify { .. } => "warn",
         Command::Demo { .. } => "warn",
     };
     tracing_subscriber::fmt()
@@ -145,6 +207,45 @@ async fn main() -> ExitCode {
             optional,
             encrypted,
         } => rp_request(data, base_url, claims, optional, encrypted),
+        Command::MintVenue {
+            data,
+            venue_id,
+            name,
+            address,
+            kind,
+            valid_days,
+            auto_checkout_minutes,
+            svg,
+        } => {
+            let request = MintVenueRequest {
+                venue_id,
+                name,
+                address,
+                kind: match kind {
+                    KindArg::Venue => VenueKind::Venue,
+                    KindArg::Counter => VenueKind::ServiceCounter,
+                    KindArg::Event => VenueKind::Event,
+                },
+                valid_for: valid_days.map(|days| i64::from(days) * 24 * 60 * 60),
+                auto_checkout: auto_checkout_minutes.map(|minutes| minutes.saturating_mul(60)),
+            };
+            mint_venue(data, &request, svg)
+        }
+        Command::Notify {
+            data,
+            venue_id,
+            from,
+            until,
+            message,
+        } => notify(
+            data,
+            &NotifyRequest {
+                venue_id,
+                from,
+                until,
+                message,
+            },
+        ),
         Command::Demo { data_dir } => {
             demo::run(demo::DemoOptions { data_dir }, &mut std::io::stdout())
                 .await
@@ -188,6 +289,36 @@ fn rp_request(
         created.id
     );
     println!("{}", qr.to_terminal());
+    Ok(())
+}
+
+fn mint_venue(
+    data: PathBuf,
+    request: &MintVenueRequest,
+    svg: Option<PathBuf>,
+) -> Result<(), String> {
+    let minted = citizen_sandbox::mint_venue_offline(&data, request).map_err(|e| e.to_string())?;
+    let qr = citizen_core::qr::QrImage::encode(&minted.code).map_err(|e| e.to_string())?;
+    if let Some(path) = &svg {
+        std::fs::write(path, qr.to_svg()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!("Venue code of {} for {}", minted.agency, request.venue_id);
+    println!("  code : {}", minted.code);
+    if let Some(path) = svg {
+        println!("  SVG  : {}", path.display());
+    }
+    println!("{}", qr.to_terminal());
+    Ok(())
+}
+
+fn notify(data: PathBuf, request: &NotifyRequest) -> Result<(), String> {
+    let published = citizen_sandbox::notify_offline(&data, request).map_err(|e| e.to_string())?;
+    println!(
+        "Exposure notice {} published for {} in the sandbox at {}",
+        published.id,
+        request.venue_id,
+        data.display()
+    );
     Ok(())
 }
 

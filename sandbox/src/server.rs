@@ -131,9 +131,15 @@ impl RunningSandbox {
     pub fn issuer_keys(
         &self,
     ) -> Result<Vec<(String, citizen_core::jose::EcPublicJwk, Option<i64>)>, SandboxError> {
-        let mut keys = self
-            .state
-            .with_conn(|conn| crate::keys::all(conn, crate::keys::KeyRole::Issuer))?;
+        self.keys_of(crate::keys::KeyRole::Issuer)
+    }
+
+    /// Every key `role` ever had, the active one first, then the most recently retired.
+    fn keys_of(
+        &self,
+        role: crate::keys::KeyRole,
+    ) -> Result<Vec<(String, citizen_core::jose::EcPublicJwk, Option<i64>)>, SandboxError> {
+        let mut keys = self.state.with_conn(|conn| crate::keys::all(conn, role))?;
         // Keys made within one second are not ordered by `created_at` alone: the active key
         // first, then the most recently retired.
         keys.sort_by_key(|key| {
@@ -154,9 +160,17 @@ impl RunningSandbox {
     pub fn rotate_issuer_key(
         &self,
     ) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
-        let key = self.state.with_conn(|conn| {
-            crate::keys::rotate(conn, crate::keys::KeyRole::Issuer, crate::state::now())
-        })?;
+        self.rotate(crate::keys::KeyRole::Issuer)
+    }
+
+    /// Retires `role`'s active key and makes a new one; returns its key id and public key.
+    fn rotate(
+        &self,
+        role: crate::keys::KeyRole,
+    ) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
+        let key = self
+            .state
+            .with_conn(|conn| crate::keys::rotate(conn, role, crate::state::now()))?;
         Ok((key.kid.clone(), key.public_key().clone()))
     }
 
@@ -171,10 +185,63 @@ impl RunningSandbox {
     pub fn rotate_trust_anchor(
         &self,
     ) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
-        let key = self.state.with_conn(|conn| {
-            crate::keys::rotate(conn, crate::keys::KeyRole::TrustAnchor, crate::state::now())
+        self.rotate(crate::keys::KeyRole::TrustAnchor)
+    }
+
+    /// Mints a venue or counter code of the sandbox agency (as `POST /v1/test/venues` does).
+    pub fn mint_venue(
+        &self,
+        request: &citizen_core::checkin::wire::MintVenueRequest,
+    ) -> Result<citizen_core::checkin::wire::MintedVenue, SandboxError> {
+        Ok(self
+            .state
+            .with_conn(|conn| crate::checkin::mint_venue(conn, request, crate::state::now()))?)
+    }
+
+    /// Publishes an exposure notice for a minted venue (as `POST /v1/test/notices` does); the
+    /// next `GET /v1/checkins/notices` serves it.
+    pub fn notify(
+        &self,
+        request: &citizen_core::checkin::wire::NotifyRequest,
+    ) -> Result<crate::checkin::PublishedNotice, SandboxError> {
+        Ok(self
+            .state
+            .with_conn(|conn| crate::checkin::notify(conn, request, crate::state::now()))?)
+    }
+
+    /// Sets how many seconds a counter takes to call its next ticket, for the tickets issued
+    /// from now on (as `POST /v1/test/queues/pace` does); 1 to 3600.
+    pub fn set_queue_pace(&self, seconds_per_call: u32) -> Result<(), SandboxError> {
+        Ok(self
+            .state
+            .with_conn(|conn| crate::checkin::set_pace(conn, seconds_per_call))?)
+    }
+
+    /// Every share of diary entries the portal accepted, in order of arrival (as
+    /// `GET /v1/test/shares` says).
+    pub fn shares(&self) -> Result<Vec<crate::checkin::ReceivedShare>, SandboxError> {
+        Ok(self.state.with_conn(crate::checkin::shares)?)
+    }
+
+    /// Every venue-signer key of the sandbox agency, the active one first, as
+    /// `(kid, key, retired_at)`.
+    pub fn venue_keys(
+        &self,
+    ) -> Result<Vec<(String, citizen_core::jose::EcPublicJwk, Option<i64>)>, SandboxError> {
+        // Made on first use, like the trust list does.
+        self.state.with_conn(|conn| {
+            crate::keys::active(conn, crate::keys::KeyRole::VenueSigner, crate::state::now())
         })?;
-        Ok((key.kid.clone(), key.public_key().clone()))
+        self.keys_of(crate::keys::KeyRole::VenueSigner)
+    }
+
+    /// Retires the agency's venue key and makes a new one, which signs codes and notices from
+    /// now on (codes minted before stay valid: the trust list keeps the retired key with its
+    /// window); returns its key id and public key.
+    pub fn rotate_venue_key(
+        &self,
+    ) -> Result<(String, citizen_core::jose::EcPublicJwk), SandboxError> {
+        self.rotate(crate::keys::KeyRole::VenueSigner)
     }
 
     /// Sets the `max_age` (seconds) of the trust lists published from now on; `0` makes a
@@ -252,6 +319,7 @@ fn router(state: PortalState) -> Router {
         .merge(crate::issuer::routes())
         .merge(crate::relying_party::routes())
         .merge(crate::health::routes())
+        .merge(crate::checkin::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

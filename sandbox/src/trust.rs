@@ -2,7 +2,8 @@
 //!
 //! Owns: building the list from the sandbox's own keys (its credential issuer with every issuer
 //! key it ever had, retired ones with `not_after` = their retirement, so a rotation shows on the
-//! wallet's side), one sample relying party, signing it with the trust-anchor key, and the
+//! wallet's side), one sample relying party, the check-in agency as a venue signer (every
+//! `KeyRole::VenueSigner` key, with the same windows), signing it with the trust-anchor key, and the
 //! publication record that keeps the list stable between requests: the same content is served
 //! as the same JWS (so `ETag`/`If-None-Match` give `304`) until it is half-way to its `exp`,
 //! and `sequence` grows whenever the content (or the anchor) changes. Does not own the keys
@@ -14,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use citizen_core::jose::base64url;
-use citizen_core::trust_list::{RelyingParty, TrustList, TrustedIssuer, TrustedKey};
+use citizen_core::trust_list::{RelyingParty, TrustList, TrustedIssuer, TrustedKey, VenueSigner};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SandboxError;
@@ -98,6 +99,8 @@ pub(crate) fn current(
     let issuer_keys = trusted_keys(conn, KeyRole::Issuer)?;
     keys::active(conn, KeyRole::RelyingParty, now)?;
     let rp_keys = trusted_keys(conn, KeyRole::RelyingParty)?;
+    keys::active(conn, KeyRole::VenueSigner, now)?;
+    let venue_keys = trusted_keys(conn, KeyRole::VenueSigner)?;
     let rp_host = url::Url::parse(base_url)
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned))
@@ -129,7 +132,11 @@ pub(crate) fn current(
             response_uri_hosts: vec![rp_host],
             purpose: Some(SAMPLE_RP_PURPOSE.into()),
         }],
-        venue_signers: vec![],
+        venue_signers: vec![VenueSigner {
+            agency: crate::checkin::AGENCY_ID.into(),
+            display_name: crate::checkin::AGENCY_NAME.into(),
+            keys: venue_keys,
+        }],
         health_signers: crate::health::health_signers(conn, now).map_err(SandboxError::Health)?,
         origins: vec![],
     };
@@ -181,8 +188,13 @@ fn trusted_keys(conn: &Connection, role: KeyRole) -> rusqlite::Result<Vec<Truste
 }
 
 fn published(jws: String) -> Published {
-    let etag = format!("\"{}\"", &base64url::encode(sha256(jws.as_bytes()))[..22]);
+    let etag = strong_etag(jws.as_bytes());
     Published { jws, etag }
+}
+
+/// A strong entity tag for an answer's bytes: the start of their SHA-256.
+pub(crate) fn strong_etag(bytes: &[u8]) -> String {
+    format!("\"{}\"", &base64url::encode(sha256(bytes))[..22])
 }
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {
@@ -200,6 +212,15 @@ fn matches_etag(if_none_match: &str, etag: &str) -> bool {
         .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
 }
 
+/// Whether the request's `If-None-Match` headers name `etag`.
+pub(crate) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| matches_etag(value, etag))
+}
+
 async fn trust_list(State(state): State<PortalState>, headers: HeaderMap) -> Response {
     let base_url = state.base_url().to_owned();
     let published = state.with_conn(|conn| current(conn, &base_url, &state.portal_name, now()));
@@ -215,12 +236,7 @@ async fn trust_list(State(state): State<PortalState>, headers: HeaderMap) -> Res
         }
     };
     let etag = HeaderValue::from_str(&published.etag).unwrap_or(HeaderValue::from_static("\"\""));
-    let not_modified = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|value| matches_etag(value, &published.etag));
-    if not_modified {
+    if not_modified(&headers, &published.etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     (
@@ -270,6 +286,11 @@ mod tests {
         assert_eq!(issuer.keys.len(), 1);
         assert_eq!(issuer.keys[0].not_after, None);
         assert!(list.relying_party(SAMPLE_RP_CLIENT_ID).is_some());
+        let venue_kid = keys::active(&conn, KeyRole::VenueSigner, 1_000)
+            .unwrap()
+            .kid;
+        let (venue_signer, _) = list.venue_key(&venue_kid, 1_000).unwrap();
+        assert_eq!(venue_signer.agency, crate::checkin::AGENCY_ID);
         assert_eq!(list.max_age, DEFAULT_MAX_AGE_SECS);
 
         // Unchanged: the very same JWS, hence the same ETag.

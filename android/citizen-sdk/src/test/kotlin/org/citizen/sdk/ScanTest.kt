@@ -12,8 +12,20 @@ class ScanTest {
         val link = "openid4vp://?client_id=rp.sandbox.example&request_uri=https%3A%2F%2Frp.sandbox.example%2Fr%2F1"
         assertEquals(ScannedKind.PresentationRequest("rp.sandbox.example"), classify(link))
         assertEquals(ScannedKind.IdentityQr, classify("ID1:6BFOXN*TS0BI\$ZD"))
-        assertEquals(ScannedKind.Unknown, classify("https://example.org/"))
+        assertEquals(ScannedKind.WebLink("https://example.org/"), classify("https://example.org/"))
+        assertEquals(ScannedKind.Unknown, classify("http://example.org/"))
         assertEquals(ScannedKind.Unknown, classify("ID1:not base45"))
+    }
+
+    @Test
+    fun theFeeQrRendersThroughTheOneRenderFunction() {
+        val text = vietqrPaymentRequest("970436", "0011001234567", 50_000uL, "H29-0001")
+        val screen = renderQr(text, QrErrorCorrection.MEDIUM)
+        val printed = renderQr(text, QrErrorCorrection.HIGH)
+        assertEquals(screen.width.toInt() * screen.width.toInt(), screen.modules.size)
+        assertEquals(true, printed.width > screen.width)
+        assertEquals(true, screen.svg.startsWith("<svg"))
+        expectThrows<CitizenException.InvalidInput> { renderQr("A".repeat(5_000), QrErrorCorrection.LOW) }
     }
 
     @Test
