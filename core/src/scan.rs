@@ -18,10 +18,7 @@
 use crate::checkin::wire::{VENUE_CLAIM, VENUE_PROFILE, VenueKind};
 use crate::id1;
 use crate::openid4vp::AuthorizationLink;
-use crate::signed_qr::{self, CborValue, ClaimKey, Claims, Profile};
-
-/// The text form of EU Digital COVID Certificates.
-const HEALTH_CERTIFICATE_PROFILE: Profile = Profile::new("HC1:");
+use crate::signed_qr::{self, CborValue, ClaimKey, Claims};
 
 /// What a scanned text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,8 +74,8 @@ pub fn classify(text: &str) -> ScannedKind {
             None => ScannedKind::Unknown,
         };
     }
-    if text.starts_with(HEALTH_CERTIFICATE_PROFILE.prefix) {
-        return match signed_qr::unwrap_text(&HEALTH_CERTIFICATE_PROFILE, text) {
+    if text.starts_with(crate::dcc::PROFILE.prefix) {
+        return match signed_qr::unwrap_text(&crate::dcc::PROFILE, text) {
             Ok(_) => ScannedKind::HealthCertificate,
             Err(_) => ScannedKind::Unknown,
         };
