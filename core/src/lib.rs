@@ -15,6 +15,7 @@ pub mod citizen;
 pub mod config;
 pub mod credential_status;
 pub mod dcql;
+pub mod dossier;
 pub mod events;
 pub mod id1;
 pub mod jose;
@@ -40,6 +41,7 @@ pub mod wallet;
 
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};
 pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, spki_pin};
+pub use dossier::{DossierError, Dossiers};
 pub use events::{Event, EventListener, Subscription};
 pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
 pub use net::NetError;

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_wallet_remote_requests"),
     migration!(9, "0009_placeholder"),
     migration!(10, "0010_placeholder"),
+    migration!(11, "0011_dossier_catalogue"),
 ];
 
 /// The schema version this build writes.

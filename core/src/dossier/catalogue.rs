@@ -1,0 +1,381 @@
+//! The procedure catalogue in the store: applying synced pages, and searching it offline.
+//!
+//! Owns: the `catalogue_procedures` and `catalogue_terms` tables (migration 11), the sync cursor
+//! and ETag in `meta`, the search index (folded words with weights), ranking, filters and
+//! paging. Does not own folding (`fold`, pure), the wire format (`wire`) nor the HTTP calls
+//! (`Dossiers::sync_catalogue`). Every function here is plain SQL on a connection or
+//! transaction the caller got from `Store::read`/`Store::write`.
+//!
+//! ## Search
+//!
+//! Each procedure's name, keywords, agency name, code and description are folded
+//! (`fold::tokens`) and each distinct word is stored once per procedure with the weight of the
+//! best place it stands in ([`NAME_WEIGHT`] over [`KEYWORD_WEIGHT`] over [`AGENCY_WEIGHT`] over
+//! [`DESCRIPTION_WEIGHT`]). A query is folded the same way; each of its words must equal a stored
+//! word, except the last, which may also be the start of one (type-ahead), so "khai si" already
+//! finds "khai sinh". A procedure's rank, best first:
+//! 1. how many distinct query words it matches;
+//! 2. the sum of their weights (an exact word counts double, a prefix once), plus a phrase bonus
+//!    when its folded name is the folded query ([`EXACT_NAME_BONUS`]), starts with it
+//!    ([`NAME_PREFIX_BONUS`]) or contains it ([`NAME_PHRASE_BONUS`]);
+//! 3. the shorter name (the plain procedure before its variants);
+//! 4. its code, so equal ranks always come in the same order and pages never overlap.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+use super::fold;
+use super::wire::{Agency, Level, Procedure};
+use crate::store::{StoreError, meta};
+
+/// The weight of a word of the procedure's name (and of its code).
+pub const NAME_WEIGHT: i64 = 8;
+/// The weight of a word of one of its keywords.
+pub const KEYWORD_WEIGHT: i64 = 4;
+/// The weight of a word of its agency's name.
+pub const AGENCY_WEIGHT: i64 = 2;
+/// The weight of a word of its description.
+pub const DESCRIPTION_WEIGHT: i64 = 1;
+/// Added when the folded name is the folded query.
+pub const EXACT_NAME_BONUS: i64 = 100;
+/// Added when the folded name starts with the folded query.
+pub const NAME_PREFIX_BONUS: i64 = 50;
+/// Added when the folded name contains the folded query.
+pub const NAME_PHRASE_BONUS: i64 = 25;
+/// Query words beyond this many are ignored.
+pub const MAX_QUERY_WORDS: usize = 8;
+/// The largest page [`search`] returns.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+pub(crate) const CURSOR_KEY: &str = "catalogue.cursor";
+pub(crate) const ETAG_KEY: &str = "catalogue.etag";
+pub(crate) const SYNCED_AT_KEY: &str = "catalogue.synced_at";
+
+/// What a search may be narrowed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogueFilter {
+    /// Only this agency's procedures (its `code`).
+    pub agency: Option<String>,
+    /// Only procedures at this level.
+    pub level: Option<Level>,
+}
+
+/// A procedure as a result list shows it; [`procedure`] gives the whole record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureSummary {
+    pub code: String,
+    pub name: String,
+    pub agency: Agency,
+    pub level: Level,
+    /// The fee table's total in đồng; 0 when free.
+    pub total_fee: u64,
+}
+
+/// One page of search results, best first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    pub hits: Vec<ProcedureSummary>,
+    /// How many procedures match in all.
+    pub total: u64,
+    /// The page number asked for (from 0).
+    pub page: u32,
+    /// Further pages exist.
+    pub more: bool,
+}
+
+/// An agency and how many procedures it handles, for the search filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencySummary {
+    pub agency: Agency,
+    pub level: Level,
+    pub procedures: u64,
+}
+
+/// What applying one page changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Procedures added or replaced by a newer version.
+    pub updated: u32,
+    /// Procedures deleted because the portal withdrew them.
+    pub withdrawn: u32,
+}
+
+/// Applies one page of records in the caller's transaction: newer versions replace older ones,
+/// withdrawn procedures are deleted, an older version than the one stored is ignored.
+pub fn apply(tx: &Transaction<'_>, procedures: &[Procedure]) -> Result<Applied, StoreError> {
+    let mut applied = Applied::default();
+    for procedure in procedures {
+        let stored: Option<(i64, i64)> = tx
+            .prepare_cached("SELECT id, version FROM catalogue_procedures WHERE code = ?1")?
+            .query_row([&procedure.code], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let version = i64::try_from(procedure.version).unwrap_or(i64::MAX);
+        if let Some((_, stored_version)) = stored
+            && stored_version > version
+        {
+            continue;
+        }
+        if let Some((id, _)) = stored {
+            tx.prepare_cached("DELETE FROM catalogue_terms WHERE procedure_id = ?1")?
+                .execute([id])?;
+        }
+        if procedure.withdrawn {
+            if let Some((id, _)) = stored {
+                tx.prepare_cached("DELETE FROM catalogue_procedures WHERE id = ?1")?
+                    .execute([id])?;
+                applied.withdrawn += 1;
+            }
+            continue;
+        }
+        let record = serde_json::to_string(procedure)
+            .map_err(|_| StoreError::Sqlite(rusqlite::Error::InvalidQuery))?;
+        let total_fee = i64::try_from(procedure.total_fee()).unwrap_or(i64::MAX);
+        let id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO catalogue_procedures
+                     (code, version, name, name_folded, agency_code, agency_name, level,
+                      total_fee, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (code) DO UPDATE SET
+                     version = excluded.version, name = excluded.name,
+                     name_folded = excluded.name_folded, agency_code = excluded.agency_code,
+                     agency_name = excluded.agency_name, level = excluded.level,
+                     total_fee = excluded.total_fee, record = excluded.record
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    procedure.code,
+                    version,
+                    procedure.name,
+                    fold::fold(&procedure.name),
+                    procedure.agency.code,
+                    procedure.agency.name,
+                    procedure.level.as_str(),
+                    total_fee,
+                    record,
+                ],
+                |r| r.get(0),
+            )?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO catalogue_terms (term, procedure_id, weight) VALUES (?1, ?2, ?3)",
+        )?;
+        for (term, weight) in terms(procedure) {
+            insert.execute(params![term, id, weight])?;
+        }
+        applied.updated += 1;
+    }
+    Ok(applied)
+}
+
+/// Each distinct folded word of `procedure` with the weight of the best place it stands in.
+pub fn terms(procedure: &Procedure) -> BTreeMap<String, i64> {
+    let mut terms = BTreeMap::new();
+    let mut add = |text: &str, weight: i64| {
+        for word in fold::tokens(text) {
+            let entry = terms.entry(word).or_insert(weight);
+            *entry = (*entry).max(weight);
+        }
+    };
+    add(&procedure.name, NAME_WEIGHT);
+    add(&procedure.code, NAME_WEIGHT);
+    for keyword in &procedure.keywords {
+        add(keyword, KEYWORD_WEIGHT);
+    }
+    add(&procedure.agency.name, AGENCY_WEIGHT);
+    add(&procedure.description, DESCRIPTION_WEIGHT);
+    terms
+}
+
+/// Searches the stored catalogue (see the module's doc for the ranking). An empty query lists
+/// every procedure that passes `filter`, by name. `page` counts from 0; `page_size` is
+/// 1..=[`MAX_PAGE_SIZE`] (the caller checks it).
+pub fn search(
+    conn: &Connection,
+    query: &str,
+    filter: &CatalogueFilter,
+    page: u32,
+    page_size: u32,
+) -> Result<SearchPage, StoreError> {
+    let mut words = Vec::new();
+    for word in fold::tokens(query) {
+        if !words.contains(&word) && words.len() < MAX_QUERY_WORDS {
+            words.push(word);
+        }
+    }
+    let phrase = words.join(" ");
+    let mut args: Vec<Value> = vec![
+        filter.agency.clone().map_or(Value::Null, Value::Text),
+        filter
+            .level
+            .map_or(Value::Null, |l| Value::Text(l.as_str().into())),
+        Value::Integer(page_size.into()),
+        Value::Integer(i64::from(page) * i64::from(page_size)),
+    ];
+    let columns = "p.code, p.name, p.agency_code, p.agency_name, p.level, p.total_fee, \
+                   count(*) OVER ()";
+    let filters = "(?1 IS NULL OR p.agency_code = ?1) AND (?2 IS NULL OR p.level = ?2)";
+    let sql = if words.is_empty() {
+        format!(
+            "SELECT {columns} FROM catalogue_procedures p WHERE {filters}
+             ORDER BY p.name_folded, p.code LIMIT ?3 OFFSET ?4"
+        )
+    } else {
+        args.push(Value::Text(phrase));
+        let mut hits = Vec::new();
+        for (index, word) in words.iter().enumerate() {
+            let at = args.len() + 1;
+            args.push(Value::Text(word.clone()));
+            // The last word may be the start of a longer one, once it has two letters.
+            if index + 1 == words.len() && word.chars().count() >= 2 {
+                args.push(Value::Text(format!("{word}\u{10FFFF}")));
+                hits.push(format!(
+                    "SELECT procedure_id AS pid, \
+                     max(CASE WHEN term = ?{at} THEN weight * 2 ELSE weight END) AS w \
+                     FROM catalogue_terms WHERE term >= ?{at} AND term < ?{} \
+                     GROUP BY procedure_id",
+                    at + 1
+                ));
+            } else {
+                hits.push(format!(
+                    "SELECT procedure_id AS pid, weight * 2 AS w \
+                     FROM catalogue_terms WHERE term = ?{at}"
+                ));
+            }
+        }
+        format!(
+            "WITH hits AS ({}),
+             scored AS (SELECT pid, count(*) AS matched, sum(w) AS score FROM hits GROUP BY pid)
+             SELECT {columns} FROM scored s JOIN catalogue_procedures p ON p.id = s.pid
+             WHERE {filters}
+             ORDER BY s.matched DESC,
+                 s.score + CASE
+                     WHEN p.name_folded = ?5 THEN {EXACT_NAME_BONUS}
+                     WHEN substr(p.name_folded, 1, length(?5)) = ?5 THEN {NAME_PREFIX_BONUS}
+                     WHEN instr(p.name_folded, ?5) > 0 THEN {NAME_PHRASE_BONUS}
+                     ELSE 0 END DESC,
+                 length(p.name_folded), p.code
+             LIMIT ?3 OFFSET ?4",
+            hits.join(" UNION ALL ")
+        )
+    };
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut total = 0u64;
+    let hits = statement
+        .query_map(params_from_iter(args), |r| {
+            let level: String = r.get(4)?;
+            let total_fee: i64 = r.get(5)?;
+            let count: i64 = r.get(6)?;
+            Ok((
+                ProcedureSummary {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    agency: Agency {
+                        code: r.get(2)?,
+                        name: r.get(3)?,
+                    },
+                    level: Level::parse(&level).unwrap_or(Level::Commune),
+                    total_fee: u64::try_from(total_fee).unwrap_or(0),
+                },
+                u64::try_from(count).unwrap_or(0),
+            ))
+        })?
+        .map(|row| {
+            row.map(|(hit, count)| {
+                total = count;
+                hit
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if hits.is_empty() && page > 0 {
+        // Past the end: the window function had no row to report the total on.
+        total = search(conn, query, filter, 0, 1)?.total;
+    }
+    let shown = u64::from(page) * u64::from(page_size) + hits.len() as u64;
+    Ok(SearchPage {
+        more: shown < total,
+        hits,
+        total,
+        page,
+    })
+}
+
+/// The whole record of the procedure `code`, if stored.
+pub fn procedure(conn: &Connection, code: &str) -> Result<Option<Procedure>, StoreError> {
+    let record: Option<String> = conn
+        .prepare_cached("SELECT record FROM catalogue_procedures WHERE code = ?1")?
+        .query_row([code], |r| r.get(0))
+        .optional()?;
+    // A record this version cannot read is treated as absent; the next full sync rewrites it.
+    Ok(record.and_then(|json| serde_json::from_str(&json).ok()))
+}
+
+/// Every agency with procedures in the catalogue (optionally at one level), by level then name.
+pub fn agencies(conn: &Connection, level: Option<Level>) -> Result<Vec<AgencySummary>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT agency_code, agency_name, level, count(*) FROM catalogue_procedures
+         WHERE ?1 IS NULL OR level = ?1
+         GROUP BY agency_code
+         ORDER BY CASE level WHEN 'central' THEN 0 WHEN 'province' THEN 1
+                  WHEN 'district' THEN 2 ELSE 3 END, agency_name, agency_code",
+    )?;
+    let rows = statement.query_map([level.map(Level::as_str)], |r| {
+        let level: String = r.get(2)?;
+        let count: i64 = r.get(3)?;
+        Ok(AgencySummary {
+            agency: Agency {
+                code: r.get(0)?,
+                name: r.get(1)?,
+            },
+            level: Level::parse(&level).unwrap_or(Level::Commune),
+            procedures: u64::try_from(count).unwrap_or(0),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many procedures are stored.
+pub fn count(conn: &Connection) -> Result<u64, StoreError> {
+    let count: i64 = conn.query_row("SELECT count(*) FROM catalogue_procedures", [], |r| {
+        r.get(0)
+    })?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// The sync position as stored: the cursor, and the ETag of the last complete sync.
+pub(crate) fn sync_position(
+    conn: &Connection,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
+    Ok((
+        nonempty(meta::get(conn, CURSOR_KEY)?),
+        nonempty(meta::get(conn, ETAG_KEY)?),
+    ))
+}
+
+/// Records where the sync stands, in the transaction that applied the page it got there with.
+/// `etag` is kept only once the last page arrived (it names the whole catalogue's revision);
+/// `completed_at` is given then too.
+pub(crate) fn set_sync_position(
+    tx: &Transaction<'_>,
+    cursor: &str,
+    etag: Option<&str>,
+    completed_at: Option<i64>,
+) -> Result<(), StoreError> {
+    meta::set(tx, CURSOR_KEY, cursor)?;
+    meta::set(tx, ETAG_KEY, etag.unwrap_or(""))?;
+    match completed_at {
+        Some(at) => meta::set(tx, SYNCED_AT_KEY, &at.to_string()),
+        None => Ok(()),
+    }
+}
+
+/// When the catalogue was last synced to its end or confirmed unchanged (Unix seconds).
+pub fn synced_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(meta::get(conn, SYNCED_AT_KEY)?.and_then(|t| t.parse().ok()))
+}
+
+#[cfg(test)]
+mod tests;
