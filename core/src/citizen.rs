@@ -237,8 +237,8 @@ impl Citizen {
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
     /// tasks; safe to call at any time and from several places (runs do not overlap). No
     /// capability sends anything yet, so besides refreshing the trust list (when trust anchors
-    /// are configured), the credential status and the procedure catalogue (a failure in any of
-    /// them does not fail this call) it only reports.
+    /// are configured), the credential status and the procedure catalogue (once the app synced it
+    /// a first time; a failure in any of them does not fail this call) it only reports.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
         let deadline = tokio::time::Instant::now() + time_budget;
         let mut completed = true;
@@ -261,7 +261,7 @@ impl Citizen {
         }
         // Best effort too: offline, search answers from the stored catalogue.
         if completed {
-            match tokio::time::timeout_at(deadline, self.dossiers.sync_catalogue()).await {
+            match tokio::time::timeout_at(deadline, self.dossiers.refresh_catalogue()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => tracing::info!(%error, "the procedure catalogue was not synced"),
                 Err(_) => completed = false,

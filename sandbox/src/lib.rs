@@ -5,6 +5,7 @@
 //! scripted citizen journey ([`demo`]) that drives the SDK's public Rust API against it. Does not
 //! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
 
+pub mod catalogue;
 pub mod demo;
 pub mod enrollment;
 pub mod issuer;
@@ -55,6 +56,24 @@ pub fn rp_request_offline(
     state
         .with_conn(|conn| relying_party::new_request(conn, base_url, spec, state::now()))
         .map_err(SandboxError::RelyingParty)
+}
+
+impl RunningSandbox {
+    /// Changes, withdraws and adds catalogue procedures and arms broken answers (as
+    /// `POST /v1/test/catalogue/revise` does), so a delta sync has something to fetch.
+    pub fn revise_catalogue(
+        &self,
+        request: &citizen_core::dossier::wire::ReviseRequest,
+    ) -> Result<citizen_core::dossier::wire::Revised, SandboxError> {
+        Ok(self
+            .portal_state()
+            .with_conn(|conn| catalogue::revise(conn, request))?)
+    }
+
+    /// How many procedures the catalogue publishes now (withdrawn ones not counted).
+    pub fn catalogue_size(&self) -> Result<u64, SandboxError> {
+        Ok(self.portal_state().with_conn(catalogue::live_count)?)
+    }
 }
 
 /// How to run a sandbox.

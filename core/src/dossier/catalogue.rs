@@ -8,10 +8,11 @@
 //!
 //! ## Search
 //!
-//! Each procedure's name, keywords, agency name, code and description are folded
-//! (`fold::tokens`) and each distinct word is stored once per procedure with the weight of the
-//! best place it stands in ([`NAME_WEIGHT`] over [`KEYWORD_WEIGHT`] over [`AGENCY_WEIGHT`] over
-//! [`DESCRIPTION_WEIGHT`]). A query is folded the same way; each of its words must equal a stored
+//! Each procedure's name, code, keywords and agency name are folded (`fold::tokens`) and each
+//! distinct word is stored once per procedure with the weight of the best place it stands in
+//! ([`NAME_WEIGHT`] over [`KEYWORD_WEIGHT`] over [`AGENCY_WEIGHT`]). Descriptions are not
+//! indexed: they are long (about 50 distinct words each, which would triple the index and the
+//! first sync's time) and the portal's keywords say what matters in them. A query is folded the same way; each of its words must equal a stored
 //! word, except the last, which may also be the start of one (type-ahead), so "khai si" already
 //! finds "khai sinh". A procedure's rank, best first:
 //! 1. how many distinct query words it matches;
@@ -36,8 +37,6 @@ pub const NAME_WEIGHT: i64 = 8;
 pub const KEYWORD_WEIGHT: i64 = 4;
 /// The weight of a word of its agency's name.
 pub const AGENCY_WEIGHT: i64 = 2;
-/// The weight of a word of its description.
-pub const DESCRIPTION_WEIGHT: i64 = 1;
 /// Added when the folded name is the folded query.
 pub const EXACT_NAME_BONUS: i64 = 100;
 /// Added when the folded name starts with the folded query.
@@ -185,7 +184,6 @@ pub fn terms(procedure: &Procedure) -> BTreeMap<String, i64> {
         add(keyword, KEYWORD_WEIGHT);
     }
     add(&procedure.agency.name, AGENCY_WEIGHT);
-    add(&procedure.description, DESCRIPTION_WEIGHT);
     terms
 }
 

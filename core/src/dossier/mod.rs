@@ -172,6 +172,18 @@ impl Dossiers {
         Ok(report)
     }
 
+    /// Syncs the catalogue if it was synced before (what `Citizen::sync_now` calls): the first,
+    /// full sync downloads every procedure and is the app's decision
+    /// ([`Dossiers::sync_catalogue`]); after it, background work keeps the catalogue current.
+    /// `None` when there is no catalogue to keep current.
+    pub async fn refresh_catalogue(&self) -> Result<Option<CatalogueSync>, DossierError> {
+        let (cursor, _) = self.inner.store.read(catalogue::sync_position).await?;
+        match cursor {
+            Some(_) => self.sync_catalogue().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Searches the stored catalogue offline: `query` in any spelling (with or without
     /// Vietnamese marks, `đ` or `d`, any case), ranked best first (see `catalogue`), narrowed by
     /// `filter`, `page` counting from 0 with `page_size` in 1..=100. An empty query lists the

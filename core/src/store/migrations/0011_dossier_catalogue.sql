@@ -21,8 +21,9 @@ CREATE INDEX catalogue_procedures_agency ON catalogue_procedures (agency_code);
 CREATE INDEX catalogue_procedures_level ON catalogue_procedures (level);
 
 -- The search index: one row per folded word and procedure, with the weight of the best place the
--- word stands in (name, keywords, agency, description). Prefix search is a range scan on the
--- primary key (`term >= ?1 AND term < ?1 || char(0x10FFFF)`); FTS5 is not compiled in (docs/size.md).
+-- word stands in (name and code, keywords, agency name; descriptions are not indexed). Prefix
+-- search is a range scan on the primary key (term >= ?1 AND term < ?1 || U+10FFFF); FTS5 is not
+-- compiled in (docs/size.md).
 CREATE TABLE catalogue_terms (
     term          TEXT NOT NULL,
     procedure_id  INTEGER NOT NULL REFERENCES catalogue_procedures (id) ON DELETE CASCADE,
