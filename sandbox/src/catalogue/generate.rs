@@ -1090,7 +1090,22 @@ struct Place<'a> {
     commune: Option<(usize, &'static str)>,
 }
 
+/// The agency a sector's procedures go to at `level`: one People's Committee handles the
+/// justice, land, planning and welfare procedures of its district or commune, one police office
+/// the residence and identity ones, and so on. Sectors that share an agency share its code.
+fn agency_sector(sector: Sector, level: Level) -> Sector {
+    match (level, sector) {
+        (_, Sector::Immigration) if level != Level::Central => Sector::Police,
+        (Level::Province, Sector::Foreign) => Sector::Planning,
+        (Level::District, Sector::Police | Sector::SocialInsurance) => sector,
+        (Level::Commune, Sector::Police) => sector,
+        (Level::District | Level::Commune, _) => Sector::Justice,
+        _ => sector,
+    }
+}
+
 fn agency_for(sector: Sector, place: &Place<'_>) -> Agency {
+    let sector = agency_sector(sector, place.level);
     let s = sector.index();
     match (place.province, place.district, place.commune) {
         (None, _, _) => Agency {

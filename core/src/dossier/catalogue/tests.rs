@@ -135,6 +135,18 @@ fn the_last_word_matches_as_a_prefix_and_keywords_count() {
     // Nothing.
     let page = find(&store, "xyzzy", CatalogueFilter::default(), 0, 10);
     assert_eq!((page.total, page.hits.len(), page.more), (0, 0, false));
+    // Every known word must match; an unknown word (a typo) is left out.
+    let page = find(&store, "ket hon", CatalogueFilter::default(), 0, 10);
+    assert_eq!(codes(&page), ["1.000004"]);
+    let page = find(
+        &store,
+        "dang ky khai sinh xyzzy",
+        CatalogueFilter::default(),
+        0,
+        10,
+    );
+    assert_eq!(page.total, 4);
+    assert_eq!(page.hits[0].code, "1.000003");
 }
 
 #[test]
