@@ -5,8 +5,10 @@
 //!   turn: accented and unaccented, a type-ahead prefix, filtered by level and by agency
 //!   (`catalogue.search_ms`, the mean);
 //! - `catalogue.search_p95_ms`: the 95th percentile of single searches over the same queries,
-//!   written to `$CITIZEN_BENCH_FIGURES/catalogue.search_p95_ms.json` when that is set (the
-//!   issue's target is 5 ms).
+//!   timed in process CPU time (the store thread's work; see `interleaved::process_cpu_time`
+//!   for why not the wall clock on a shared machine), with the wall-clock p95 beside it, written
+//!   to `$CITIZEN_BENCH_FIGURES/catalogue.search_p95_ms.json` when that is set (the issue's
+//!   target is 5 ms).
 //!
 //! The catalogue is made here (the sandbox's generator lives in the sandbox crate, which depends
 //! on this one): 40 real procedure names × 175 agencies, each with a form, fees and attachments
@@ -22,6 +24,9 @@ use citizen_core::dossier::wire::{
 };
 use citizen_core::{SoftwareSealer, Store, StoreError};
 use criterion::{Criterion, criterion_group, criterion_main};
+
+#[allow(dead_code)] // this bench uses only the CPU clock and the figure writer
+mod interleaved;
 
 const NAMES: [&str; 40] = [
     "Đăng ký khai sinh",
@@ -233,43 +238,47 @@ fn bench_search(c: &mut Criterion) {
     group.finish();
 
     // The 95th percentile of single searches, for the target, and each query's median.
-    let mut times = Vec::new();
+    let mut cpu = Vec::new();
+    let mut wall = Vec::new();
     let mut by_query = vec![Vec::new(); QUERIES.len()];
     for round in 0..40 {
         for (index, (query, level)) in QUERIES.into_iter().enumerate() {
-            let started = Instant::now();
+            let (started, cpu_started) = (Instant::now(), interleaved::process_cpu_time());
             black_box(search(&store, query, level));
+            let cpu_ms = (interleaved::process_cpu_time() - cpu_started).as_secs_f64() * 1e3;
             if round > 0 {
-                let ms = started.elapsed().as_secs_f64() * 1e3;
-                times.push(ms);
-                by_query[index].push(ms);
+                cpu.push(cpu_ms);
+                wall.push(started.elapsed().as_secs_f64() * 1e3);
+                by_query[index].push(cpu_ms);
             }
         }
     }
     for ((query, level), mut times) in QUERIES.into_iter().zip(by_query) {
         times.sort_by(f64::total_cmp);
         println!(
-            "  {query:?} {level:?}: median {:.3} ms",
+            "  {query:?} {level:?}: median {:.3} ms CPU",
             times[times.len() / 2]
         );
     }
-    times.sort_by(f64::total_cmp);
-    let p95 = times[(times.len() * 95).div_ceil(100) - 1];
+    let p95 = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[(times.len() * 95).div_ceil(100) - 1]
+    };
+    let (cpu_p95, wall_p95) = (p95(&mut cpu), p95(&mut wall));
     println!(
-        "catalogue.search_p95_ms = {p95:.3} ({} searches)",
-        times.len()
+        "catalogue.search_p95_ms = {cpu_p95:.3} CPU, {wall_p95:.3} wall ({} searches)",
+        cpu.len()
     );
     if let Some(dir) = std::env::var_os("CITIZEN_BENCH_FIGURES") {
-        std::fs::create_dir_all(&dir).unwrap();
-        let figure = format!(
-            "{{\"name\":\"catalogue.search_p95_ms\",\"value\":{p95},\"unit\":\"ms\",\"searches\":{}}}",
-            times.len()
-        );
-        std::fs::write(
-            std::path::Path::new(&dir).join("catalogue.search_p95_ms.json"),
-            figure,
-        )
-        .unwrap();
+        let figure = serde_json::json!({
+            "name": "catalogue.search_p95_ms",
+            "value": cpu_p95,
+            "unit": "ms",
+            "clock": "process CPU time",
+            "wall_p95_ms": wall_p95,
+            "searches": cpu.len(),
+        });
+        interleaved::write_figure(std::path::Path::new(&dir), &figure).unwrap();
     }
 }
 

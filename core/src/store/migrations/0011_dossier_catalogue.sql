@@ -24,6 +24,8 @@ CREATE TABLE catalogue_records (
 ) STRICT;
 
 CREATE INDEX catalogue_procedures_agency ON catalogue_procedures (agency_code);
+-- An empty query lists by name: ordered by this index, not sorted.
+CREATE INDEX catalogue_procedures_name ON catalogue_procedures (name_folded, code);
 CREATE INDEX catalogue_procedures_level ON catalogue_procedures (level);
 
 -- The search index: one row per folded word and procedure, with the weight of the best place the
