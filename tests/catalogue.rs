@@ -204,3 +204,52 @@ async fn a_broken_answer_is_refused_and_nothing_stored_is_lost() {
         assert_eq!(dossiers.procedure(code).await.unwrap().unwrap().version, 2);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_first_sync_resumes_where_it_stopped() {
+    let portal = start_portal("Interrupted catalogue portal").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).await.unwrap();
+    let dossiers = citizen.dossiers();
+    let published = portal.sandbox.catalogue_size().unwrap();
+
+    // The app is killed (here: the task is aborted) once some pages are in.
+    let syncing = {
+        let dossiers = dossiers.clone();
+        tokio::spawn(async move { dossiers.sync_catalogue().await })
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let (count, _) = dossiers.catalogue_status().await.unwrap();
+        if count > 0 || syncing.is_finished() {
+            break;
+        }
+    }
+    syncing.abort();
+    let _ = syncing.await;
+    // Store jobs run in order: this read sees every page that was applied, each whole.
+    let (stored, synced_at) = dossiers.catalogue_status().await.unwrap();
+    assert!(
+        stored > 0 && stored % 500 == 0 || stored == published,
+        "{stored}"
+    );
+
+    let requests_before = portal.sandbox.requests_for(PATH).unwrap();
+    let resumed = dossiers.sync_catalogue().await.unwrap();
+    assert!(resumed.complete);
+    assert_eq!(resumed.procedures, published);
+    if stored < published {
+        assert!(synced_at.is_none(), "not complete before");
+        // Only what was missing came again: no page twice.
+        assert_eq!(u64::from(resumed.updated), published - stored);
+        assert_eq!(u64::from(resumed.pages), (published - stored).div_ceil(500));
+        // (The aborted task's last request may still reach the portal after the abort.)
+        let requests = portal.sandbox.requests_for(PATH).unwrap() - requests_before;
+        assert!(requests <= u64::from(resumed.pages) + 1);
+    }
+    let page = dossiers
+        .search("dang ky khai sinh", CatalogueFilter::default(), 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(fold::fold(&page.hits[0].name), "dang ky khai sinh");
+}
