@@ -7,6 +7,7 @@
 //! The field is not called `message`: in Kotlin that would clash with `Throwable.message`
 //! (uniffi-rs #1434).
 
+use citizen_core::DossierError;
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::pin::{PinError, WeakPin};
 use citizen_core::{ConfigError, NetError, StoreError, TrustError, TrustListError, WalletError};
@@ -245,6 +246,25 @@ impl From<IdentityQrError> for CitizenError {
         CitizenError::Untrusted {
             code: code.into(),
             detail,
+        }
+    }
+}
+
+/// A catalogue answer the SDK could not use is `Server` with status 0 (nothing stored was lost;
+/// retry later); a search argument out of range is `InvalidInput` naming it.
+impl From<DossierError> for CitizenError {
+    fn from(error: DossierError) -> Self {
+        let detail = error.to_string();
+        match error {
+            DossierError::InvalidCatalogue(_) => CitizenError::Server { status: 0, detail },
+            DossierError::InvalidArgument(field) => CitizenError::InvalidInput {
+                field: field.into(),
+                code: "out_of_range".into(),
+                detail,
+            },
+            DossierError::Net(net) => from_net(net, detail),
+            DossierError::Store(store) => from_store(store, detail),
+            _ => CitizenError::Internal { detail },
         }
     }
 }
@@ -500,6 +520,31 @@ mod tests {
         }
         let long = sanitize_platform_detail(&"x".repeat(500));
         assert_eq!(long.len(), MAX_PLATFORM_DETAIL + 3);
+    }
+
+    #[test]
+    fn dossier_errors_map_to_actionable_kinds_with_stable_codes() {
+        use citizen_core::dossier::wire::InvalidCatalogue;
+        let cases: Vec<(DossierError, &str)> = vec![
+            (InvalidCatalogue("json").into(), "server"),
+            (DossierError::InvalidArgument("page_size"), "invalid_input"),
+            (NetError::Unreachable.into(), "network"),
+            (NetError::Status { status: 404 }.into(), "not_found"),
+            (StoreError::Corrupt.into(), "storage"),
+        ];
+        for (error, code) in cases {
+            let mapped = CitizenError::from(error);
+            assert_eq!(mapped.code(), code, "{mapped:?}");
+        }
+        match CitizenError::from(DossierError::InvalidArgument("page_size")) {
+            CitizenError::InvalidInput { field, code, .. } => {
+                assert_eq!(
+                    (field.as_str(), code.as_str()),
+                    ("page_size", "out_of_range")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! tokio runtime async calls run on. Does not own behaviour: every function here converts its
 //! arguments, calls `citizen-core`, and converts the answer back. Keep it that thin.
 
+mod dossiers;
 mod error;
 mod health;
 mod platform;
@@ -18,6 +19,10 @@ mod wallet;
 
 use std::sync::{Arc, Mutex};
 
+pub use dossiers::{
+    Agency, AgencySummary, AttachmentRule, CatalogueFilter, CatalogueSync, Dossiers, Fee,
+    FieldKind, FormField, Procedure, ProcedureLevel, ProcedureSummary, SearchPage, SelectOption,
+};
 pub use error::{CitizenError, PlatformError};
 pub use health::{HealthCertificate, HealthCertificateKind, HealthCertificateSummary, HealthEntry};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
@@ -145,6 +150,12 @@ impl Citizen {
     /// The citizen's wallet (identity): activation, the PID, the PIN, the disclosure history.
     pub fn wallet(&self) -> Arc<Wallet> {
         Wallet::new(self.inner.wallet())
+    }
+
+    /// Dossiers: the procedure catalogue (sync, offline search in any Vietnamese spelling,
+    /// whole records, agencies).
+    pub fn dossiers(&self) -> Arc<Dossiers> {
+        Dossiers::new(self.inner.dossiers())
     }
 
     /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.

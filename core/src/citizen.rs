@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CitizenConfig, ConfigError};
+use crate::dossier::Dossiers;
 use crate::events::{Event, EventBus, EventListener, Subscription};
 use crate::net::{HttpClient, NetError};
 use crate::platform::Platform;
@@ -103,6 +104,7 @@ pub struct Citizen {
     portal_reachable: Mutex<Option<bool>>,
     wallet: Wallet,
     verifier: Arc<Verifier>,
+    dossiers: Dossiers,
 }
 
 impl Citizen {
@@ -136,6 +138,7 @@ impl Citizen {
             remote: Default::default(),
         });
         let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
+        let dossiers = Dossiers::new(store.clone(), http.clone());
         Ok(Self {
             store,
             http,
@@ -144,6 +147,7 @@ impl Citizen {
             portal_reachable: Mutex::new(None),
             wallet,
             verifier,
+            dossiers,
         })
     }
 
@@ -155,6 +159,11 @@ impl Citizen {
     /// The wallet: activation, the PID, the PIN, presentations and the disclosure history.
     pub fn wallet(&self) -> Wallet {
         self.wallet.clone()
+    }
+
+    /// Dossiers: the procedure catalogue (sync, offline search, records).
+    pub fn dossiers(&self) -> Dossiers {
+        self.dossiers.clone()
     }
 
     pub async fn status(&self) -> Result<Status, Error> {
@@ -228,7 +237,8 @@ impl Citizen {
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
     /// tasks; safe to call at any time and from several places (runs do not overlap). No
     /// capability sends anything yet, so besides refreshing the trust list (when trust anchors
-    /// are configured; a failure there does not fail this call) it only reports.
+    /// are configured), the credential status and the procedure catalogue (once the app synced it
+    /// a first time; a failure in any of them does not fail this call) it only reports.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
         let deadline = tokio::time::Instant::now() + time_budget;
         let mut completed = true;
@@ -246,6 +256,14 @@ impl Citizen {
             match tokio::time::timeout_at(deadline, self.wallet.refresh_status(false)).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => tracing::info!(%error, "the credential status was not refreshed"),
+                Err(_) => completed = false,
+            }
+        }
+        // Best effort too: offline, search answers from the stored catalogue.
+        if completed {
+            match tokio::time::timeout_at(deadline, self.dossiers.refresh_catalogue()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::info!(%error, "the procedure catalogue was not synced"),
                 Err(_) => completed = false,
             }
         }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod credential_status;
 pub mod dcc;
 pub mod dcql;
+pub mod dossier;
 pub mod events;
 pub mod id1;
 pub mod jose;
@@ -41,6 +42,7 @@ pub mod wallet;
 
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};
 pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, spki_pin};
+pub use dossier::{DossierError, Dossiers};
 pub use events::{Event, EventListener, Subscription};
 pub use logging::{LogLevel, LogRecord, LogSink, init_logging};
 pub use net::NetError;

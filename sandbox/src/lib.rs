@@ -6,6 +6,7 @@
 //! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
 
 pub mod checkin;
+pub mod catalogue;
 pub mod demo;
 pub mod enrollment;
 pub mod health;
@@ -78,6 +79,24 @@ pub fn notify_offline(
 ) -> Result<checkin::PublishedNotice, SandboxError> {
     let state = state::PortalState::open(data_dir, None)?;
     Ok(state.with_conn(|conn| checkin::notify(conn, request, state::now()))?)
+}
+
+impl RunningSandbox {
+    /// Changes, withdraws and adds catalogue procedures and arms broken answers (as
+    /// `POST /v1/test/catalogue/revise` does), so a delta sync has something to fetch.
+    pub fn revise_catalogue(
+        &self,
+        request: &citizen_core::dossier::wire::ReviseRequest,
+    ) -> Result<citizen_core::dossier::wire::Revised, SandboxError> {
+        Ok(self
+            .portal_state()
+            .with_conn(|conn| catalogue::revise(conn, request))?)
+    }
+
+    /// How many procedures the catalogue publishes now (withdrawn ones not counted).
+    pub fn catalogue_size(&self) -> Result<u64, SandboxError> {
+        Ok(self.portal_state().with_conn(catalogue::live_count)?)
+    }
 }
 
 /// How to run a sandbox.

@@ -260,6 +260,11 @@ impl RunningSandbox {
         }
     }
 
+    /// The portal's state, for helpers defined beside their capability.
+    pub(crate) fn portal_state(&self) -> &PortalState {
+        &self.state
+    }
+
     /// Stops accepting connections and lets open ones finish for up to a second.
     pub fn shutdown(&self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(1)));
@@ -320,6 +325,7 @@ fn router(state: PortalState) -> Router {
         .merge(crate::relying_party::routes())
         .merge(crate::health::routes())
         .merge(crate::checkin::routes())
+        .merge(crate::catalogue::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

@@ -47,6 +47,7 @@ impl PortalState {
         crate::issuer::create_tables(&conn)?;
         crate::relying_party::create_tables(&conn)?;
         crate::checkin::create_tables(&conn)?;
+        crate::catalogue::create_tables(&conn)?;
         let stored: Option<String> = conn
             .query_row("SELECT portal_name FROM instance WHERE id = 1", [], |r| {
                 r.get(0)

@@ -205,7 +205,7 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
 
 /// Whether an `If-None-Match` value names `etag` (RFC 9110 §13.1.2: a list of entity tags, or
 /// `*`; weak comparison, so a `W/` prefix is ignored).
-fn matches_etag(if_none_match: &str, etag: &str) -> bool {
+pub(crate) fn matches_etag(if_none_match: &str, etag: &str) -> bool {
     if_none_match
         .split(',')
         .map(str::trim)

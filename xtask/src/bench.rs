@@ -3,7 +3,10 @@
 //! `[{name, value, unit, target, ok, ...}]` (`target`/`ok` are null for figures kept for context).
 //!
 //! Two sources:
-//! - absolute timings from Criterion (`benches/store.rs`), read from `target/criterion/`;
+//! - absolute timings from Criterion (`benches/store.rs`, `benches/identity.rs`,
+//!   `benches/catalogue.rs`), read from `target/criterion/`, and plain figures those benches
+//!   write as `target/bench-figures/<name>.json` (`identity.qr_chars`,
+//!   `catalogue.search_p95_ms`);
 //! - ratios from `benches/ratios.rs`, measured in interleaved pairs and written as
 //!   `target/bench-figures/<name>.json`. Their value is the median of the per-pair ratios; their
 //!   report rows add the spread: `q1`, `q3` (interquartile range), `min`, `max`, `pairs`, the two
@@ -45,13 +48,12 @@ pub fn run() -> Result<()> {
         _ => {}
     }
 
-    util::step("cargo bench (citizen-core: store, identity, dcc, ratios)");
+    util::step("cargo bench (citizen-core: store, identity, dcc, catalogue, ratios)");
     util::run(
         util::cargo()
             .args(["bench", "-p", "citizen-core"])
-            .args([
-                "--bench", "store", "--bench", "identity", "--bench", "dcc", "--bench", "ratios",
-            ])
+            .args(["--bench", "store", "--bench", "identity", "--bench", "dcc"])
+            .args(["--bench", "catalogue", "--bench", "ratios"])
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
 
@@ -63,6 +65,8 @@ pub fn run() -> Result<()> {
     let remote_respond = mean_estimate_ns(&criterion, "remote/respond")?;
     let dcc_verify = mean_estimate_ns(&criterion, "dcc/verify")?;
     let qr_chars = read_value(&figures_dir, "identity.qr_chars")?;
+    let catalogue_search = mean_estimate_ns(&criterion, "catalogue/search")?;
+    let catalogue_p95 = read_value(&figures_dir, "catalogue.search_p95_ms")?;
 
     let mut figures = Vec::new();
     for (name, target) in RATIOS {
@@ -108,6 +112,21 @@ pub fn run() -> Result<()> {
         name: "dcc.verify_us",
         value: dcc_verify / 1e3,
         unit: "us",
+        target: None,
+        ratio: None,
+    });
+    // Issue 9's `catalog.search_p95_ms`: one ranked search over 7,000 procedures.
+    figures.push(Figure {
+        name: "catalogue.search_p95_ms",
+        value: catalogue_p95,
+        unit: "ms",
+        target: Some(5.0),
+        ratio: None,
+    });
+    figures.push(Figure {
+        name: "catalogue.search_ms",
+        value: catalogue_search / 1e6,
+        unit: "ms",
         target: None,
         ratio: None,
     });

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_wallet_remote_requests"),
     // 9: another branch's migration takes this slot when the branches are merged.
     migration!(10, "0010_health_certificates"),
+    migration!(11, "0011_dossier_catalogue"),
 ];
 
 /// The schema version this build writes.

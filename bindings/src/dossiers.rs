@@ -1,0 +1,422 @@
+//! The dossier capability's FFI surface: the [`Dossiers`] object (`citizen.dossiers()`) and its
+//! records. This increment: the procedure catalogue (sync, offline search, records, agencies).
+//!
+//! Owns: shape only, like the rest of the bindings. Meaning lives on the core types
+//! (`citizen_core::dossier`).
+
+use std::sync::Arc;
+
+use citizen_core::dossier;
+
+use crate::error::CitizenError;
+use crate::runtime;
+
+/// The administrative level of the agency that handles a procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ProcedureLevel {
+    /// A ministry or national agency.
+    Central,
+    /// A province or centrally-run city.
+    Province,
+    /// A district, town or provincial city.
+    District,
+    /// A commune, ward or township.
+    Commune,
+}
+
+impl From<dossier::Level> for ProcedureLevel {
+    fn from(level: dossier::Level) -> Self {
+        match level {
+            dossier::Level::Central => ProcedureLevel::Central,
+            dossier::Level::Province => ProcedureLevel::Province,
+            dossier::Level::District => ProcedureLevel::District,
+            dossier::Level::Commune => ProcedureLevel::Commune,
+        }
+    }
+}
+
+impl From<ProcedureLevel> for dossier::Level {
+    fn from(level: ProcedureLevel) -> Self {
+        match level {
+            ProcedureLevel::Central => dossier::Level::Central,
+            ProcedureLevel::Province => dossier::Level::Province,
+            ProcedureLevel::District => dossier::Level::District,
+            ProcedureLevel::Commune => dossier::Level::Commune,
+        }
+    }
+}
+
+/// The agency that receives a procedure's dossiers.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Agency {
+    /// Stable identifier, e.g. `000.00.01.H26`; what `CatalogueFilter.agency` takes.
+    pub code: String,
+    /// Display name in Vietnamese.
+    pub name: String,
+}
+
+impl From<dossier::Agency> for Agency {
+    fn from(agency: dossier::Agency) -> Self {
+        Self {
+            code: agency.code,
+            name: agency.name,
+        }
+    }
+}
+
+/// One line of a procedure's fee table.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Fee {
+    /// What the fee is for, in Vietnamese.
+    pub label: String,
+    /// In đồng.
+    pub amount: u64,
+}
+
+/// The kinds of form fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// A whole number.
+    Number,
+    /// A day, `YYYY-MM-DD`.
+    Date,
+    /// One of the field's `options`.
+    Select,
+    /// A 12-digit citizen identity number.
+    IdNumber,
+    /// A phone number.
+    Phone,
+    /// An e-mail address.
+    Email,
+    /// A postal address.
+    Address,
+}
+
+impl From<dossier::FieldKind> for FieldKind {
+    fn from(kind: dossier::FieldKind) -> Self {
+        match kind {
+            dossier::FieldKind::Text => FieldKind::Text,
+            dossier::FieldKind::Number => FieldKind::Number,
+            dossier::FieldKind::Date => FieldKind::Date,
+            dossier::FieldKind::Select => FieldKind::Select,
+            dossier::FieldKind::IdNumber => FieldKind::IdNumber,
+            dossier::FieldKind::Phone => FieldKind::Phone,
+            dossier::FieldKind::Email => FieldKind::Email,
+            dossier::FieldKind::Address => FieldKind::Address,
+        }
+    }
+}
+
+/// One choice of a `Select` field.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SelectOption {
+    /// What the form stores.
+    pub value: String,
+    /// What the citizen sees, in Vietnamese.
+    pub label: String,
+}
+
+/// One field of a procedure's form. See `citizen_core::dossier::FormField`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FormField {
+    /// Stable within the procedure.
+    pub id: String,
+    /// In Vietnamese.
+    pub label: String,
+    /// What kind of value it takes.
+    pub kind: FieldKind,
+    /// The field must be filled in.
+    pub required: bool,
+    /// A regular expression the whole value must match, when given.
+    pub pattern: Option<String>,
+    /// Number: the smallest value; text-like: the fewest characters; date: the earliest day, in
+    /// days from today.
+    pub min: Option<i64>,
+    /// Number: the largest value; text-like: the most characters; date: the latest day, in days
+    /// from today.
+    pub max: Option<i64>,
+    /// The choices of a `Select` field.
+    pub options: Vec<SelectOption>,
+}
+
+/// A document to attach to a dossier.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentRule {
+    /// Stable within the procedure, e.g. `giay_chung_sinh`.
+    pub kind: String,
+    /// In Vietnamese.
+    pub label: String,
+    /// Accepted media types, e.g. `application/pdf`.
+    pub media_types: Vec<String>,
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// How many files of this kind at least (0: optional).
+    pub min_count: u32,
+    /// How many at most.
+    pub max_count: u32,
+}
+
+/// A whole procedure record: what a dossier for it needs.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Procedure {
+    /// Unique in the catalogue, e.g. `1.001193`.
+    pub code: String,
+    /// Grows with every change the portal publishes.
+    pub version: u64,
+    /// In Vietnamese.
+    pub name: String,
+    /// In Vietnamese, plain text.
+    pub description: String,
+    /// Other words it is found by.
+    pub keywords: Vec<String>,
+    /// Who handles it.
+    pub agency: Agency,
+    /// At which level.
+    pub level: ProcedureLevel,
+    /// Working days the agency takes; 0 means the same day.
+    pub processing_days: u32,
+    /// The fee table; empty when free.
+    pub fees: Vec<Fee>,
+    /// The fee table's total in đồng.
+    pub total_fee: u64,
+    /// The form to fill in.
+    pub form: Vec<FormField>,
+    /// The documents to attach.
+    pub attachments: Vec<AttachmentRule>,
+}
+
+impl From<dossier::Procedure> for Procedure {
+    fn from(p: dossier::Procedure) -> Self {
+        let total_fee = p.total_fee();
+        Self {
+            code: p.code,
+            version: p.version,
+            name: p.name,
+            description: p.description,
+            keywords: p.keywords,
+            agency: p.agency.into(),
+            level: p.level.into(),
+            processing_days: p.processing_days,
+            fees: p
+                .fees
+                .into_iter()
+                .map(|f| Fee {
+                    label: f.label,
+                    amount: f.amount,
+                })
+                .collect(),
+            total_fee,
+            form: p
+                .form
+                .into_iter()
+                .map(|f| FormField {
+                    id: f.id,
+                    label: f.label,
+                    kind: f.kind.into(),
+                    required: f.required,
+                    pattern: f.pattern,
+                    min: f.min,
+                    max: f.max,
+                    options: f
+                        .options
+                        .into_iter()
+                        .map(|o| SelectOption {
+                            value: o.value,
+                            label: o.label,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            attachments: p
+                .attachments
+                .into_iter()
+                .map(|a| AttachmentRule {
+                    kind: a.kind,
+                    label: a.label,
+                    media_types: a.media_types,
+                    max_bytes: a.max_bytes,
+                    min_count: a.min_count,
+                    max_count: a.max_count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A procedure as a result list shows it; `Dossiers.procedure` gives the whole record.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ProcedureSummary {
+    /// Its code, for `Dossiers.procedure`.
+    pub code: String,
+    /// In Vietnamese.
+    pub name: String,
+    /// Who handles it.
+    pub agency: Agency,
+    /// At which level.
+    pub level: ProcedureLevel,
+    /// The fee table's total in đồng; 0 when free.
+    pub total_fee: u64,
+}
+
+/// One page of search results, best first.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SearchPage {
+    /// The results of this page.
+    pub hits: Vec<ProcedureSummary>,
+    /// How many procedures match in all.
+    pub total: u64,
+    /// The page number asked for (from 0).
+    pub page: u32,
+    /// Further pages exist.
+    pub more: bool,
+}
+
+impl From<dossier::SearchPage> for SearchPage {
+    fn from(page: dossier::SearchPage) -> Self {
+        Self {
+            hits: page
+                .hits
+                .into_iter()
+                .map(|h| ProcedureSummary {
+                    code: h.code,
+                    name: h.name,
+                    agency: h.agency.into(),
+                    level: h.level.into(),
+                    total_fee: h.total_fee,
+                })
+                .collect(),
+            total: page.total,
+            page: page.page,
+            more: page.more,
+        }
+    }
+}
+
+/// What a search may be narrowed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct CatalogueFilter {
+    /// Only this agency's procedures (its `code`).
+    #[uniffi(default = None)]
+    pub agency: Option<String>,
+    /// Only procedures at this level.
+    #[uniffi(default = None)]
+    pub level: Option<ProcedureLevel>,
+}
+
+/// An agency and how many procedures it handles, for the search filter.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AgencySummary {
+    /// The agency.
+    pub agency: Agency,
+    /// Its level.
+    pub level: ProcedureLevel,
+    /// How many procedures of the stored catalogue it handles.
+    pub procedures: u64,
+}
+
+/// What one catalogue sync did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct CatalogueSync {
+    /// The portal said nothing changed since the last complete sync.
+    pub not_modified: bool,
+    /// Pages fetched with a body.
+    pub pages: u32,
+    /// Procedures added or replaced by a newer version.
+    pub updated: u32,
+    /// Procedures deleted because the portal withdrew them.
+    pub withdrawn: u32,
+    /// Procedures stored afterwards.
+    pub procedures: u64,
+    /// The sync reached the end of the catalogue; otherwise the next one resumes.
+    pub complete: bool,
+}
+
+impl From<dossier::CatalogueSync> for CatalogueSync {
+    fn from(sync: dossier::CatalogueSync) -> Self {
+        Self {
+            not_modified: sync.not_modified,
+            pages: sync.pages,
+            updated: sync.updated,
+            withdrawn: sync.withdrawn,
+            procedures: sync.procedures,
+            complete: sync.complete,
+        }
+    }
+}
+
+/// Dossiers: find the procedure a citizen needs among thousands, offline. Get it from
+/// `citizen.dossiers()`. (Drafts, attachments, submission and status tracking come later.)
+#[derive(uniffi::Object)]
+pub struct Dossiers {
+    inner: citizen_core::Dossiers,
+}
+
+impl Dossiers {
+    pub(crate) fn new(inner: citizen_core::Dossiers) -> Arc<Self> {
+        Arc::new(Self { inner })
+    }
+}
+
+#[uniffi::export]
+impl Dossiers {
+    /// Brings the stored procedure catalogue up to date with the portal (only the changes since
+    /// the last sync; the first sync downloads it all). Safe to interrupt: the next sync resumes.
+    /// `sync_now` keeps a catalogue current once it was synced here a first time.
+    pub async fn sync_catalogue(&self) -> Result<CatalogueSync, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move { inner.sync_catalogue().await })
+            .await??
+            .into())
+    }
+
+    /// Searches the stored catalogue offline, best first: `query` in any spelling (with or
+    /// without Vietnamese marks, `đ` or `d`, any case; the last word may be unfinished), narrowed
+    /// by `filter`, `page` from 0, `page_size` 1 to 100. An empty query lists by name.
+    pub async fn search(
+        &self,
+        query: String,
+        filter: CatalogueFilter,
+        page: u32,
+        page_size: u32,
+    ) -> Result<SearchPage, CitizenError> {
+        let inner = self.inner.clone();
+        let filter = dossier::CatalogueFilter {
+            agency: filter.agency,
+            level: filter.level.map(Into::into),
+        };
+        Ok(
+            runtime::run(async move { inner.search(&query, filter, page, page_size).await })
+                .await??
+                .into(),
+        )
+    }
+
+    /// The whole record of procedure `code` (form, fees, attachments); `None` if the stored
+    /// catalogue has no such procedure.
+    pub async fn procedure(&self, code: String) -> Result<Option<Procedure>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move { inner.procedure(&code).await })
+            .await??
+            .map(Into::into))
+    }
+
+    /// The agencies of the stored catalogue (at `level`, or all), for the search filter.
+    pub async fn agencies(
+        &self,
+        level: Option<ProcedureLevel>,
+    ) -> Result<Vec<AgencySummary>, CitizenError> {
+        let inner = self.inner.clone();
+        let level = level.map(Into::into);
+        Ok(runtime::run(async move { inner.agencies(level).await })
+            .await??
+            .into_iter()
+            .map(|a| AgencySummary {
+                agency: a.agency.into(),
+                level: a.level.into(),
+                procedures: a.procedures,
+            })
+            .collect())
+    }
+}
