@@ -5,8 +5,8 @@
 //! scripted citizen journey ([`demo`]) that drives the SDK's public Rust API against it. Does not
 //! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
 
-pub mod checkin;
 pub mod catalogue;
+pub mod checkin;
 pub mod demo;
 pub mod enrollment;
 pub mod health;
