@@ -34,8 +34,9 @@ use ring::{hmac, pbkdf2};
 const SQLITE_OK: c_int = 0;
 const SQLITE_ERROR: c_int = 1;
 
-/// `SQLCIPHER_ENCRYPT` (`SQLCIPHER_DECRYPT` is 0).
+/// `SQLCIPHER_ENCRYPT` and `SQLCIPHER_DECRYPT`.
 const ENCRYPT: c_int = 1;
+const DECRYPT: c_int = 0;
 /// `SQLCIPHER_HMAC_SHA1` / `_SHA256` / `_SHA512`; the `SQLCIPHER_PBKDF2_HMAC_*` values are the same.
 const SHA1: c_int = 0;
 const SHA256: c_int = 1;
@@ -350,7 +351,11 @@ unsafe extern "C" fn cipher(
 ) -> c_int {
     guarded(|| {
         let len = usize::try_from(len).map_err(drop)?;
-        if key_len != KEY_LEN as c_int || len % BLOCK_LEN != 0 || data.is_null() || out.is_null() {
+        let valid_mode = mode == ENCRYPT || mode == DECRYPT;
+        if !valid_mode || key_len != KEY_LEN as c_int || len % BLOCK_LEN != 0 {
+            return Err(());
+        }
+        if data.is_null() || out.is_null() {
             return Err(());
         }
         // SAFETY: SQLCipher passes a key of `key_len` (checked: 32) bytes and an IV of the size
@@ -479,7 +484,7 @@ mod tests {
             (SQLITE_OK, expected.clone())
         );
         assert_eq!(
-            run_cipher(0, &key, 32, &expected, 32),
+            run_cipher(DECRYPT, &key, 32, &expected, 32),
             (SQLITE_OK, plain.clone())
         );
         // In place (the same buffer for input and output).
@@ -490,7 +495,7 @@ mod tests {
         let rc = unsafe {
             cipher(
                 std::ptr::null_mut(),
-                0,
+                DECRYPT,
                 key.as_ptr(),
                 32,
                 iv.as_ptr(),
@@ -503,6 +508,7 @@ mod tests {
         // A short key or a partial block is refused, not truncated.
         assert_eq!(run_cipher(ENCRYPT, &key, 16, &plain, 32).0, SQLITE_ERROR);
         assert_eq!(run_cipher(ENCRYPT, &key, 32, &plain, 31).0, SQLITE_ERROR);
+        assert_eq!(run_cipher(7, &key, 32, &plain, 32).0, SQLITE_ERROR);
     }
 
     /// RFC 4231 test case 2 (HMAC-SHA512 and HMAC-SHA256, key "Jefe"), the message in two parts
