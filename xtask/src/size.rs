@@ -208,7 +208,9 @@ fn crate_of(symbol: &str) -> &str {
     {
         return first;
     }
-    if name.starts_with("ring_core_") {
+    // ring prefixes its C and assembly symbols, except its P-256 table (151 KB), which keeps
+    // OpenSSL's name.
+    if name.starts_with("ring_core_") || name.starts_with("ecp_nistz256_") {
         "ring (C/asm)"
     } else if name.starts_with("uniffi_") || name.starts_with("ffi_citizen") {
         "citizen_ffi (exports)"
@@ -235,6 +237,7 @@ mod tests {
             "serde_json"
         );
         assert_eq!(crate_of("ring_core_0_17_14_bn_mul_mont"), "ring (C/asm)");
+        assert_eq!(crate_of("ecp_nistz256_precomputed"), "ring (C/asm)");
         assert_eq!(
             crate_of("__do_global_dtors_aux"),
             "(other C: libc glue, linker)"
