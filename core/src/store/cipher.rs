@@ -17,6 +17,11 @@
 //! SQLCipher's `#if` chain checks first: iOS keeps CommonCrypto (the system's own, hardware
 //! backed, no code in the library) and this table is never registered there.
 //!
+//! Key material: SQLCipher keeps its keys in its own locked, wiped memory and passes them in for
+//! each call. The AES key schedule built here is wiped when the call ends (`aes`'s `zeroize`);
+//! ring's HMAC and PBKDF2 states are not (ring offers no wiping), so their key-derived pads stay
+//! on the calling thread's stack until overwritten, as with any ring HMAC key.
+//!
 //! Every function here is called by C with raw pointers. The rules: each checks its sizes and
 //! pointers before making a slice, never panics across the boundary (a panic becomes
 //! `SQLITE_ERROR`), and reports failure with `SQLITE_ERROR`, which SQLCipher turns into a failed
