@@ -10,7 +10,7 @@
 //! - `cargo xtask interop`: the SD-JWT interop suite alone (the wallet against PyPI `sd-jwt`).
 //! - `cargo xtask ship-checks`: the shipping checks alone (`android-16k`, `ios-privacy`,
 //!   `ffi-docs`, `r8-rules`; also part of `test`).
-//! - `cargo xtask size`: builds the phone library (profile `phone`, vendored OpenSSL) for the
+//! - `cargo xtask size`: builds the phone library (profile `phone`) for the
 //!   host and prints its stripped size and largest crates (`lib.size_mb` of `bench`).
 //! - `cargo xtask deny [--advisories]`: cargo-deny's licence, ban and source checks offline
 //!   (suite `deny`, also part of `test`); with `--advisories`, the RustSec advisory check alone

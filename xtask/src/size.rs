@@ -2,13 +2,12 @@
 //! `cargo xtask bench`, and which crates it is made of.
 //!
 //! Owns: building `citizen-ffi` as a cdylib for the host target with the `phone` profile (the
-//! workspace `Cargo.toml`) and the `vendored-openssl` feature, as the Android and iOS builds
-//! link it (OpenSSL built from source for SQLCipher, LTO fat); the stripped size in MB
-//! (10^6 bytes); the per-crate table of docs/size.md, from the symbol sizes of the unstripped
-//! library (`nm --print-size`) grouped by the crate that defines them (Rust symbols by their
-//! first path segment, C symbols by the static archive of OpenSSL or SQLCipher that defines
-//! them). Does not own the profile
-//! or the features themselves.
+//! workspace `Cargo.toml`), as the Android builds link it (SQLCipher compiled from source with
+//! its crypto provider in Rust, no OpenSSL, LTO fat); the stripped size in MB (10^6 bytes); the
+//! per-crate table of docs/size.md, from the symbol sizes of the unstripped library
+//! (`nm --print-size`) grouped by the crate that defines them (Rust symbols by their first path
+//! segment, C symbols by the static archive of SQLCipher that defines them). Does not own the
+//! profile or the features themselves.
 //!
 //! The library is built unstripped (`CARGO_PROFILE_PHONE_STRIP=false`, so the symbols name their
 //! crates) and a copy is stripped with binutils' `strip --strip-all` for the figure: what
@@ -83,7 +82,7 @@ pub fn measure() -> Result<Size> {
 /// `cargo xtask size`: the figure and the largest crates.
 pub fn run_alone() -> Result<()> {
     let size = measure()?;
-    println!("\n== phone library (host target, profile `phone`, vendored OpenSSL)");
+    println!("\n== phone library (host target, profile `phone`)");
     println!(
         "lib.size_mb: {:.3} MB (target <= {TARGET_MB})",
         size.stripped_mb
@@ -103,7 +102,7 @@ pub fn run_alone() -> Result<()> {
 }
 
 /// The C flags of the phone targets in `.cargo/config.toml` (`[env]` `CFLAGS_<target>`), given to
-/// the host build so that its C code (OpenSSL above all) is compiled as on phones.
+/// the host build so that its C code (SQLCipher, ring's C) is compiled as on phones.
 const PHONE_CFLAGS: &str = "-Os";
 
 /// `lib.size_mb` must stay at or under this (issue 10).
@@ -112,14 +111,13 @@ const TOP_CRATES: usize = 25;
 
 /// Builds the unstripped phone library for the host and returns its path.
 fn build() -> Result<PathBuf> {
-    step("build citizen-ffi as a cdylib, profile `phone`, vendored OpenSSL");
+    step("build citizen-ffi as a cdylib, profile `phone`");
     util::run(
         util::cargo()
             .env("CARGO_PROFILE_PHONE_STRIP", "false")
             .env(host_cflags_variable(), PHONE_CFLAGS)
             .args(["rustc", "--quiet", "-p", "citizen-ffi", "--lib"])
-            .args(["--profile", "phone", "--crate-type", "cdylib"])
-            .args(["--features", "vendored-openssl"]),
+            .args(["--profile", "phone", "--crate-type", "cdylib"]),
     )?;
     Ok(library_in(&target_dir().join("phone")))
 }
@@ -146,20 +144,13 @@ fn library_in(dir: &Path) -> PathBuf {
 }
 
 /// The C libraries built into the phone library, each with the names its static archive
-/// defines: OpenSSL's libcrypto (built by openssl-src for openssl-sys) and SQLCipher (built by
-/// libsqlite3-sys). Their symbols are C names, so only the archives can tell them apart. The
-/// newest archive of each wins (older build folders of other configurations may linger).
+/// defines: SQLCipher (built by libsqlite3-sys; its crypto is Rust, so no OpenSSL). Their
+/// symbols are C names, so only the archives can tell them apart. The newest archive of each
+/// wins (older build folders of other configurations may linger).
 fn c_library_symbols() -> Result<Vec<(&'static str, HashSet<String>)>> {
     let build = target_dir().join("phone/build");
     let mut libraries = Vec::new();
-    for (label, prefix, archive) in [
-        (
-            "openssl libcrypto (C)",
-            "openssl-sys-",
-            "out/openssl-build/install/lib/libcrypto.a",
-        ),
-        ("sqlcipher (C)", "libsqlite3-sys-", "out/libsqlcipher.a"),
-    ] {
+    for (label, prefix, archive) in [("sqlcipher (C)", "libsqlite3-sys-", "out/libsqlcipher.a")] {
         let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
         for entry in std::fs::read_dir(&build)? {
             let dir = entry?.path();
@@ -217,7 +208,9 @@ fn crate_of(symbol: &str) -> &str {
     {
         return first;
     }
-    if name.starts_with("ring_core_") {
+    // ring prefixes its C and assembly symbols, except its P-256 table (151 KB), which keeps
+    // OpenSSL's name.
+    if name.starts_with("ring_core_") || name.starts_with("ecp_nistz256_") {
         "ring (C/asm)"
     } else if name.starts_with("uniffi_") || name.starts_with("ffi_citizen") {
         "citizen_ffi (exports)"
@@ -244,6 +237,7 @@ mod tests {
             "serde_json"
         );
         assert_eq!(crate_of("ring_core_0_17_14_bn_mul_mont"), "ring (C/asm)");
+        assert_eq!(crate_of("ecp_nistz256_precomputed"), "ring (C/asm)");
         assert_eq!(
             crate_of("__do_global_dtors_aux"),
             "(other C: libc glue, linker)"

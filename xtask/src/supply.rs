@@ -9,9 +9,9 @@
 //!
 //! The SBOM is made here rather than by cargo-cyclonedx: it needs nothing installed (a fresh
 //! machine has the SBOM in seconds instead of after a crate build) and says exactly what the
-//! phone library is built from: `citizen-ffi` with the `vendored-openssl` feature, for the
-//! Android and iOS targets, normal and build dependencies (OpenSSL's and SQLCipher's sources reach the library through
-//! build dependencies).
+//! phone library is built from: `citizen-ffi` with its default features, for the Android and
+//! iOS targets, normal and build dependencies (SQLCipher's sources reach the library through a
+//! build dependency; there is no OpenSSL: SQLCipher's crypto provider is Rust).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -106,10 +106,9 @@ const PHONE_TARGETS: [&str; 6] = [
 
 /// `cargo xtask sbom`: writes `target/sbom/citizen-ffi.cdx.json` and prints its path.
 pub fn sbom() -> Result<()> {
-    step("sbom: CycloneDX 1.5 JSON of citizen-ffi (feature vendored-openssl) from cargo metadata");
+    step("sbom: CycloneDX 1.5 JSON of citizen-ffi from cargo metadata");
     let mut command = util::cargo();
     command.args(["metadata", "--format-version", "1", "--locked"]);
-    command.args(["--features", "citizen-ffi/vendored-openssl"]);
     for target in PHONE_TARGETS {
         command.args(["--filter-platform", target]);
     }
@@ -165,7 +164,7 @@ fn cyclonedx(metadata: &Value) -> Result<Value> {
     };
     let runtime = reach(false);
     let reachable = reach(true);
-    // `openssl-src` and `sqlcipher-src` are build dependencies whose C sources are compiled
+    // `sqlcipher-src` (like any `-src` crate) is a build dependency whose C sources are compiled
     // into the library: linked, like the normal dependencies.
     let linked = |id: &str| {
         runtime.contains(id)
@@ -234,7 +233,7 @@ fn cyclonedx(metadata: &Value) -> Result<Value> {
             "tools": [{ "vendor": "Citizen SDK", "name": "cargo xtask sbom" }],
             "component": component(root_id),
             "properties": [
-                { "name": "cdx:cargo:features", "value": "vendored-openssl" },
+                { "name": "cdx:cargo:features", "value": "default" },
                 { "name": "cdx:cargo:lockfile", "value": root().join("Cargo.lock").display().to_string() },
             ],
         },

@@ -17,6 +17,7 @@
 //! async worker; a closure handed to `read`/`write` does database work only (no network, no
 //! platform calls, no events), so no foreign callback ever runs while the database is busy.
 
+mod cipher;
 mod keys;
 mod lock;
 pub mod meta;
@@ -395,6 +396,7 @@ fn open_keyed_connection(
     sealer: &dyn SecretSealer,
 ) -> Result<(StorePaths, Connection, bool), StoreError> {
     route_sqlite_logging_to_tracing();
+    cipher::ensure_linked();
     let paths = StorePaths::new(dir);
     let database_exists = paths.db.exists();
     let current = read_sealed(&paths.key)?;
