@@ -307,6 +307,7 @@ fn config_field_and_code(error: &ConfigError) -> (String, &'static str) {
             (format!("origin_pins[{index}].spki_pins"), "pins_required")
         }
         ConfigError::InvalidTimeout => ("request_timeout_ms".into(), "out_of_range"),
+        ConfigError::InvalidCheckinRetention => ("checkin_retention_days".into(), "out_of_range"),
         ConfigError::InvalidTrustAnchor { index } => {
             (format!("trust_anchors[{index}]"), "invalid_trust_anchor")
         }
@@ -557,6 +558,7 @@ mod tests {
             origin_pins: vec![],
             allow_unpinned: true,
             request_timeout_ms: 1000,
+            checkin_retention_days: 14,
             trust_anchors: vec![
                 anchor(
                     r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,

@@ -35,6 +35,9 @@ pub struct CitizenConfig {
     /// The keys that may sign the trust list: see `citizen_core::CitizenConfig::trust_anchors`.
     #[uniffi(default = [])]
     pub trust_anchors: Vec<TrustAnchor>,
+    /// Days the check-in diary keeps an entry before the SDK purges it (1 to 365).
+    #[uniffi(default = 14)]
+    pub checkin_retention_days: u32,
 }
 
 /// A trust-list signing key: its key id and its P-256 public JWK as JSON text. See
@@ -86,6 +89,7 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
             allow_unpinned: config.allow_unpinned,
             request_timeout: Duration::from_millis(config.request_timeout_ms.into()),
             trust_anchors,
+            checkin_retention_days: config.checkin_retention_days,
         })
     }
 }

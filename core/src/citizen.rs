@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkin::{CheckInError, CheckIns};
 use crate::config::{CitizenConfig, ConfigError};
 use crate::events::{Event, EventBus, EventListener, Subscription};
 use crate::net::{HttpClient, NetError};
@@ -38,6 +39,8 @@ pub enum Error {
     Net(#[from] NetError),
     #[error(transparent)]
     Wallet(#[from] WalletError),
+    #[error(transparent)]
+    CheckIn(#[from] CheckInError),
     #[error("the portal speaks API version {found}; this SDK speaks {supported}")]
     UnsupportedPortalVersion { found: u32, supported: u32 },
     /// The trust list was refused (signature, anchors, format, expiry, rollback) or is missing.
@@ -103,6 +106,14 @@ pub struct Citizen {
     portal_reachable: Mutex<Option<bool>>,
     wallet: Wallet,
     verifier: Arc<Verifier>,
+    checkins: CheckIns,
+}
+
+impl Drop for Citizen {
+    fn drop(&mut self) {
+        // Ticket watchers hold only weak references, but one may be mid-poll: stop them all.
+        self.checkins.stop_watchers();
+    }
 }
 
 impl Citizen {
@@ -112,6 +123,7 @@ impl Citizen {
     pub async fn open(config: CitizenConfig, platform: Platform) -> Result<Self, Error> {
         let http = HttpClient::new(&config)?;
         crate::config::validate_trust_anchors(&config.trust_anchors)?;
+        crate::config::validate_checkin_retention(config.checkin_retention_days)?;
         let store = Arc::new(Store::open(&config.data_dir, platform.sealer.clone()).await?);
         let trust = Arc::new(TrustCache::load(&store, &http, &config, crate::unix_now()).await?);
         tracing::info!(
@@ -136,6 +148,17 @@ impl Citizen {
             remote: Default::default(),
         });
         let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
+        let checkins = CheckIns::new(
+            store.clone(),
+            http.clone(),
+            events.clone(),
+            trust.clone(),
+            config.checkin_retention_days,
+        );
+        // The diary keeps nothing past its retention, whether or not the app ever syncs.
+        if let Err(error) = checkins.purge_expired(crate::unix_now()).await {
+            tracing::warn!(%error, "expired check-ins could not be purged at open");
+        }
         Ok(Self {
             store,
             http,
@@ -144,7 +167,13 @@ impl Citizen {
             portal_reachable: Mutex::new(None),
             wallet,
             verifier,
+            checkins,
         })
+    }
+
+    /// Check-ins: scan venue and counter codes, the private diary, exposure notices, tickets.
+    pub fn checkins(&self) -> CheckIns {
+        self.checkins.clone()
     }
 
     /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.
@@ -226,9 +255,10 @@ impl Citizen {
 
     /// Does the work that waits for the network (the outbox senders of each capability), for at
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
-    /// tasks; safe to call at any time and from several places (runs do not overlap). No
-    /// capability sends anything yet, so besides refreshing the trust list (when trust anchors
-    /// are configured; a failure there does not fail this call) it only reports.
+    /// tasks; safe to call at any time and from several places (runs do not overlap). Refreshes
+    /// the trust list (when trust anchors are configured) and the credential status, purges
+    /// check-ins past their retention, and downloads and matches exposure notices; a failure in
+    /// any of these does not fail this call.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
         let deadline = tokio::time::Instant::now() + time_budget;
         let mut completed = true;
@@ -246,6 +276,17 @@ impl Citizen {
             match tokio::time::timeout_at(deadline, self.wallet.refresh_status(false)).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => tracing::info!(%error, "the credential status was not refreshed"),
+                Err(_) => completed = false,
+            }
+        }
+        // The purge is local and always runs; the notices download needs a trust list.
+        if let Err(error) = self.checkins.purge_expired(crate::unix_now()).await {
+            tracing::warn!(%error, "expired check-ins could not be purged");
+        }
+        if completed && self.trust.list().is_some() {
+            match tokio::time::timeout_at(deadline, self.checkins.sync_notices()).await {
+                Ok(Ok(report)) => completed = !report.more,
+                Ok(Err(error)) => tracing::info!(%error, "exposure notices were not downloaded"),
                 Err(_) => completed = false,
             }
         }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_wallet_history"),
     migration!(7, "0007_wallet_credentials"),
     migration!(8, "0008_wallet_remote_requests"),
+    migration!(9, "0009_checkin_diary"),
 ];
 
 /// The schema version this build writes.
