@@ -5,6 +5,7 @@
 //! tokio runtime async calls run on. Does not own behaviour: every function here converts its
 //! arguments, calls `citizen-core`, and converts the answer back. Keep it that thin.
 
+mod checkins;
 mod error;
 mod platform;
 mod runtime;
@@ -16,6 +17,10 @@ mod wallet;
 
 use std::sync::{Arc, Mutex};
 
+pub use checkins::{
+    CheckInResult, CheckIns, DiaryEntry, EntryCursor, EntryPage, ExposureMatch, NoticesSync,
+    ShareReceipt, Ticket, TicketError, TicketState, VenueKind,
+};
 pub use error::{CitizenError, PlatformError};
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
 pub use scan::{ScannedKind, classify};
@@ -141,6 +146,12 @@ impl Citizen {
     /// The citizen's wallet (identity): activation, the PID, the PIN, the disclosure history.
     pub fn wallet(&self) -> Arc<Wallet> {
         Wallet::new(self.inner.wallet())
+    }
+
+    /// Check-ins: scan venue and counter codes, the private diary, exposure notices and queue
+    /// tickets.
+    pub fn checkins(&self) -> Arc<CheckIns> {
+        CheckIns::new(self.inner.checkins())
     }
 
     /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.

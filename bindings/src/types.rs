@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use citizen_core::ConfigError;
 
+use crate::checkins::TicketState;
 use crate::error::CitizenError;
 use crate::wallet::{HistoryKind, HistoryOutcome, WalletState};
 
@@ -215,6 +216,19 @@ pub enum Event {
     },
     /// See `citizen_core::Event::TrustListChanged`.
     TrustListChanged { state: TrustListState },
+    /// A check-in was recorded in the diary (`checkins().entry(entry_id)` reads it).
+    CheckedIn { entry_id: i64 },
+    /// The citizen checked out of a diary entry by hand.
+    CheckedOut { entry_id: i64 },
+    /// An exposure notice matched a diary entry (`checkins().matches()` lists it).
+    ExposureMatched { match_id: i64 },
+    /// A counter's queue ticket arrived or changed.
+    TicketUpdated {
+        entry_id: i64,
+        number: String,
+        position: u32,
+        state: TicketState,
+    },
 }
 
 impl Event {
@@ -237,6 +251,22 @@ impl Event {
                 outcome: outcome.into(),
             },
             citizen_core::Event::TrustListChanged { state } => Event::TrustListChanged {
+                state: state.into(),
+            },
+            citizen_core::Event::CheckedIn { entry_id } => Event::CheckedIn { entry_id },
+            citizen_core::Event::CheckedOut { entry_id } => Event::CheckedOut { entry_id },
+            citizen_core::Event::ExposureMatched { match_id } => {
+                Event::ExposureMatched { match_id }
+            }
+            citizen_core::Event::TicketUpdated {
+                entry_id,
+                number,
+                position,
+                state,
+            } => Event::TicketUpdated {
+                entry_id,
+                number,
+                position,
                 state: state.into(),
             },
             _ => return None,

@@ -281,6 +281,11 @@ impl CheckIns {
         Ok(purged)
     }
 
+    /// [`CheckIns::purge_expired`] at the phone's clock.
+    pub async fn purge_expired_now(&self) -> Result<usize, CheckInError> {
+        self.purge_expired(crate::unix_now()).await
+    }
+
     /// Every exposure match, newest first.
     pub async fn matches(&self) -> Result<Vec<ExposureMatch>, CheckInError> {
         Ok(self.context.store.read(diary::matches).await?)
