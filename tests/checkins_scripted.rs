@@ -11,7 +11,7 @@ use citizen_core::checkin::wire::{ExposureNotice, NoticesPage, ShareReceipt, Tic
 use citizen_core::checkin::{TicketState, VenueCode, VenueKind, notice, venue_code};
 use citizen_core::jose::SoftwareSigner;
 use citizen_core::trust_list::{TrustAnchor, TrustList, TrustedKey, VenueSigner};
-use citizen_core::{Citizen, Event};
+use citizen_core::{Citizen, Event, Subscription};
 use citizen_e2e::tls_server::{Ca, Responder, TlsServer, http_response};
 use citizen_e2e::*;
 
@@ -81,7 +81,13 @@ fn code(kind: VenueKind, id: u8) -> VenueCode {
     }
 }
 
-async fn open_against(server: &TlsServer, ca: &Ca, keys: &Keys, dir: &std::path::Path) -> Citizen {
+/// A `Citizen` of `server` with its trust list fetched, and a recorder of its events.
+async fn open_against(
+    server: &TlsServer,
+    ca: &Ca,
+    keys: &Keys,
+    dir: &std::path::Path,
+) -> (Citizen, Arc<Recorder>, Subscription) {
     let mut config = citizen_core::CitizenConfig::new(dir, &server.base_url);
     config.trusted_roots_pem = vec![ca.pem.clone()];
     config.portal_spki_pins = vec![ca.pin.clone()];
@@ -91,7 +97,9 @@ async fn open_against(server: &TlsServer, ca: &Ca, keys: &Keys, dir: &std::path:
     }];
     let citizen = open(config).await.unwrap();
     citizen.refresh_trust_list().await.unwrap();
-    citizen
+    let recorder = Arc::new(Recorder::default());
+    let subscription = citizen.subscribe(recorder.clone());
+    (citizen, recorder, subscription)
 }
 
 async fn start(respond: Responder) -> (Ca, TlsServer) {
@@ -154,9 +162,7 @@ async fn notices_are_downloaded_page_by_page_verified_matched_and_announced() {
     }))
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let citizen = open_against(&server, &ca, &keys, dir.path()).await;
-    let recorder = Arc::new(Recorder::default());
-    let _subscription = citizen.subscribe(recorder.clone());
+    let (citizen, recorder, _subscription) = open_against(&server, &ca, &keys, dir.path()).await;
     let checkins = citizen.checkins();
     let text = venue_code::mint(&code(VenueKind::Venue, 1), "venue-1", &keys.venue).unwrap();
     let entry = checkins.check_in(&text).await.unwrap().entry;
@@ -234,9 +240,7 @@ async fn a_counter_ticket_is_requested_polled_until_called_and_the_watcher_stops
     }))
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let citizen = open_against(&server, &ca, &keys, dir.path()).await;
-    let recorder = Arc::new(Recorder::default());
-    let _subscription = citizen.subscribe(recorder.clone());
+    let (citizen, recorder, _subscription) = open_against(&server, &ca, &keys, dir.path()).await;
     let checkins = citizen.checkins();
     let text =
         venue_code::mint(&code(VenueKind::ServiceCounter, 2), "venue-1", &keys.venue).unwrap();
