@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::notice::Visit;
-use super::venue_code::VenueCode;
+use super::venue_code::{AUTO_CHECKOUT_RANGE, VenueCode};
 use super::wire::{ExposureNotice, Ticket, TicketState, VenueKind};
 use crate::store::{StoreError, meta};
 use crate::wallet::history::{from_code, to_code};
@@ -136,12 +136,16 @@ pub fn open_entry_of_code(
 ) -> Result<Option<DiaryEntry>, StoreError> {
     let sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM checkin_diary
-         WHERE code_id = ?1 AND auto_checkout_at > ?2 AND checked_out_at IS NULL
+         WHERE checked_in_at > ?3 AND code_id = ?1 AND auto_checkout_at > ?2
+               AND checked_out_at IS NULL
          ORDER BY checked_in_at DESC, id DESC LIMIT 1"
     );
+    // No entry stays open longer than the longest automatic check-out: the time index finds
+    // the candidates.
+    let oldest_open = now.saturating_sub(i64::from(*AUTO_CHECKOUT_RANGE.end()));
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![code_id, now], |r| read_entry(r, now))
+        .query_row(params![code_id, now, oldest_open], |r| read_entry(r, now))
         .optional()?)
 }
 

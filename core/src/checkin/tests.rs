@@ -379,25 +379,42 @@ async fn entries_past_the_retention_are_purged_with_their_matches() {
     );
 }
 
-#[tokio::test]
-async fn the_purge_is_one_indexed_delete() {
-    let s = setup(14).await;
-    let plan: Vec<String> = s
-        .store
-        .read(|c| {
-            let mut q =
-                c.prepare("EXPLAIN QUERY PLAN DELETE FROM checkin_diary WHERE checked_in_at < 5")?;
+/// The steps SQLite plans for `sql`.
+async fn query_plan(store: &Store, sql: &'static str) -> Vec<String> {
+    store
+        .read(move |c| {
+            let mut q = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let rows = q
                 .query_map([], |r| r.get::<_, String>(3))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok::<_, StoreError>(rows)
         })
         .await
-        .unwrap();
-    assert!(
-        plan.iter().any(|step| step.contains("checkin_diary_time")),
-        "{plan:?}"
-    );
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_purge_and_the_dedupe_use_the_time_index() {
+    let s = setup(14).await;
+    let purge = query_plan(
+        &s.store,
+        "DELETE FROM checkin_diary WHERE checked_in_at < 5",
+    )
+    .await;
+    // The dedupe finds open entries through the same index, not by scanning the diary.
+    let dedupe = query_plan(
+        &s.store,
+        "SELECT id FROM checkin_diary
+         WHERE checked_in_at > 5 AND code_id = x'01' AND auto_checkout_at > 6
+               AND checked_out_at IS NULL",
+    )
+    .await;
+    for plan in [purge, dedupe] {
+        assert!(
+            plan.iter().any(|step| step.contains("checkin_diary_time")),
+            "{plan:?}"
+        );
+    }
 }
 
 #[tokio::test]
