@@ -315,4 +315,20 @@ async fn a_counter_ticket_is_requested_polled_until_called_and_the_watcher_stops
     let after_drop = polls.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(polls.load(Ordering::SeqCst), after_drop);
+
+    // Opened again, the SDK watches the waiting ticket again until it is called.
+    let (citizen, recorder, _subscription) = open_against(&server, &ca, &keys, dir.path()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !recorder.events().iter().any(|e| {
+        matches!(e, Event::TicketUpdated { entry_id: id, state: TicketState::Called, .. }
+            if *id != entry_id)
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the waiting ticket was not watched after reopening"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(polls.load(Ordering::SeqCst) > after_drop);
+    drop(citizen);
 }

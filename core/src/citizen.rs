@@ -159,6 +159,8 @@ impl Citizen {
         if let Err(error) = checkins.purge_expired(crate::unix_now()).await {
             tracing::warn!(%error, "expired check-ins could not be purged at open");
         }
+        // Queue tickets still waiting from the last session are watched again.
+        checkins.resume_watchers().await;
         Ok(Self {
             store,
             http,

@@ -408,6 +408,31 @@ type TicketColumns = (
     Option<String>,
 );
 
+/// The open entries whose ticket is still waiting, with the portal's pace: the tickets to watch
+/// again after a restart.
+pub fn waiting_tickets(conn: &Connection, now: i64) -> Result<Vec<(i64, u32)>, StoreError> {
+    let rows = conn
+        .prepare(
+            "SELECT id, ticket_poll_after FROM checkin_diary
+             WHERE checked_in_at > ?2 AND ticket_state = 'waiting' AND checked_out_at IS NULL
+                   AND auto_checkout_at > ?1",
+        )?
+        .query_map(
+            params![
+                now,
+                now.saturating_sub(i64::from(*AUTO_CHECKOUT_RANGE.end()))
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    u32::try_from(r.get::<_, i64>(1)?).unwrap_or(1),
+                ))
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Stores the ticket as the portal reported it; `true` when anything the citizen sees changed.
 /// `false` also when the entry is gone.
 pub fn store_ticket(

@@ -374,12 +374,14 @@ impl CheckIns {
 
     /// Shares the chosen entries (venue, check-in and check-out times, nothing else) with
     /// `agency`: the one call through which diary data leaves the phone. Every entry must exist
-    /// and be at one of that agency's venues.
+    /// and be at one of that agency's venues; an id given twice is shared once.
     pub async fn share(
         &self,
-        entry_ids: Vec<i64>,
+        mut entry_ids: Vec<i64>,
         agency: &str,
     ) -> Result<ShareReceipt, CheckInError> {
+        entry_ids.sort_unstable();
+        entry_ids.dedup();
         if entry_ids.is_empty() || entry_ids.len() > MAX_SHARED_ENTRIES {
             return Err(CheckInError::InvalidInput("entry_ids"));
         }
@@ -454,6 +456,24 @@ impl CheckIns {
             self.watch(entry_id, info.poll_after);
         }
         Ok(info)
+    }
+
+    /// Watches again the tickets still waiting (after a restart). Best effort.
+    pub(crate) async fn resume_watchers(&self) {
+        let now = crate::unix_now();
+        match self
+            .context
+            .store
+            .read(move |conn| diary::waiting_tickets(conn, now))
+            .await
+        {
+            Ok(waiting) => {
+                for (entry_id, poll_after) in waiting {
+                    self.watch(entry_id, poll_after);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "waiting tickets could not be read"),
+        }
     }
 
     /// Asks the portal for the ticket's state now, stores it and announces a change. For apps
