@@ -344,7 +344,11 @@ impl CheckIns {
             let (notices, refused) = notice::verify_page(&page, &list, now)?;
             report.pages += 1;
             report.refused_notices += refused as u32;
-            let stored_cursor = page.cursor.clone();
+            // An empty cursor (nothing published yet) keeps the one held.
+            let next_cursor = Some(page.cursor.clone())
+                .filter(|c| !c.is_empty())
+                .or_else(|| cursor.clone());
+            let stored_cursor = next_cursor.clone().unwrap_or_default();
             // An ETag is kept only from the last page: one kept mid-way could answer `304` while
             // pages still wait.
             let stored_etag = response.etag.filter(|_| !page.more);
@@ -363,7 +367,7 @@ impl CheckIns {
             report.new_notices += new_notices.max(0) as u32;
             report.new_matches += ids.len() as u32;
             match_ids.extend(ids);
-            cursor = Some(page.cursor);
+            cursor = next_cursor;
             report.more = page.more;
             if !page.more {
                 break;

@@ -52,7 +52,7 @@ pub enum NoticeError {
 pub enum NoticePageError {
     #[error("the page holds more notices than a page may")]
     TooManyNotices,
-    #[error("the page's cursor is empty, too long or not printable")]
+    #[error("the page's cursor is too long or not printable")]
     InvalidCursor,
 }
 
@@ -103,15 +103,14 @@ fn check_bounds(notice: &ExposureNotice, now: i64) -> Result<(), NoticeError> {
     Ok(())
 }
 
-/// Checks a page's envelope: the count of notices and the cursor.
+/// Checks a page's envelope: the count of notices and the cursor (at most
+/// [`MAX_CURSOR_CHARS`] printable ASCII characters; empty means "no cursor yet").
 pub fn check_page(page: &NoticesPage) -> Result<(), NoticePageError> {
     if page.notices.len() > MAX_NOTICES_PER_PAGE {
         return Err(NoticePageError::TooManyNotices);
     }
-    if page.cursor.is_empty()
-        || page.cursor.len() > MAX_CURSOR_CHARS
-        || !page.cursor.bytes().all(|b| b.is_ascii_graphic())
-    {
+    // An empty cursor is allowed (nothing published yet): the caller keeps the one it had.
+    if page.cursor.len() > MAX_CURSOR_CHARS || !page.cursor.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(NoticePageError::InvalidCursor);
     }
     Ok(())
@@ -270,6 +269,21 @@ mod tests {
             verify_page(&page, &a.list, NOW),
             Err(NoticePageError::TooManyNotices)
         );
+        let long_cursor = NoticesPage {
+            notices: vec![],
+            cursor: "c".repeat(MAX_CURSOR_CHARS + 1),
+            more: false,
+        };
+        assert_eq!(
+            verify_page(&long_cursor, &a.list, NOW),
+            Err(NoticePageError::InvalidCursor)
+        );
+        let empty = NoticesPage {
+            notices: vec![],
+            cursor: String::new(),
+            more: false,
+        };
+        assert_eq!(verify_page(&empty, &a.list, NOW), Ok((vec![], 0)));
         // A page with one bad notice keeps the good ones.
         let good = sign_notice(&notice(), "venue-health-1", &a.health).unwrap();
         let page = NoticesPage {
