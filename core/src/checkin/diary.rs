@@ -477,13 +477,22 @@ pub fn store_ticket(
     Ok(before != after)
 }
 
+/// What [`store_notices`] stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredNotices {
+    /// Notices stored for the first time.
+    pub new_notices: usize,
+    /// The ids of the new matches.
+    pub match_ids: Vec<i64>,
+}
+
 /// Stores verified notices (a repeat of a stored id is ignored) and matches the new ones against
-/// the diary. Returns the ids of the new matches.
+/// the diary.
 pub fn store_notices(
     tx: &Transaction<'_>,
     notices: &[ExposureNotice],
     now: i64,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<StoredNotices, StoreError> {
     let mut fresh = Vec::new();
     {
         let mut insert = tx.prepare_cached(
@@ -513,7 +522,10 @@ pub fn store_notices(
         let pairs = super::notice::match_visits(&visits, std::slice::from_ref(notice));
         ids.extend(insert_matches(tx, &pairs, now)?);
     }
-    Ok(ids)
+    Ok(StoredNotices {
+        new_notices: fresh.len(),
+        match_ids: ids,
+    })
 }
 
 /// The stays at one venue, for matching.

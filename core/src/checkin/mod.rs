@@ -352,21 +352,17 @@ impl CheckIns {
             // An ETag is kept only from the last page: one kept mid-way could answer `304` while
             // pages still wait.
             let stored_etag = response.etag.filter(|_| !page.more);
-            let (new_notices, ids) = context
+            let stored = context
                 .store
                 .write(move |tx| {
-                    let before: i64 =
-                        tx.query_row("SELECT count(*) FROM checkin_notices", [], |r| r.get(0))?;
-                    let ids = diary::store_notices(tx, &notices, now)?;
-                    let after: i64 =
-                        tx.query_row("SELECT count(*) FROM checkin_notices", [], |r| r.get(0))?;
+                    let stored = diary::store_notices(tx, &notices, now)?;
                     diary::set_notices_cursor(tx, &stored_cursor, stored_etag.as_deref())?;
-                    Ok::<_, StoreError>((after - before, ids))
+                    Ok::<_, StoreError>(stored)
                 })
                 .await?;
-            report.new_notices += new_notices.max(0) as u32;
-            report.new_matches += ids.len() as u32;
-            match_ids.extend(ids);
+            report.new_notices += stored.new_notices as u32;
+            report.new_matches += stored.match_ids.len() as u32;
+            match_ids.extend(stored.match_ids);
             cursor = next_cursor;
             report.more = page.more;
             if !page.more {

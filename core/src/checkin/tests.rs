@@ -349,7 +349,8 @@ async fn entries_past_the_retention_are_purged_with_their_matches() {
         .write(move |tx| diary::store_notices(tx, &[old, recent], now))
         .await
         .unwrap();
-    assert_eq!(matched.len(), 2);
+    assert_eq!(matched.match_ids.len(), 2);
+    assert_eq!(matched.new_notices, 2);
     assert_eq!(s.checkins.retention_days(), 3);
     assert_eq!(s.checkins.purge_expired(now).await.unwrap(), 2);
     assert_eq!(s.checkins.purge_expired(now).await.unwrap(), 0);
@@ -440,7 +441,8 @@ async fn notices_stored_later_and_check_ins_after_a_notice_both_match() {
         .write(move |tx| diary::store_notices(tx, &[stored.clone(), stored], now))
         .await
         .unwrap();
-    assert_eq!(ids.len(), 1, "a repeated notice matches once");
+    assert_eq!(ids.new_notices, 1, "a repeated notice is stored once");
+    assert_eq!(ids.match_ids.len(), 1, "and matches once");
     // A check-in at the same venue after the notice arrived matches at once.
     let mut later = code.clone();
     later.code_id = vec![9; 16];
