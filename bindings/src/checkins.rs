@@ -234,10 +234,10 @@ pub struct ExposureMatch {
     pub venue_id: String,
     /// The venue's name, from the diary.
     pub venue_name: String,
-    /// The notice's window: from (Unix seconds).
-    pub from: i64,
-    /// The notice's window: until (Unix seconds).
-    pub until: i64,
+    /// The start of the notice's window (Unix seconds). Not `from`: a keyword in Python.
+    pub from_at: i64,
+    /// The end of the notice's window (Unix seconds), exclusive.
+    pub until_at: i64,
     /// The agency's message to show the citizen.
     pub message: String,
     /// When the SDK found the match (Unix seconds).
@@ -253,8 +253,8 @@ impl From<core::ExposureMatch> for ExposureMatch {
             agency: m.agency,
             venue_id: m.venue_id,
             venue_name: m.venue_name,
-            from: m.from,
-            until: m.until,
+            from_at: m.from,
+            until_at: m.until,
             message: m.message,
             matched_at: m.matched_at,
         }
