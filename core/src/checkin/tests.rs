@@ -602,6 +602,11 @@ async fn without_a_trust_list_nothing_is_checked_in() {
         bare.check_in(&text).await,
         Err(CheckInError::NoTrustList)
     ));
+    // A text that is no venue code is unreadable, trust list or not.
+    assert!(matches!(
+        bare.check_in("https://example.com/").await,
+        Err(CheckInError::Code(VenueCodeError::Unreadable(_)))
+    ));
     assert!(matches!(
         bare.sync_notices().await,
         Err(CheckInError::NoTrustList)
