@@ -8,6 +8,7 @@
 //! (uniffi-rs #1434).
 
 use citizen_core::DossierError;
+use citizen_core::checkin::{CheckInError, VenueCodeError};
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::pin::{PinError, WeakPin};
 use citizen_core::{ConfigError, NetError, StoreError, TrustError, TrustListError, WalletError};
@@ -140,6 +141,7 @@ impl From<citizen_core::Error> for CitizenError {
             citizen_core::Error::Store(store) => from_store(store, detail),
             citizen_core::Error::Net(net) => from_net(net, detail),
             citizen_core::Error::Wallet(wallet) => wallet.into(),
+            citizen_core::Error::CheckIn(checkin) => checkin.into(),
             citizen_core::Error::UnsupportedPortalVersion { .. } => {
                 CitizenError::Unsupported { detail }
             }
@@ -220,6 +222,52 @@ impl From<WalletError> for CitizenError {
             WalletError::Platform(platform) => from_platform(platform, detail),
             WalletError::Net(net) => from_net(net, detail),
             WalletError::Store(store) => from_store(store, detail),
+            _ => CitizenError::Internal { detail },
+        }
+    }
+}
+
+/// A refused code or notice is `Untrusted` with a code per check; an unreadable scan is
+/// `InvalidInput` on `text`.
+impl From<CheckInError> for CitizenError {
+    fn from(error: CheckInError) -> Self {
+        let detail = error.to_string();
+        let untrusted = |code: &str| CitizenError::Untrusted {
+            code: code.into(),
+            detail: detail.clone(),
+        };
+        let state = |code: &str| CitizenError::InvalidState {
+            code: code.into(),
+            detail: detail.clone(),
+        };
+        match error {
+            CheckInError::Code(code) => match code {
+                VenueCodeError::Unreadable(_) => CitizenError::InvalidInput {
+                    field: "text".into(),
+                    code: "unreadable".into(),
+                    detail,
+                },
+                VenueCodeError::UnknownKey => untrusted("venue_unknown_key"),
+                VenueCodeError::KeyNotValid => untrusted("venue_key_not_valid"),
+                VenueCodeError::BadSignature => untrusted("venue_bad_signature"),
+                VenueCodeError::WrongAgency => untrusted("venue_wrong_agency"),
+                VenueCodeError::Expired => untrusted("venue_code_expired"),
+                VenueCodeError::NotYetValid => untrusted("venue_code_not_yet_valid"),
+                _ => untrusted("venue_code_invalid"),
+            },
+            CheckInError::NoTrustList => untrusted("no_trust_list"),
+            CheckInError::NotFound => CitizenError::NotFound { detail },
+            CheckInError::NotACounter => state("not_a_counter"),
+            CheckInError::CheckedOut => state("checked_out"),
+            CheckInError::InvalidInput(field) => CitizenError::InvalidInput {
+                field: field.into(),
+                code: "invalid".into(),
+                detail,
+            },
+            CheckInError::NoticesRefused(_) => untrusted("notices_refused"),
+            CheckInError::InvalidAnswer(_) => CitizenError::Server { status: 0, detail },
+            CheckInError::Net(net) => from_net(net, detail),
+            CheckInError::Store(store) => from_store(store, detail),
             _ => CitizenError::Internal { detail },
         }
     }
@@ -338,6 +386,7 @@ fn config_field_and_code(error: &ConfigError) -> (String, &'static str) {
             (format!("origin_pins[{index}].spki_pins"), "pins_required")
         }
         ConfigError::InvalidTimeout => ("request_timeout_ms".into(), "out_of_range"),
+        ConfigError::InvalidCheckinRetention => ("checkin_retention_days".into(), "out_of_range"),
         ConfigError::InvalidTrustAnchor { index } => {
             (format!("trust_anchors[{index}]"), "invalid_trust_anchor")
         }
@@ -584,6 +633,14 @@ mod tests {
                 TrustError::List(TrustListError::NoAnchors).into(),
                 "invalid_input",
             ),
+            (CheckInError::Net(NetError::Unreachable).into(), "network"),
+            (CheckInError::NotFound.into(), "not_found"),
+            (CheckInError::NoTrustList.into(), "untrusted"),
+            (CheckInError::NotACounter.into(), "invalid_state"),
+            (
+                CheckInError::Code(VenueCodeError::WrongAgency).into(),
+                "untrusted",
+            ),
         ];
         for (core, code) in cases {
             assert_eq!(CitizenError::from(core).code(), code);
@@ -596,6 +653,22 @@ mod tests {
                 assert_eq!(code, "invalid_pin");
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn refused_venue_codes_have_stable_codes() {
+        for (error, expected) in [
+            (VenueCodeError::UnknownKey, "venue_unknown_key"),
+            (VenueCodeError::BadSignature, "venue_bad_signature"),
+            (VenueCodeError::WrongAgency, "venue_wrong_agency"),
+            (VenueCodeError::Expired, "venue_code_expired"),
+            (VenueCodeError::KeyNotValid, "venue_key_not_valid"),
+        ] {
+            match CitizenError::from(CheckInError::Code(error)) {
+                CitizenError::Untrusted { code, .. } => assert_eq!(code, expected),
+                other => panic!("{other:?}"),
+            }
         }
     }
 
@@ -613,6 +686,7 @@ mod tests {
             origin_pins: vec![],
             allow_unpinned: true,
             request_timeout_ms: 1000,
+            checkin_retention_days: 14,
             trust_anchors: vec![
                 anchor(
                     r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,

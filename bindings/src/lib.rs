@@ -5,6 +5,7 @@
 //! tokio runtime async calls run on. Does not own behaviour: every function here converts its
 //! arguments, calls `citizen-core`, and converts the answer back. Keep it that thin.
 
+mod checkins;
 mod dossiers;
 mod error;
 mod health;
@@ -19,6 +20,10 @@ mod wallet;
 
 use std::sync::{Arc, Mutex};
 
+pub use checkins::{
+    CheckInResult, CheckIns, DiaryEntry, EntryCursor, EntryPage, ExposureMatch, NoticesSync,
+    ShareReceipt, Ticket, TicketError, TicketState, VenueKind,
+};
 pub use dossiers::{
     Agency, AgencySummary, AttachmentRule, CatalogueFilter, CatalogueSync, Dossiers, Fee,
     FieldKind, FormField, Procedure, ProcedureLevel, ProcedureSummary, SearchPage, SelectOption,
@@ -156,6 +161,12 @@ impl Citizen {
     /// whole records, agencies).
     pub fn dossiers(&self) -> Arc<Dossiers> {
         Dossiers::new(self.inner.dossiers())
+    }
+
+    /// Check-ins: scan venue and counter codes, the private diary, exposure notices and queue
+    /// tickets.
+    pub fn checkins(&self) -> Arc<CheckIns> {
+        CheckIns::new(self.inner.checkins())
     }
 
     /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.

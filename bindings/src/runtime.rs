@@ -32,6 +32,22 @@ where
     runtime().spawn(future).await.map_err(join_error)
 }
 
+/// Runs `operation` on a clone of a core capability handle on the SDK runtime; the core's error
+/// becomes a [`CitizenError`].
+pub(crate) async fn call<H, T, E, F>(
+    handle: &H,
+    operation: impl FnOnce(H) -> F,
+) -> Result<T, CitizenError>
+where
+    H: Clone,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+    CitizenError: From<E>,
+{
+    Ok(run(operation(handle.clone())).await??)
+}
+
 /// Runs blocking work (SQLite, file I/O) on the runtime's blocking pool.
 pub(crate) async fn run_blocking<F, T>(work: F) -> Result<T, CitizenError>
 where

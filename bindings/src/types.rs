@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use citizen_core::ConfigError;
 
+use crate::checkins::TicketState;
 use crate::error::CitizenError;
 use crate::wallet::{HistoryKind, HistoryOutcome, WalletState};
 
@@ -35,6 +36,9 @@ pub struct CitizenConfig {
     /// The keys that may sign the trust list: see `citizen_core::CitizenConfig::trust_anchors`.
     #[uniffi(default = [])]
     pub trust_anchors: Vec<TrustAnchor>,
+    /// Days the check-in diary keeps an entry before the SDK purges it (1 to 365).
+    #[uniffi(default = 14)]
+    pub checkin_retention_days: u32,
 }
 
 /// A trust-list signing key: its key id and its P-256 public JWK as JSON text. See
@@ -86,6 +90,7 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
             allow_unpinned: config.allow_unpinned,
             request_timeout: Duration::from_millis(config.request_timeout_ms.into()),
             trust_anchors,
+            checkin_retention_days: config.checkin_retention_days,
         })
     }
 }
@@ -211,6 +216,19 @@ pub enum Event {
     },
     /// See `citizen_core::Event::TrustListChanged`.
     TrustListChanged { state: TrustListState },
+    /// A check-in was recorded in the diary (`checkins().entry(entry_id)` reads it).
+    CheckedIn { entry_id: i64 },
+    /// The citizen checked out of a diary entry by hand.
+    CheckedOut { entry_id: i64 },
+    /// An exposure notice matched a diary entry (`checkins().matches()` lists it).
+    ExposureMatched { match_id: i64 },
+    /// A counter's queue ticket arrived or changed.
+    TicketUpdated {
+        entry_id: i64,
+        number: String,
+        position: u32,
+        state: TicketState,
+    },
 }
 
 impl Event {
@@ -233,6 +251,22 @@ impl Event {
                 outcome: outcome.into(),
             },
             citizen_core::Event::TrustListChanged { state } => Event::TrustListChanged {
+                state: state.into(),
+            },
+            citizen_core::Event::CheckedIn { entry_id } => Event::CheckedIn { entry_id },
+            citizen_core::Event::CheckedOut { entry_id } => Event::CheckedOut { entry_id },
+            citizen_core::Event::ExposureMatched { match_id } => {
+                Event::ExposureMatched { match_id }
+            }
+            citizen_core::Event::TicketUpdated {
+                entry_id,
+                number,
+                position,
+                state,
+            } => Event::TicketUpdated {
+                entry_id,
+                number,
+                position,
                 state: state.into(),
             },
             _ => return None,

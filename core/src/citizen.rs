@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkin::{CheckInError, CheckIns};
 use crate::config::{CitizenConfig, ConfigError};
 use crate::dossier::Dossiers;
 use crate::events::{Event, EventBus, EventListener, Subscription};
@@ -39,6 +40,8 @@ pub enum Error {
     Net(#[from] NetError),
     #[error(transparent)]
     Wallet(#[from] WalletError),
+    #[error(transparent)]
+    CheckIn(#[from] CheckInError),
     #[error("the portal speaks API version {found}; this SDK speaks {supported}")]
     UnsupportedPortalVersion { found: u32, supported: u32 },
     /// The trust list was refused (signature, anchors, format, expiry, rollback) or is missing.
@@ -105,6 +108,14 @@ pub struct Citizen {
     wallet: Wallet,
     verifier: Arc<Verifier>,
     dossiers: Dossiers,
+    checkins: CheckIns,
+}
+
+impl Drop for Citizen {
+    fn drop(&mut self) {
+        // Ticket watchers hold only weak references, but one may be mid-poll: stop them all.
+        self.checkins.stop_watchers();
+    }
 }
 
 impl Citizen {
@@ -114,6 +125,7 @@ impl Citizen {
     pub async fn open(config: CitizenConfig, platform: Platform) -> Result<Self, Error> {
         let http = HttpClient::new(&config)?;
         crate::config::validate_trust_anchors(&config.trust_anchors)?;
+        crate::config::validate_checkin_retention(config.checkin_retention_days)?;
         let store = Arc::new(Store::open(&config.data_dir, platform.sealer.clone()).await?);
         let trust = Arc::new(TrustCache::load(&store, &http, &config, crate::unix_now()).await?);
         tracing::info!(
@@ -139,6 +151,19 @@ impl Citizen {
         });
         let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
         let dossiers = Dossiers::new(store.clone(), http.clone());
+        let checkins = CheckIns::new(
+            store.clone(),
+            http.clone(),
+            events.clone(),
+            trust.clone(),
+            config.checkin_retention_days,
+        );
+        // The diary keeps nothing past its retention, whether or not the app ever syncs.
+        if let Err(error) = checkins.purge_expired(crate::unix_now()).await {
+            tracing::warn!(%error, "expired check-ins could not be purged at open");
+        }
+        // Queue tickets still waiting from the last session are watched again.
+        checkins.resume_watchers().await;
         Ok(Self {
             store,
             http,
@@ -148,7 +173,13 @@ impl Citizen {
             wallet,
             verifier,
             dossiers,
+            checkins,
         })
+    }
+
+    /// Check-ins: scan venue and counter codes, the private diary, exposure notices, tickets.
+    pub fn checkins(&self) -> CheckIns {
+        self.checkins.clone()
     }
 
     /// Verifier mode, for an officer's app: checks citizens' identity QRs offline.
@@ -235,10 +266,11 @@ impl Citizen {
 
     /// Does the work that waits for the network (the outbox senders of each capability), for at
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
-    /// tasks; safe to call at any time and from several places (runs do not overlap). No
-    /// capability sends anything yet, so besides refreshing the trust list (when trust anchors
-    /// are configured), the credential status and the procedure catalogue (once the app synced it
-    /// a first time; a failure in any of them does not fail this call) it only reports.
+    /// tasks; safe to call at any time and from several places (runs do not overlap). Refreshes
+    /// the trust list (when trust anchors are configured) and the credential status, purges
+    /// check-ins past their retention, downloads and matches exposure notices, and keeps the
+    /// procedure catalogue current (once the app synced it a first time); a failure in any of
+    /// these does not fail this call.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
         let deadline = tokio::time::Instant::now() + time_budget;
         let mut completed = true;
@@ -256,6 +288,17 @@ impl Citizen {
             match tokio::time::timeout_at(deadline, self.wallet.refresh_status(false)).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => tracing::info!(%error, "the credential status was not refreshed"),
+                Err(_) => completed = false,
+            }
+        }
+        // The purge is local and always runs; the notices download needs a trust list.
+        if let Err(error) = self.checkins.purge_expired(crate::unix_now()).await {
+            tracing::warn!(%error, "expired check-ins could not be purged");
+        }
+        if completed && self.trust.list().is_some() {
+            match tokio::time::timeout_at(deadline, self.checkins.sync_notices()).await {
+                Ok(Ok(report)) => completed = !report.more,
+                Ok(Err(error)) => tracing::info!(%error, "exposure notices were not downloaded"),
                 Err(_) => completed = false,
             }
         }

@@ -46,7 +46,13 @@ pub struct CitizenConfig {
     /// no issuer, relying party or signer beyond the configured origins. Give the next anchor
     /// here before the portal switches to it, so an anchor rotation needs no lock-step update.
     pub trust_anchors: Vec<TrustAnchor>,
+    /// How many days check-in diary entries are kept before the core purges them (at open and
+    /// at each `sync_now`). 1 to 365; 14 by default.
+    pub checkin_retention_days: u32,
 }
+
+/// The most days a check-in diary entry may be kept.
+pub const MAX_CHECKIN_RETENTION_DAYS: u32 = 365;
 
 /// The pins of one origin (`https://host[:port]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +72,7 @@ impl CitizenConfig {
             allow_unpinned: false,
             request_timeout: Duration::from_secs(30),
             trust_anchors: Vec::new(),
+            checkin_retention_days: crate::checkin::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -100,6 +107,8 @@ pub enum ConfigError {
     DuplicateTrustAnchor { index: usize },
     #[error("the request timeout must be positive")]
     InvalidTimeout,
+    #[error("the check-in retention must be 1 to 365 days")]
+    InvalidCheckinRetention,
     /// Not the caller's fault: the TLS stack refused to build with valid settings.
     #[error("the HTTP client could not be set up")]
     HttpClientSetup,
@@ -118,6 +127,15 @@ pub(crate) fn validate_trust_anchors(anchors: &[TrustAnchor]) -> Result<(), Conf
         }
     }
     Ok(())
+}
+
+/// Checks the check-in retention period: 1 to [`MAX_CHECKIN_RETENTION_DAYS`] days.
+pub(crate) fn validate_checkin_retention(days: u32) -> Result<(), ConfigError> {
+    if (1..=MAX_CHECKIN_RETENTION_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidCheckinRetention)
+    }
 }
 
 /// The portal URL, checked and normalised to end with `/` so relative paths join under it.
@@ -246,6 +264,21 @@ mod tests {
             Err(ConfigError::InvalidTrustAnchor { index: 1 })
         );
         assert!(TrustAnchor::from_jwk_json("a", r#"{"kty":"EC"}"#).is_err());
+    }
+
+    #[test]
+    fn checkin_retention_is_bounded() {
+        let config = CitizenConfig::new("/tmp/x", "https://portal.example/");
+        assert_eq!(config.checkin_retention_days, 14);
+        assert_eq!(validate_checkin_retention(14), Ok(()));
+        assert_eq!(validate_checkin_retention(1), Ok(()));
+        assert_eq!(validate_checkin_retention(365), Ok(()));
+        for bad in [0, 366, u32::MAX] {
+            assert_eq!(
+                validate_checkin_retention(bad),
+                Err(ConfigError::InvalidCheckinRetention)
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use crate::checkin::wire::TicketState;
 use crate::citizen::Status;
 use crate::trust::TrustListState;
 use crate::wallet::WalletState;
@@ -33,6 +34,21 @@ pub enum Event {
     /// The trust list's state changed (it went stale, expired, arrived, or stopped verifying), or
     /// a new list replaced the one in use (then `state` may be unchanged).
     TrustListChanged { state: TrustListState },
+    /// A check-in was recorded in the diary (`checkins.entry` reads it). Not emitted when a
+    /// second scan of the same code returned the open entry.
+    CheckedIn { entry_id: i64 },
+    /// The citizen checked out of a diary entry by hand. (An automatic check-out is computed when
+    /// the entry is read; no event announces it.)
+    CheckedOut { entry_id: i64 },
+    /// An exposure notice matched a diary entry (`checkins.matches` lists it).
+    ExposureMatched { match_id: i64 },
+    /// A counter's queue ticket arrived or changed: its number, the people ahead, its state.
+    TicketUpdated {
+        entry_id: i64,
+        number: String,
+        position: u32,
+        state: TicketState,
+    },
 }
 
 pub trait EventListener: Send + Sync {

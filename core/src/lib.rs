@@ -40,6 +40,7 @@ pub mod verifier;
 pub mod vietqr;
 pub mod wallet;
 
+pub use checkin::{CheckInError, CheckIns};
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};
 pub use config::{CitizenConfig, ConfigError, OriginPins, certificate_spki_pin, spki_pin};
 pub use dossier::{DossierError, Dossiers};

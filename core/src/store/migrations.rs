@@ -35,7 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_wallet_history"),
     migration!(7, "0007_wallet_credentials"),
     migration!(8, "0008_wallet_remote_requests"),
-    // 9: another branch's migration takes this slot when the branches are merged.
+    migration!(9, "0009_checkin_diary"),
     migration!(10, "0010_health_certificates"),
     migration!(11, "0011_dossier_catalogue"),
 ];

@@ -206,14 +206,15 @@ fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRecord> {
 }
 
 /// The snake_case code serde gives a unit variant, as stored.
-fn to_code<T: Serialize>(value: &T) -> String {
+pub(crate) fn to_code<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(code)) => code,
         _ => String::new(),
     }
 }
 
-fn from_code<T: for<'de> Deserialize<'de>>(code: &str) -> Option<T> {
+/// The unit variant whose snake_case code is `code`.
+pub(crate) fn from_code<T: for<'de> Deserialize<'de>>(code: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(code.to_string())).ok()
 }
 
