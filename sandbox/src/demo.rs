@@ -8,6 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use citizen_core::checkin::wire::{MintVenueRequest, NotifyRequest};
+use citizen_core::checkin::{CheckInError, TicketState, VenueKind};
 use citizen_core::trust_list::TrustAnchor;
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::activation::ActivationRequest;
@@ -44,6 +46,8 @@ pub enum DemoError {
     Sdk(#[from] citizen_core::Error),
     #[error("wallet: {0}")]
     Wallet(#[from] WalletError),
+    #[error("check-ins: {0}")]
+    CheckIn(#[from] CheckInError),
     #[error("verifier: {0}")]
     Verifier(#[from] IdentityQrError),
     #[error("I/O: {0}")]
@@ -98,7 +102,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
             temporary_store.path().to_path_buf()
         }
     };
-    const STEPS: usize = 13;
+    const STEPS: usize = 17;
     let mut step = 0;
     let mut next = || {
         step += 1;
@@ -281,6 +285,120 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         receipt.redirect_uri.as_deref().unwrap_or("-"),
     )?;
 
+    // Check-ins: the agency prints codes at a clinic's door and at a service counter.
+    let clinic = sandbox
+        .mint_venue(&MintVenueRequest {
+            venue_id: "demo-clinic".into(),
+            name: "Trạm Y tế Phường Bến Nghé".into(),
+            address: "1 Nguyễn Huệ, Quận 1, TP. Hồ Chí Minh".into(),
+            kind: VenueKind::Venue,
+            valid_for: None,
+            auto_checkout: Some(2 * 3_600),
+        })
+        .map_err(DemoError::Sandbox)?;
+    let checkins = citizen.checkins();
+    let at_clinic = checkins.check_in(&clinic.code).await?;
+    let scanned_again = checkins.check_in(&clinic.code).await?;
+    writeln!(
+        out,
+        "{} Checked in at a clinic's door code ({:?}, {} characters), verified offline against the trust list\n        \"{}\", automatic check-out after {} min; scanning it again made {} entry",
+        next(),
+        citizen_core::scan::classify(&clinic.code),
+        clinic.code.len(),
+        at_clinic.entry.venue_name,
+        (at_clinic.entry.auto_checkout_at - at_clinic.entry.checked_in_at) / 60,
+        if scanned_again.duplicate {
+            "no second"
+        } else {
+            "a second"
+        },
+    )?;
+    // Door codes are printed: drawn at the highest error correction, which survives scratches.
+    let door = citizen_core::qr::render(&clinic.code, citizen_core::qr::ErrorCorrection::High)
+        .map_err(|e| DemoError::Check(e.to_string()))?;
+    write!(out, "{}", door.to_terminal())?;
+
+    sandbox.set_queue_pace(1).map_err(DemoError::Sandbox)?;
+    let counter = sandbox
+        .mint_venue(&MintVenueRequest {
+            venue_id: "demo-counter-3".into(),
+            name: "Bộ phận Một cửa UBND Quận 1, quầy hộ tịch".into(),
+            address: String::new(),
+            kind: VenueKind::ServiceCounter,
+            valid_for: None,
+            auto_checkout: None,
+        })
+        .map_err(DemoError::Sandbox)?;
+    let at_counter = checkins.check_in(&counter.code).await?;
+    let ticket = match at_counter.ticket {
+        Some(Ok(ticket)) => ticket,
+        other => {
+            return Err(DemoError::Check(format!(
+                "the counter gave no ticket: {other:?}"
+            )));
+        }
+    };
+    let waited = tokio::time::Instant::now();
+    let called = loop {
+        let now = checkins.entry(at_counter.entry.id).await?.ticket;
+        match now {
+            Some(ticket) if ticket.state != TicketState::Waiting => break ticket,
+            _ if waited.elapsed() > std::time::Duration::from_secs(30) => {
+                return Err(DemoError::Check("the queue never called the ticket".into()));
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+        }
+    };
+    writeln!(
+        out,
+        "{} Checked in at a service counter ({:?}): ticket {} with {} ahead; the queue called it after {:.1} s to {}",
+        next(),
+        citizen_core::scan::classify(&counter.code),
+        ticket.number,
+        ticket.position,
+        waited.elapsed().as_secs_f64(),
+        called.counter.as_deref().unwrap_or("-"),
+    )?;
+
+    let now = crate::state::now();
+    sandbox
+        .notify(&NotifyRequest {
+            venue_id: "demo-clinic".into(),
+            from: now - 3_600,
+            until: now + 3_600,
+            message: "Một người đến trạm y tế trong khung giờ này có kết quả dương tính; hãy theo dõi sức khỏe trong 7 ngày.".into(),
+        })
+        .map_err(DemoError::Sandbox)?;
+    let synced = checkins.sync_notices().await?;
+    let matches = checkins.matches().await?;
+    let newest = matches
+        .iter()
+        .max_by_key(|m| m.id)
+        .ok_or_else(|| DemoError::Check("the published notice matched nothing".into()))?;
+    writeln!(
+        out,
+        "{} The portal published an exposure notice; the phone downloaded {} notice(s) without naming any visit,\n        matched them against the diary on the phone ({} new match): \"{}\" at {}",
+        next(),
+        synced.new_notices,
+        synced.new_matches,
+        newest.message,
+        newest.venue_name,
+    )?;
+
+    let dcc = sandbox
+        .mint_dcc(&crate::health::MintDccRequest::default())
+        .map_err(DemoError::Sandbox)?;
+    let kept = wallet.add_health_certificate(&dcc).await?;
+    writeln!(
+        out,
+        "{} An EU Digital COVID Certificate ({:?}, {} characters) verified against the trust list's DSC and kept in the wallet: {:?} from {}",
+        next(),
+        citizen_core::scan::classify(&dcc),
+        dcc.len(),
+        kept.kind,
+        kept.issuer_country.as_deref().unwrap_or("-"),
+    )?;
+
     sandbox.shutdown();
     let challenge = verifier
         .new_challenge("demo-officer:counter-1", vec!["full_name".into()])
@@ -340,6 +458,8 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         contact.portal_name.as_str(),
         sample.full_name.as_str(),
         DEMO_ID_NUMBER,
+        "Trạm Y tế Phường Bến Nghé",
+        "demo-clinic",
     ] {
         let leaks = files_containing(&citizen_dir, needle.as_bytes())?;
         if !leaks.is_empty() {
@@ -350,7 +470,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     }
     writeln!(
         out,
-        "{} Checked the store's files on disk: neither the portal name nor the citizen's name or ID number is in plaintext",
+        "{} Checked the store's files on disk: neither the portal name, the citizen's name or ID number nor the diary's venues are in plaintext",
         next()
     )?;
 
