@@ -219,6 +219,48 @@ class CheckInsTest {
         }
     }
 
+    @Test
+    fun theDiaryPagesAndMisusesAreTypedExceptions(): Unit = runBlocking {
+        val shop = SandboxAdmin.mintVenue(venueId("shop"), "Cửa hàng Thử Nghiệm", "", "venue")
+        val event = SandboxAdmin.mintVenue(venueId("event"), "Hội chợ Thử Nghiệm", "", "event")
+        open(temp.newFolder("citizen")).use { citizen ->
+            val checkins = citizen.checkins()
+            assertEquals(14u, checkins.retentionDays())
+            val first = checkins.checkIn(shop.code).entry
+            val second = checkins.checkIn(event.code).entry
+            assertEquals(VenueKind.EVENT, second.kind)
+
+            // Newest first, one a page, until the cursor runs out.
+            val paged = mutableListOf<Long>()
+            var cursor: EntryCursor? = null
+            do {
+                val page = checkins.entries(cursor, 1u, false)
+                assertTrue(page.entries.size <= 1)
+                paged += page.entries.map { it.id }
+                cursor = page.next
+            } while (cursor != null && paged.size < 5)
+            assertEquals(listOf(second.id, first.id), paged)
+            assertEquals(0uL, checkins.purgeExpired())
+
+            val notACounter = expectThrows<CitizenException.InvalidState> { runBlocking { checkins.requestTicket(first.id) } }
+            assertEquals("not_a_counter", notACounter.code)
+            expectThrows<CitizenException.NotFound> { runBlocking { checkins.refreshTicket(first.id) } }
+            val foreign = expectThrows<CitizenException.InvalidInput> { runBlocking { checkins.share(listOf(first.id), "another-agency") } }
+            assertEquals("entry_ids", foreign.field)
+            val none = expectThrows<CitizenException.InvalidInput> { runBlocking { checkins.share(emptyList(), shop.agency) } }
+            assertEquals("entry_ids", none.field)
+            for (call in listOf<suspend () -> Unit>(
+                { checkins.delete(999_999) },
+                { checkins.setHidden(999_999, true) },
+                { checkins.checkOut(999_999) },
+                { checkins.entry(999_999) },
+            )) {
+                expectThrows<CitizenException.NotFound> { runBlocking { call() } }
+            }
+            assertEquals(2, checkins.entries(null, 50u, true).entries.size)
+        }
+    }
+
     /**
      * The one share [shareId] of the sandbox's `{"shares":[{...},...]}`, as the JSON text of its
      * object (whatever the order of its members).
