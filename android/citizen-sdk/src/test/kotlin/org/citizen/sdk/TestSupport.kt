@@ -223,3 +223,82 @@ inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
     fail("expected ${E::class.simpleName}, nothing was thrown")
     throw IllegalStateException("unreachable")
 }
+
+/**
+ * Forges signed QR texts (`CK1:`, `HC1:`: prefix + Base45 of zlib of a COSE_Sign1) for refusal
+ * tests: [tamper] changes signed bytes and packs the text again, so it still reads but its
+ * signature no longer holds.
+ */
+object SignedQrForgery {
+    private const val ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ \$%*+-./:"
+
+    /**
+     * [text] with the first occurrence of [from] inside its COSE bytes replaced by [to] (same
+     * length): the claims say something else under the original signature.
+     */
+    fun tamper(text: String, prefix: String, from: String, to: String): String {
+        require(text.startsWith(prefix)) { "not a $prefix text" }
+        val old = from.toByteArray(Charsets.UTF_8)
+        val new = to.toByteArray(Charsets.UTF_8)
+        require(old.size == new.size && !old.contentEquals(new))
+        val cose = inflate(base45Decode(text.removePrefix(prefix)))
+        val at = indexOf(cose, old)
+        require(at >= 0) { "the signed bytes do not contain the text to change" }
+        new.copyInto(cose, at)
+        return prefix + base45Encode(deflate(cose))
+    }
+
+    private fun indexOf(haystack: ByteArray, needle: ByteArray): Int =
+        (0..haystack.size - needle.size).firstOrNull { start ->
+            needle.indices.all { haystack[start + it] == needle[it] }
+        } ?: -1
+
+    private fun base45Decode(text: String): ByteArray {
+        val out = java.io.ByteArrayOutputStream()
+        var i = 0
+        while (i < text.length) {
+            val chunk = text.substring(i, minOf(i + 3, text.length))
+            var value = 0
+            var factor = 1
+            for (c in chunk) {
+                value += ALPHABET.indexOf(c).also { require(it >= 0) { "not Base45" } } * factor
+                factor *= 45
+            }
+            if (chunk.length == 3) {
+                out.write(value / 256)
+                out.write(value % 256)
+            } else {
+                out.write(value)
+            }
+            i += 3
+        }
+        return out.toByteArray()
+    }
+
+    private fun base45Encode(bytes: ByteArray): String = buildString {
+        var i = 0
+        while (i < bytes.size) {
+            if (i + 1 < bytes.size) {
+                var value = (bytes[i].toInt() and 0xff) * 256 + (bytes[i + 1].toInt() and 0xff)
+                repeat(3) {
+                    append(ALPHABET[value % 45])
+                    value /= 45
+                }
+            } else {
+                val value = bytes[i].toInt() and 0xff
+                append(ALPHABET[value % 45])
+                append(ALPHABET[value / 45])
+            }
+            i += 2
+        }
+    }
+
+    private fun inflate(bytes: ByteArray): ByteArray =
+        java.util.zip.InflaterInputStream(bytes.inputStream()).readBytes()
+
+    private fun deflate(bytes: ByteArray): ByteArray {
+        val out = java.io.ByteArrayOutputStream()
+        java.util.zip.DeflaterOutputStream(out).use { it.write(bytes) }
+        return out.toByteArray()
+    }
+}

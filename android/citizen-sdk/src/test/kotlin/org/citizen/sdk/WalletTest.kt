@@ -177,12 +177,16 @@ class WalletTest {
     }
 }
 
+/** A check-in code the sandbox agency minted: the `CK1:` text and the agency's id. */
+data class MintedVenue(val code: String, val agency: String)
+
 /** A presentation request the sandbox relying party made: its id and the link a QR would show. */
 data class RpRequest(val id: String, val link: String)
 
 /**
- * The sandbox's test-only endpoints (enrolment, credential status) over HTTPS, trusting its CA,
- * and the trust anchor it publishes. What a registration office and an issuer's back office do.
+ * The sandbox's test-only endpoints (enrolment, credential status, venue codes, exposure notices,
+ * queue pace, received shares, EU DCCs) over HTTPS, trusting its CA, and the trust anchor it
+ * publishes. What a registration office, an issuer's back office and an agency's tools do.
  */
 object SandboxAdmin {
     private val sandboxUrl: String get() = System.getenv("CITIZEN_SANDBOX_URL")
@@ -228,6 +232,60 @@ object SandboxAdmin {
 
     fun setCredentialStatus(idNumber: String, status: String) {
         post("v1/test/credential-status", """{"id_number":"$idNumber","status":"$status"}""")
+    }
+
+    /**
+     * Mints a check-in code of the sandbox agency for [venueId] ([kind] `venue`, `service_counter`
+     * or `event`) and returns its `CK1:` text and the agency.
+     */
+    fun mintVenue(venueId: String, name: String, address: String, kind: String): MintedVenue {
+        val body = post(
+            "v1/test/venues",
+            """{"venue_id":${json(venueId)},"name":${json(name)},"address":${json(address)},"kind":"$kind"}""",
+        )
+        return MintedVenue(code = field(body, "code"), agency = field(body, "agency"))
+    }
+
+    /** Publishes an exposure notice for [venueId] covering [from] until [until] (Unix seconds). */
+    fun publishNotice(venueId: String, from: Long, until: Long, message: String): String {
+        val body = post("v1/test/notices", """{"venue_id":${json(venueId)},"from":$from,"until":$until,"message":${json(message)}}""")
+        return field(body, "id")
+    }
+
+    /** Sets how often every counter queue calls its next ticket, for the tickets issued from now on. */
+    fun setQueuePace(secondsPerCall: Int) {
+        post("v1/test/queues/pace", """{"seconds_per_call":$secondsPerCall}""")
+    }
+
+    /** Every share of diary entries the sandbox agency received, as its JSON (`{"shares":[...]}`). */
+    fun shares(): String = get("v1/test/shares")
+
+    /** Mints an EU DCC (`HC1:`) signed by the sandbox's health signer; [json] is the request body. */
+    fun mintDcc(body: String = "{}"): String = field(post("v1/test/dcc", body), "hc1")
+
+    /** [text] as a JSON string literal. */
+    private fun json(text: String): String = buildString {
+        append('"')
+        for (c in text) {
+            when {
+                c == '"' -> append("\\\"")
+                c == '\\' -> append("\\\\")
+                c < ' ' -> append(String.format("\\u%04x", c.code))
+                else -> append(c)
+            }
+        }
+        append('"')
+    }
+
+    private fun field(body: String, name: String): String =
+        Regex("\"$name\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1)
+            ?: throw AssertionError("no $name in the sandbox's answer")
+
+    private fun get(path: String): String {
+        val request = HttpRequest.newBuilder(URI.create(sandboxUrl + path)).GET().build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        if (response.statusCode() != 200) throw AssertionError("sandbox $path answered ${response.statusCode()}")
+        return response.body()
     }
 
     private fun post(path: String, json: String): String {
