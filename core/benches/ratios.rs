@@ -35,7 +35,7 @@
 mod interleaved;
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +86,7 @@ const SMOKE: Tuning = Tuning {
 };
 
 fn figures() {
-    let dir = figures_dir();
+    let dir = interleaved::figures_dir();
     let es256 = Es256::new();
     // Each over ring's verification of the same signature, called directly.
     let crypto: [(&str, &str, Es256Side); 2] = [
@@ -151,19 +151,6 @@ fn write(dir: &Path, name: &str, ratio: &Ratio, mut figure: serde_json::Value) {
     figure["clock"] = "process CPU time".into();
     interleaved::write_figure(dir, &figure)
         .unwrap_or_else(|e| panic!("writing {name} to {}: {e}", dir.display()));
-}
-
-/// `$CITIZEN_BENCH_FIGURES`, else `bench-figures/` in the target directory this bench was built
-/// into (`<target>/release/deps/ratios-<hash>`).
-fn figures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CITIZEN_BENCH_FIGURES") {
-        return dir.into();
-    }
-    let exe = std::env::current_exe().expect("the bench knows its own path");
-    exe.ancestors()
-        .nth(3)
-        .expect("the bench runs from <target>/<profile>/deps")
-        .join("bench-figures")
 }
 
 // ---------------------------------------------------------------------------------------------

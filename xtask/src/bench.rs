@@ -4,10 +4,11 @@
 //!
 //! Two sources:
 //! - absolute timings from Criterion (`benches/store.rs`, `benches/identity.rs`,
-//!   `benches/catalogue.rs`), read from `target/criterion/`, and plain figures those benches
+//!   `benches/catalogue.rs`), read from `target/criterion/`, and plain figures benches
 //!   write as `target/bench-figures/<name>.json` (`identity.qr_chars`,
-//!   `catalogue.search_p95_ms`);
-//! - ratios from `benches/ratios.rs`, measured in interleaved pairs and written as
+//!   `catalogue.search_p95_ms`, `checkin.purge_100k_ms`);
+//! - ratios from `benches/ratios.rs` and `benches/checkin.rs` (`checkin.scan_ratio`), measured
+//!   in interleaved pairs and written as
 //!   `target/bench-figures/<name>.json`. Their value is the median of the per-pair ratios; their
 //!   report rows add the spread: `q1`, `q3` (interquartile range), `min`, `max`, `pairs`, the two
 //!   sides `a`/`b`, each side's median run time (`a_median_ms`, `b_median_ms`) and the `clock`
@@ -32,12 +33,14 @@ struct Figure {
     ratio: Option<Map<String, Value>>,
 }
 
-/// The ratio figures `benches/ratios.rs` writes, with their targets.
-const RATIOS: [(&str, Option<f64>); 4] = [
+/// The ratio figures `benches/ratios.rs` and `benches/checkin.rs` write, with their targets.
+const RATIOS: [(&str, Option<f64>); 5] = [
     ("crypto.verify_ratio", Some(1.5)),
     ("crypto.p256_verify_over_ring", None),
     ("store.overhead", Some(1.10)),
     ("store.memory_security_cost", None),
+    // Issue 8: scan-to-persisted check-in over one ring verification + one insert.
+    ("checkin.scan_ratio", Some(2.0)),
 ];
 
 pub fn run() -> Result<()> {
@@ -48,12 +51,19 @@ pub fn run() -> Result<()> {
         _ => {}
     }
 
-    util::step("cargo bench (citizen-core: store, identity, dcc, catalogue, ratios)");
+    util::step("cargo bench (citizen-core: store, identity, dcc, catalogue, checkin, ratios)");
     util::run(
         util::cargo()
             .args(["bench", "-p", "citizen-core"])
             .args(["--bench", "store", "--bench", "identity", "--bench", "dcc"])
-            .args(["--bench", "catalogue", "--bench", "ratios"])
+            .args([
+                "--bench",
+                "catalogue",
+                "--bench",
+                "checkin",
+                "--bench",
+                "ratios",
+            ])
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
 
@@ -67,6 +77,7 @@ pub fn run() -> Result<()> {
     let qr_chars = read_value(&figures_dir, "identity.qr_chars")?;
     let catalogue_search = mean_estimate_ns(&criterion, "catalogue/search")?;
     let catalogue_p95 = read_value(&figures_dir, "catalogue.search_p95_ms")?;
+    let purge_100k = read_value(&figures_dir, "checkin.purge_100k_ms")?;
 
     let mut figures = Vec::new();
     for (name, target) in RATIOS {
@@ -128,6 +139,15 @@ pub fn run() -> Result<()> {
         value: catalogue_search / 1e6,
         unit: "ms",
         target: None,
+        ratio: None,
+    });
+    // Issue 8: purging 100k expired diary entries (median, process CPU time; the figure file has
+    // the wall-clock median beside it).
+    figures.push(Figure {
+        name: "checkin.purge_100k_ms",
+        value: purge_100k,
+        unit: "ms",
+        target: Some(150.0),
         ratio: None,
     });
     figures.push(Figure {

@@ -8,7 +8,7 @@
 //! the next, and a burst of load hits a pair or two, which the median ignores. The figure is the
 //! median of the per-pair ratios A/B, reported with its interquartile range and min/max.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -150,6 +150,19 @@ pub fn cpu_timed(mut work: impl FnMut()) -> impl FnMut() -> Duration {
         work();
         process_cpu_time() - started
     }
+}
+
+/// `$CITIZEN_BENCH_FIGURES`, else `bench-figures/` in the target directory the running bench was
+/// built into (`<target>/release/deps/<bench>-<hash>`).
+pub fn figures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CITIZEN_BENCH_FIGURES") {
+        return dir.into();
+    }
+    let exe = std::env::current_exe().expect("the bench knows its own path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the bench runs from <target>/<profile>/deps")
+        .join("bench-figures")
 }
 
 /// Writes `figure` to `dir/<name>.json` (creating `dir`).

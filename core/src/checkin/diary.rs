@@ -353,10 +353,16 @@ pub fn export_json(conn: &Connection, now: i64) -> Result<String, StoreError> {
 /// Deletes every entry that checked in before `cutoff` with its matches, and the notices whose
 /// window ended before it. The diary goes in one DELETE over the indexed `checked_in_at`.
 /// Returns how many entries went.
+///
+/// The matches go first, found from the matches side: a scan of `checkin_matches` looking up
+/// each one's entry by its id, so it costs in proportion to the matches (few) rather than to the
+/// expired entries. The `entry_id IN (SELECT id ... WHERE checked_in_at < ?1)` it replaces
+/// listed every expired entry and probed the matches' index with each: about 50 ms of the
+/// purge of 100k entries (`checkin.purge_100k_ms`).
 pub fn purge_before(tx: &Transaction<'_>, cutoff: i64) -> Result<usize, StoreError> {
     tx.execute(
         "DELETE FROM checkin_matches
-         WHERE entry_id IN (SELECT id FROM checkin_diary WHERE checked_in_at < ?1)",
+         WHERE (SELECT checked_in_at FROM checkin_diary WHERE id = entry_id) < ?1",
         [cutoff],
     )?;
     let purged = tx.execute(
