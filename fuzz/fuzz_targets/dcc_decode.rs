@@ -93,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
     );
     let kid = signers()[0].kid().to_vec();
     if let Ok(minted) = signed_qr::encode(&dcc::PROFILE, &claims, &kid, signer()) {
-        match (dcc::verify(&minted, signers(), NOW), HealthCertificate::from_value(&hcert)) {
+        match (
+            dcc::verify(&minted, signers(), NOW),
+            HealthCertificate::from_value(&hcert),
+        ) {
             (Ok(verified), Ok(expected)) => assert_eq!(verified.certificate, expected),
             (Err(dcc::DccError::Hcert(_)), Err(_)) => {}
             (got, expected) => panic!("minted DCC: {got:?} against {expected:?}"),
