@@ -13,7 +13,7 @@ use std::time::Duration;
 use citizen_core::checkin::wire::{MintVenueRequest, MintedVenue, NotifyRequest};
 use citizen_core::checkin::{CheckInError, CheckOut, TicketState, VenueCodeError, VenueKind};
 use citizen_core::scan::{ScannedKind, classify};
-use citizen_core::{Citizen, Event, NetError};
+use citizen_core::{Citizen, Event, NetError, Subscription};
 use citizen_e2e::*;
 
 fn now() -> i64 {
@@ -37,13 +37,14 @@ fn mint(portal: &Portal, venue_id: &str, kind: VenueKind) -> MintedVenue {
         .unwrap()
 }
 
-/// A citizen whose SDK holds the portal's trust list, with an event recorder.
-async fn citizen(portal: &Portal, dir: &std::path::Path) -> (Citizen, Arc<Recorder>) {
+/// A citizen whose SDK holds the portal's trust list, with an event recorder (recording while
+/// the returned subscription lives).
+async fn citizen(portal: &Portal, dir: &std::path::Path) -> (Citizen, Arc<Recorder>, Subscription) {
     let citizen = open(anchored_config(portal, dir)).await.unwrap();
     citizen.refresh_trust_list().await.unwrap();
     let recorder = Arc::new(Recorder::default());
-    std::mem::forget(citizen.subscribe(recorder.clone()));
-    (citizen, recorder)
+    let subscription = citizen.subscribe(recorder.clone());
+    (citizen, recorder, subscription)
 }
 
 /// Waits until `recorder` has seen an event `wanted` accepts.
@@ -59,7 +60,7 @@ async fn wait_for(recorder: &Recorder, what: &str, wanted: impl Fn(&Event) -> bo
 async fn a_citizens_check_ins_at_a_venue_and_a_counter_with_a_ticket_and_an_exposure_match() {
     let portal = start_portal("check-in journey").await;
     let dir = tempfile::tempdir().unwrap();
-    let (citizen, recorder) = citizen(&portal, dir.path()).await;
+    let (citizen, recorder, _subscription) = citizen(&portal, dir.path()).await;
     let checkins = citizen.checkins();
 
     // A venue: recorded once, however often it is scanned within its window.
@@ -223,7 +224,7 @@ async fn codes_the_trust_list_does_not_vouch_for_are_refused_and_nothing_is_reco
     let portal = start_portal("check-in attacks").await;
     let elsewhere = start_portal("another portal").await;
     let dir = tempfile::tempdir().unwrap();
-    let (citizen, _recorder) = citizen(&portal, dir.path()).await;
+    let (citizen, _recorder, _subscription) = citizen(&portal, dir.path()).await;
     let checkins = citizen.checkins();
 
     // The same agency id, but signed by another portal's venue key: not in this trust list.
@@ -278,7 +279,7 @@ async fn codes_the_trust_list_does_not_vouch_for_are_refused_and_nothing_is_reco
 async fn offline_a_counter_check_in_is_recorded_and_its_ticket_fails_as_retryable() {
     let portal = start_portal("offline counter").await;
     let dir = tempfile::tempdir().unwrap();
-    let (citizen, _recorder) = citizen(&portal, dir.path()).await;
+    let (citizen, _recorder, _subscription) = citizen(&portal, dir.path()).await;
     let checkins = citizen.checkins();
     let counter = mint(&portal, "counter-1", VenueKind::ServiceCounter);
     let venue = mint(&portal, "hall-1", VenueKind::Event);

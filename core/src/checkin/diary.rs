@@ -51,8 +51,9 @@ pub struct TicketInfo {
     pub updated_at: i64,
 }
 
-/// One diary entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One diary entry. Where and when the citizen was is personal data: `Debug` shows only the id,
+/// the kind and the entry's state, so an app that logs a value leaks no visit.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiaryEntry {
     pub id: i64,
     pub agency: String,
@@ -67,6 +68,18 @@ pub struct DiaryEntry {
     pub checked_out: Option<CheckOut>,
     pub hidden: bool,
     pub ticket: Option<TicketInfo>,
+}
+
+impl std::fmt::Debug for DiaryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiaryEntry")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("open", &self.is_open())
+            .field("hidden", &self.hidden)
+            .field("has_ticket", &self.ticket.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DiaryEntry {
@@ -107,8 +120,9 @@ pub(crate) struct TicketTarget {
     pub ticket: Option<TicketInfo>,
 }
 
-/// A notice matched against a diary entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A notice matched against a diary entry. `Debug` leaves out the venue, the window and the
+/// message: together with the entry they say where the citizen was.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExposureMatch {
     pub id: i64,
     pub entry_id: i64,
@@ -121,6 +135,16 @@ pub struct ExposureMatch {
     pub until: i64,
     pub message: String,
     pub matched_at: i64,
+}
+
+impl std::fmt::Debug for ExposureMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExposureMatch")
+            .field("id", &self.id)
+            .field("entry_id", &self.entry_id)
+            .field("notice_id", &self.notice_id)
+            .finish_non_exhaustive()
+    }
 }
 
 const ENTRY_COLUMNS: &str = "id, agency, venue_id, venue_name, venue_address, kind, checked_in_at,

@@ -612,3 +612,45 @@ async fn without_a_trust_list_nothing_is_checked_in() {
         Err(CheckInError::NoTrustList)
     ));
 }
+
+#[test]
+fn debug_of_entries_and_matches_shows_no_venue_time_or_message() {
+    use super::diary::{DiaryEntry, ExposureMatch};
+    let entry = DiaryEntry {
+        id: 7,
+        agency: "sandbox-agency".into(),
+        venue_id: "clinic-3".into(),
+        venue_name: "Trạm Y tế".into(),
+        venue_address: "1 Nguyễn Huệ".into(),
+        kind: VenueKind::Venue,
+        checked_in_at: 1_700_000_123,
+        auto_checkout_at: 1_700_003_723,
+        checked_out: None,
+        hidden: false,
+        ticket: None,
+    };
+    let matched = ExposureMatch {
+        id: 1,
+        entry_id: 7,
+        notice_id: "n-1".into(),
+        agency: "sandbox-agency".into(),
+        venue_id: "clinic-3".into(),
+        venue_name: "Trạm Y tế".into(),
+        from: 1_700_000_000,
+        until: 1_700_009_999,
+        message: "hãy theo dõi sức khỏe".into(),
+        matched_at: 1_700_010_000,
+    };
+    let printed = format!("{entry:?} {matched:?}");
+    for secret in [
+        "clinic-3",
+        "Trạm",
+        "Nguyễn",
+        "1700000123",
+        "1700009999",
+        "sức khỏe",
+    ] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+    assert!(printed.contains("DiaryEntry") && printed.contains("id: 7"));
+}
