@@ -82,6 +82,11 @@ impl NetError {
 pub enum HttpMethod {
     Get,
     Post,
+    /// tus asks an upload's offset with `HEAD`.
+    Head,
+    /// tus sends an upload's bytes with `PATCH`.
+    Patch,
+    Delete,
 }
 
 /// One request, to any origin the trust policy allows.
@@ -123,12 +128,47 @@ pub struct HttpResponse {
     pub status: u16,
     pub etag: Option<String>,
     pub content_type: Option<String>,
+    /// The headers a flow may need besides those above (`Location`, `Retry-After`,
+    /// `Upload-Offset`, ...): see [`KEPT_HEADERS`]. Names are lower case.
+    pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
 }
+
+/// The response headers [`HttpClient::fetch`] keeps in [`HttpResponse::headers`]. Only these:
+/// a flow reads what it knows, and nothing else from a server's answer travels further.
+pub const KEPT_HEADERS: &[&str] = &[
+    "location",
+    "retry-after",
+    "tus-resumable",
+    "tus-version",
+    "tus-max-size",
+    "upload-offset",
+    "upload-length",
+    "idempotency-key",
+];
 
 impl HttpResponse {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// The value of kept header `name` (lower case), if the server sent it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `Retry-After` in seconds from now, in either form RFC 9110 allows (delay seconds or an
+    /// HTTP date), never negative; `None` when absent or unreadable.
+    pub fn retry_after_secs(&self, now: std::time::SystemTime) -> Option<u64> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(seconds);
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        Some(at.duration_since(now).map(|d| d.as_secs()).unwrap_or(0))
     }
 }
 
@@ -247,6 +287,9 @@ impl HttpClient {
         let mut builder = match request.method {
             HttpMethod::Get => client.get(request.url),
             HttpMethod::Post => client.post(request.url),
+            HttpMethod::Head => client.head(request.url),
+            HttpMethod::Patch => client.patch(request.url),
+            HttpMethod::Delete => client.delete(request.url),
         };
         for (name, value) in request.headers {
             builder = builder.header(name, value);
@@ -272,6 +315,10 @@ impl HttpClient {
         let status = response.status().as_u16();
         let etag = header("etag");
         let content_type = header("content-type");
+        let headers = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| header(name).map(|value| (*name, value)))
+            .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > limit {
@@ -283,6 +330,7 @@ impl HttpClient {
             status,
             etag,
             content_type,
+            headers,
             body,
         })
     }
@@ -458,6 +506,30 @@ mod tests {
         let mut config = CitizenConfig::new("/tmp/unused", base);
         config.portal_spki_pins = vec![crate::config::spki_pin(b"portal")];
         HttpClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_never_goes_negative() {
+        let at = |value: &str| HttpResponse {
+            status: 429,
+            etag: None,
+            content_type: None,
+            headers: vec![("retry-after", value.to_owned())],
+            body: Vec::new(),
+        };
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(at("120").retry_after_secs(now), Some(120));
+        // RFC 9110's example date, 3 s after `now`.
+        assert_eq!(
+            at("Wed, 21 Oct 2015 07:28:03 GMT").retry_after_secs(now),
+            Some(3)
+        );
+        assert_eq!(
+            at("Wed, 21 Oct 2015 07:27:00 GMT").retry_after_secs(now),
+            Some(0)
+        );
+        assert_eq!(at("soon").retry_after_secs(now), None);
+        assert_eq!(at("-5").retry_after_secs(now), None);
     }
 
     #[test]
