@@ -151,6 +151,12 @@ impl Citizen {
         });
         let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
         let dossiers = Dossiers::new(store.clone(), http.clone());
+        // An attachment half-written when the process died is invisible; its rows go now.
+        match dossiers.purge_incomplete_attachments().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "incomplete attachments deleted at open"),
+            Err(error) => tracing::warn!(%error, "incomplete attachments could not be purged"),
+        }
         let checkins = CheckIns::new(
             store.clone(),
             http.clone(),
@@ -192,7 +198,7 @@ impl Citizen {
         self.wallet.clone()
     }
 
-    /// Dossiers: the procedure catalogue (sync, offline search, records).
+    /// Dossiers: the procedure catalogue (sync, offline search, records), drafts, attachments.
     pub fn dossiers(&self) -> Dossiers {
         self.dossiers.clone()
     }

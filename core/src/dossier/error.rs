@@ -1,9 +1,10 @@
 //! [`DossierError`]: what can go wrong in the dossier capability. Carries no personal data and
-//! no catalogue content (a refusal names a member, never its value).
+//! no catalogue content (a refusal names a member, a field id or a rule, never a value).
 
 use crate::net::NetError;
 use crate::store::StoreError;
 
+use super::attachment::AttachmentError;
 use super::wire::InvalidCatalogue;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,34 @@ pub enum DossierError {
     /// An argument is out of range; names it.
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
+    /// The stored catalogue has no procedure with that code (sync it, or it was withdrawn).
+    #[error("no such procedure in the stored catalogue")]
+    ProcedureNotFound,
+    /// No draft with that id (never made, or deleted).
+    #[error("no such draft")]
+    DraftNotFound,
+    /// The draft is no longer being edited (it was submitted): it cannot change.
+    #[error("the draft is locked (no longer being edited)")]
+    DraftLocked,
+    /// The draft's procedure has no field with this id. The id is kept only when it has the
+    /// shape of a field id (`[a-z0-9_]`, at most 64), otherwise it reads `<not a field id>`.
+    #[error("the procedure has no field {0:?}")]
+    UnknownField(String),
+    /// A value is longer than [`super::draft::MAX_VALUE_CHARS`]; names the field.
+    #[error("the value of field {0:?} is too long")]
+    ValueTooLong(String),
+    /// An attachment was refused or could not be read.
+    #[error(transparent)]
+    Attachment(#[from] AttachmentError),
+    /// No attachment with that id (never added, removed, or not yet complete).
+    #[error("no such attachment")]
+    AttachmentNotFound,
+    /// Pre-filling needs the wallet's person-identification credential, and none is usable.
+    #[error("no usable person-identification credential in the wallet")]
+    NoIdentityCredential,
+    /// A claim approved for pre-filling is not among the candidates offered for this draft.
+    #[error("claim {0:?} was not offered for pre-filling this draft")]
+    ClaimNotOffered(String),
     #[error(transparent)]
     Net(#[from] NetError),
     #[error(transparent)]
@@ -26,5 +55,20 @@ pub enum DossierError {
 impl From<rusqlite::Error> for DossierError {
     fn from(error: rusqlite::Error) -> Self {
         DossierError::Store(error.into())
+    }
+}
+
+/// `name` if it has the shape of a field or claim id, else a fixed placeholder: what an app
+/// passed may be anything, and errors carry no personal data.
+pub(crate) fn safe_name(name: &str) -> String {
+    if !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        name.to_owned()
+    } else {
+        "<not a field id>".to_owned()
     }
 }

@@ -1,27 +1,44 @@
-//! Dossiers: a citizen finds the administrative procedure they need and (in later increments)
-//! files a dossier for it. This increment is the procedure catalogue only.
+//! Dossiers: a citizen finds the administrative procedure they need, fills in a draft dossier
+//! for it with attachments, and (in later increments) submits it.
 //!
 //! Owns: the [`Dossiers`] handle (`Citizen::dossiers()`); syncing the procedure catalogue from
 //! the portal by delta ([`Dossiers::sync_catalogue`]: cursor + `ETag`, following `more`, each page
 //! applied in one write transaction together with the cursor, bounded bodies); offline search
 //! ([`Dossiers::search`]: folded Vietnamese, ranked, paged, filtered by agency and level); whole
-//! records ([`Dossiers::procedure`]) and the agency list for filters. Beside it: [`fold`] (pure
-//! folding of Vietnamese text), [`wire`] (the portal contract), [`catalogue`] (the store
-//! queries), [`error`].
+//! records ([`Dossiers::procedure`]) and the agency list for filters; drafts ([`draft`]: made
+//! from a stored procedure, each change one transaction), their validation ([`validate`], pure,
+//! with [`pattern`] for the schema's regular expressions), pre-filling from the wallet's PID
+//! ([`prefill`], only the claims the citizen approves) and attachments ([`attachment`]: streamed
+//! into the store in chunks with SHA-256, type sniffed, checked against the procedure's rules).
+//! Beside it: [`fold`] (pure folding of Vietnamese text), [`wire`] (the portal contract),
+//! [`catalogue`] (the store queries), [`error`].
 //!
-//! Does not own yet (issue 9, later increments): drafts and validation, attachments and tus
-//! uploads, the signed submission outbox, status tracking, fees. Does not own transport (`net`),
+//! Does not own yet (issue 9, later increments): tus uploads, the signed submission outbox,
+//! status tracking, fees. Does not own transport (`net`),
 //! the store (`store`) nor VietQR (`vietqr`). `docs/dossiers.md` explains the design.
 
+pub mod attachment;
 pub mod catalogue;
+pub mod draft;
 pub mod error;
 pub mod fold;
+pub mod pattern;
+pub mod prefill;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod validate;
 pub mod wire;
 
+use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 
+pub use attachment::{AttachmentError, AttachmentId, AttachmentInfo};
 pub use catalogue::{AgencySummary, CatalogueFilter, ProcedureSummary, SearchPage};
+pub use draft::{Draft, DraftId, DraftState, DraftSummary};
 pub use error::DossierError;
+pub use prefill::PrefillCandidate;
+pub use validate::{FieldError, FieldErrorCode};
 pub use wire::{Agency, AttachmentRule, Fee, FieldKind, FormField, Level, Procedure, SelectOption};
 
 use crate::net::{HttpClient, HttpRequest, NetError};
@@ -241,5 +258,339 @@ impl Dossiers {
                 ))
             })
             .await?)
+    }
+
+    /// Deletes what a crash left of attachments being added (`Citizen::open` calls it once,
+    /// before any add can be under way). Returns how many.
+    pub async fn purge_incomplete_attachments(&self) -> Result<usize, DossierError> {
+        Ok(self.inner.store.write(attachment::purge_incomplete).await?)
+    }
+
+    /// Makes an empty draft for procedure `code` of the stored catalogue; the draft keeps the
+    /// procedure's record as it is now (its form is what validation checks).
+    pub async fn create_draft(&self, procedure_code: &str) -> Result<Draft, DossierError> {
+        let code = procedure_code.to_owned();
+        let now = crate::unix_now();
+        self.inner
+            .store
+            .write(move |tx| {
+                let procedure =
+                    catalogue::procedure(tx, &code)?.ok_or(DossierError::ProcedureNotFound)?;
+                let id = draft::create(tx, &procedure, now)?;
+                draft::get(tx, id)?.ok_or(DossierError::DraftNotFound)
+            })
+            .await
+    }
+
+    /// Draft `id`, if it exists.
+    pub async fn draft(&self, id: DraftId) -> Result<Option<Draft>, DossierError> {
+        Ok(self.inner.store.read(move |conn| draft::get(conn, id)).await?)
+    }
+
+    /// The procedure record draft `id` was made from (its form, attachment rules), if the draft
+    /// exists.
+    pub async fn draft_procedure(&self, id: DraftId) -> Result<Option<Procedure>, DossierError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| draft::procedure(conn, id))
+            .await?)
+    }
+
+    /// Every draft, most recently changed first.
+    pub async fn drafts(&self) -> Result<Vec<DraftSummary>, DossierError> {
+        Ok(self.inner.store.read(draft::list).await?)
+    }
+
+    /// Sets field `field` of draft `id` to `value` (an empty value clears it), in one
+    /// transaction. The value is not validated here ([`Dossiers::validate_draft`] does), so a
+    /// half-typed value can be saved; the field must belong to the draft's procedure.
+    pub async fn set_field(
+        &self,
+        id: DraftId,
+        field: &str,
+        value: &str,
+    ) -> Result<Draft, DossierError> {
+        self.set_fields(id, vec![(field.to_owned(), value.to_owned())])
+            .await
+    }
+
+    /// [`Dossiers::set_field`] for several fields, all or none, in one transaction.
+    pub async fn set_fields(
+        &self,
+        id: DraftId,
+        values: Vec<(String, String)>,
+    ) -> Result<Draft, DossierError> {
+        if values.len() > wire::MAX_FIELDS {
+            return Err(DossierError::InvalidArgument("values"));
+        }
+        let changes: Vec<(String, Option<String>)> = values
+            .into_iter()
+            .map(|(field, value)| (field, Some(value).filter(|v| !v.is_empty())))
+            .collect();
+        let now = crate::unix_now();
+        self.inner
+            .store
+            .write(move |tx| draft::set_fields(tx, id, &changes, now))
+            .await
+    }
+
+    /// Checks draft `id` against its procedure's form and attachment rules: every problem, by
+    /// field (or attachment kind) and machine code; empty when it may be submitted.
+    pub async fn validate_draft(&self, id: DraftId) -> Result<Vec<FieldError>, DossierError> {
+        let now = crate::unix_now();
+        let (draft, procedure, counts) = self
+            .inner
+            .store
+            .read(move |conn| {
+                let draft = draft::get(conn, id)?.ok_or(DossierError::DraftNotFound)?;
+                let procedure = draft::procedure(conn, id)?.ok_or(DossierError::DraftNotFound)?;
+                let counts = attachment::counts(conn, id)?;
+                Ok::<_, DossierError>((draft, procedure, counts))
+            })
+            .await?;
+        Ok(validate::validate(&procedure, &draft.values, &counts, now))
+    }
+
+    /// Deletes draft `id` with its attachments. `false` if there was no such draft.
+    pub async fn delete_draft(&self, id: DraftId) -> Result<bool, DossierError> {
+        Ok(self
+            .inner
+            .store
+            .write(move |tx| draft::delete(tx, id))
+            .await?)
+    }
+
+    /// What the wallet's PID could fill in draft `id`: claim, field and the value the citizen
+    /// is asked to approve (see [`prefill`] for the mapping). Nothing is changed.
+    pub async fn prefill_candidates(
+        &self,
+        id: DraftId,
+    ) -> Result<Vec<PrefillCandidate>, DossierError> {
+        let now = crate::unix_now();
+        self.inner
+            .store
+            .read(move |conn| prefill_offers(conn, id, now))
+            .await
+    }
+
+    /// Fills draft `id` from the PID claims the citizen approved (by claim name, as
+    /// [`Dossiers::prefill_candidates`] offered them), in one transaction; claims not approved
+    /// are not touched. An approved claim that is not offered (any more) refuses the whole call
+    /// with `ClaimNotOffered`.
+    pub async fn apply_prefill(
+        &self,
+        id: DraftId,
+        approved_claims: &[String],
+    ) -> Result<Draft, DossierError> {
+        let approved = approved_claims.to_vec();
+        let now = crate::unix_now();
+        self.inner
+            .store
+            .write(move |tx| {
+                let offers = prefill_offers(tx, id, now)?;
+                for claim in &approved {
+                    if !offers.iter().any(|o| &o.claim == claim) {
+                        return Err(DossierError::ClaimNotOffered(error::safe_name(claim)));
+                    }
+                }
+                let changes: Vec<(String, Option<String>)> = offers
+                    .into_iter()
+                    .filter(|o| approved.contains(&o.claim))
+                    .map(|o| (o.field, Some(o.value)))
+                    .collect();
+                draft::set_fields(tx, id, &changes, now)
+            })
+            .await
+    }
+
+    /// Adds the file at `path` to draft `id` as an attachment of `kind`: streamed into the
+    /// store in chunks (never the whole file in memory), read on the blocking pool, its type
+    /// sniffed from its first bytes and checked with its size and the count against the
+    /// procedure's rule. Nothing of a refused file stays.
+    pub async fn add_attachment_file(
+        &self,
+        draft_id: DraftId,
+        kind: &str,
+        path: &Path,
+    ) -> Result<AttachmentInfo, DossierError> {
+        let path = path.to_path_buf();
+        let opened = crate::blocking::run(move || {
+            let file = std::fs::File::open(&path)?;
+            let metadata = file.metadata()?;
+            if !metadata.is_file() {
+                return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+            }
+            Ok((file, metadata.len()))
+        })
+        .await;
+        let (file, size) = opened.map_err(io_error)?;
+        self.add_attachment(draft_id, kind, Box::new(file), Some(size))
+            .await
+    }
+
+    /// [`Dossiers::add_attachment_file`] for content already in memory.
+    pub async fn add_attachment_bytes(
+        &self,
+        draft_id: DraftId,
+        kind: &str,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentInfo, DossierError> {
+        let size = bytes.len() as u64;
+        self.add_attachment(draft_id, kind, Box::new(std::io::Cursor::new(bytes)), Some(size))
+            .await
+    }
+
+    /// The attachments of draft `id`, oldest first.
+    pub async fn attachments(&self, id: DraftId) -> Result<Vec<AttachmentInfo>, DossierError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| attachment::list(conn, id))
+            .await?)
+    }
+
+    /// Removes attachment `id` from its draft. `false` if there was no such attachment.
+    pub async fn remove_attachment(&self, id: AttachmentId) -> Result<bool, DossierError> {
+        let now = crate::unix_now();
+        self.inner
+            .store
+            .write(move |tx| attachment::delete(tx, id, now))
+            .await
+    }
+
+    /// Streams `source` into the store: the first chunk with the checks ([`attachment::begin`]),
+    /// then [`attachment::CHUNKS_PER_TRANSACTION`] chunks per write, then
+    /// [`attachment::finish`]. Reading and hashing run on the blocking pool. On any failure the
+    /// incomplete row is deleted; if this future is dropped half-way, the row stays incomplete
+    /// (invisible) until the next open purges it.
+    async fn add_attachment(
+        &self,
+        draft_id: DraftId,
+        kind: &str,
+        source: Box<dyn Read + Send>,
+        declared_size: Option<u64>,
+    ) -> Result<AttachmentInfo, DossierError> {
+        let store = &self.inner.store;
+        let mut reader = ChunkReader {
+            source,
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            size: 0,
+            eof: false,
+        };
+        let (returned, head) = crate::blocking::run(move || {
+            let mut chunks = reader.read_chunks(1);
+            (reader, chunks.as_mut().map(|c| c.pop().unwrap_or_default()).map_err(|e| e.kind()))
+        })
+        .await;
+        reader = returned;
+        let head = head.map_err(|kind| io_error(kind.into()))?;
+        let now = crate::unix_now();
+        let kind_owned = kind.to_owned();
+        let id = store
+            .write(move |tx| attachment::begin(tx, draft_id, &kind_owned, &head, declared_size, now))
+            .await?;
+        let streamed = async {
+            let max_bytes = store.read(move |conn| attachment::limits(conn, id)).await?.max_bytes;
+            let mut seq = 1u32;
+            while !reader.eof {
+                let (returned, chunks) = crate::blocking::run(move || {
+                    let chunks = reader.read_chunks(attachment::CHUNKS_PER_TRANSACTION);
+                    (reader, chunks.map_err(|e| e.kind()))
+                })
+                .await;
+                reader = returned;
+                let chunks = chunks.map_err(|kind| io_error(kind.into()))?;
+                if reader.size > max_bytes {
+                    return Err(AttachmentError::TooLarge { max_bytes }.into());
+                }
+                if chunks.is_empty() {
+                    continue;
+                }
+                let first = seq;
+                seq += u32::try_from(chunks.len()).unwrap_or(u32::MAX);
+                store
+                    .write(move |tx| {
+                        let slices: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+                        attachment::append(tx, id, first, &slices)
+                    })
+                    .await?;
+            }
+            let digest = reader.hasher.clone().finish();
+            let mut sha256 = [0u8; 32];
+            sha256.copy_from_slice(digest.as_ref());
+            let size = reader.size;
+            let now = crate::unix_now();
+            store
+                .write(move |tx| attachment::finish(tx, id, size, &sha256, seq, now))
+                .await
+        }
+        .await;
+        if streamed.is_err()
+            && let Err(error) = store.write(move |tx| attachment::abort(tx, id)).await
+        {
+            tracing::warn!(%error, "a refused attachment could not be deleted; the next open will");
+        }
+        streamed
+    }
+}
+
+/// The prefill offers for draft `id` from the wallet's usable PID.
+fn prefill_offers(
+    conn: &rusqlite::Connection,
+    id: DraftId,
+    now: i64,
+) -> Result<Vec<PrefillCandidate>, DossierError> {
+    let (draft, procedure) = draft::editable(conn, id)?;
+    let credential =
+        crate::wallet::credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT)?
+            .ok_or(DossierError::NoIdentityCredential)?;
+    let claims =
+        prefill::pid_claims(&credential.sd_jwt).ok_or(DossierError::NoIdentityCredential)?;
+    Ok(prefill::candidates(&procedure, &claims, &draft.values, now))
+}
+
+fn io_error(error: std::io::Error) -> DossierError {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => AttachmentError::FileNotFound,
+        kind => AttachmentError::Unreadable(kind),
+    }
+    .into()
+}
+
+/// A source read in [`attachment::CHUNK_SIZE`] chunks, hashed and counted as it is read.
+struct ChunkReader {
+    source: Box<dyn Read + Send>,
+    hasher: ring::digest::Context,
+    size: u64,
+    eof: bool,
+}
+
+impl ChunkReader {
+    /// Up to `count` full chunks (the last one of the source may be shorter); fewer at the end.
+    fn read_chunks(&mut self, count: usize) -> std::io::Result<Vec<Vec<u8>>> {
+        let mut chunks = Vec::with_capacity(count);
+        while chunks.len() < count && !self.eof {
+            let mut chunk = vec![0u8; attachment::CHUNK_SIZE];
+            let mut filled = 0;
+            while filled < chunk.len() {
+                match self.source.read(&mut chunk[filled..]) {
+                    Ok(0) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Ok(read) => filled += read,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            chunk.truncate(filled);
+            if filled > 0 {
+                self.hasher.update(&chunk);
+                self.size += filled as u64;
+                chunks.push(chunk);
+            }
+        }
+        Ok(chunks)
     }
 }

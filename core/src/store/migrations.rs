@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_dossier_catalogue"),
     // Placeholder on branch `drafts`: the check-in venues migration takes 12 at merge.
     migration!(12, "0012_reserved_checkin_venues"),
+    migration!(13, "0013_dossier_drafts"),
 ];
 
 /// The schema version this build writes.
