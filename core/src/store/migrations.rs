@@ -291,6 +291,56 @@ mod tests {
         assert_eq!(foreign_keys, 1);
     }
 
+    /// Drafts and complete attachments written at schema v13 (the version that made them)
+    /// survive every later migration and read back through the dossier queries; an incomplete
+    /// attachment stays invisible.
+    #[test]
+    fn dossier_drafts_survive_later_migrations() {
+        use crate::dossier::{attachment, draft};
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = Arc::new(SoftwareSealer::in_dir(dir.path()));
+        Store::create_at_version(dir.path(), sealer.clone(), 13).unwrap();
+        let record = serde_json::to_string(&crate::dossier::wire::sample("1.000100")).unwrap();
+        {
+            let (_, conn, _) =
+                crate::store::open_keyed_connection(dir.path(), sealer.as_ref()).unwrap();
+            conn.execute(
+                "INSERT INTO dossier_drafts (id, procedure_code, procedure_version, procedure_name,
+                     procedure, state, field_values, created_at, updated_at)
+                 VALUES (7, '1.000100', 1, 'Đăng ký khai sinh', ?1, 'editing',
+                         '{\"ho_ten_tre\":\"Nguyễn Văn Bé\"}', 10, 20)",
+                [&record],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO dossier_attachments (id, draft_id, kind, media_type, size, sha256,
+                     chunk_count, complete, created_at)
+                 VALUES (3, 7, 'giay_chung_sinh', 'application/pdf', 6, zeroblob(32), 1, 1, 15),
+                        (4, 7, 'giay_chung_sinh', 'application/pdf', 0, NULL, 0, 0, 16);
+                 INSERT INTO dossier_attachment_chunks (attachment_id, seq, data)
+                 VALUES (3, 0, x'255044462D31'), (4, 0, x'00');",
+            )
+            .unwrap();
+        }
+        let store = Store::open_blocking(dir.path(), sealer).unwrap();
+        let (got, attachments, chunk) = store
+            .read_blocking(|c| {
+                Ok::<_, crate::dossier::DossierError>((
+                    draft::get(c, draft::DraftId(7))?,
+                    attachment::list(c, draft::DraftId(7))?,
+                    attachment::read_chunk(c, attachment::AttachmentId(3), 0)?,
+                ))
+            })
+            .unwrap();
+        let got = got.unwrap();
+        assert_eq!(got.procedure_code, "1.000100");
+        assert_eq!(got.state, draft::DraftState::Editing);
+        assert_eq!(got.values["ho_ten_tre"], "Nguyễn Văn Bé");
+        assert_eq!(attachments.len(), 1);
+        assert_eq!(attachments[0].size, 6);
+        assert_eq!(chunk, b"%PDF-1");
+    }
+
     #[test]
     fn a_newer_schema_is_refused_without_changes() {
         let dir = tempfile::tempdir().unwrap();
