@@ -1,9 +1,11 @@
 //! The dossier capability's FFI surface: the [`Dossiers`] object (`citizen.dossiers()`) and its
-//! records. This increment: the procedure catalogue (sync, offline search, records, agencies).
+//! records: the procedure catalogue (sync, offline search, records, agencies), drafts, their
+//! validation, pre-filling from the PID, and attachments.
 //!
 //! Owns: shape only, like the rest of the bindings. Meaning lives on the core types
 //! (`citizen_core::dossier`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use citizen_core::dossier;
@@ -346,8 +348,191 @@ impl From<dossier::CatalogueSync> for CatalogueSync {
     }
 }
 
+/// Where a draft is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DraftState {
+    /// Being filled in: fields and attachments may change.
+    Editing,
+    /// Handed to submission: locked.
+    Submitted,
+}
+
+impl From<dossier::DraftState> for DraftState {
+    fn from(state: dossier::DraftState) -> Self {
+        match state {
+            dossier::DraftState::Editing => DraftState::Editing,
+            dossier::DraftState::Submitted => DraftState::Submitted,
+        }
+    }
+}
+
+/// A dossier draft: a form being filled in for one procedure. `values` is personal data:
+/// `Debug` shows only which fields are filled.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Draft {
+    /// Its id, for the other draft calls.
+    pub id: i64,
+    /// The procedure it is for, and the version of the procedure's record it was made from
+    /// (`Dossiers.draft_procedure` gives that record).
+    pub procedure_code: String,
+    pub procedure_version: u64,
+    pub state: DraftState,
+    /// Field id -> value, for the fields that have one.
+    pub values: HashMap<String, String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut filled: Vec<&String> = self.values.keys().collect();
+        filled.sort();
+        f.debug_struct("Draft")
+            .field("id", &self.id)
+            .field("procedure_code", &self.procedure_code)
+            .field("state", &self.state)
+            .field("filled", &filled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<dossier::Draft> for Draft {
+    fn from(d: dossier::Draft) -> Self {
+        Self {
+            id: d.id.0,
+            procedure_code: d.procedure_code,
+            procedure_version: d.procedure_version,
+            state: d.state.into(),
+            values: d.values.into_iter().collect(),
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// A draft as a list shows it (no values).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DraftSummary {
+    pub id: i64,
+    pub procedure_code: String,
+    pub procedure_version: u64,
+    /// The procedure's name (Vietnamese) when the draft was made.
+    pub procedure_name: String,
+    pub state: DraftState,
+    /// How many fields have a value.
+    pub filled: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<dossier::DraftSummary> for DraftSummary {
+    fn from(d: dossier::DraftSummary) -> Self {
+        Self {
+            id: d.id.0,
+            procedure_code: d.procedure_code,
+            procedure_version: d.procedure_version,
+            procedure_name: d.procedure_name,
+            state: d.state.into(),
+            filled: d.filled,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// One validation problem of a draft: a field (or an attachment kind) and why. No value.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldError {
+    /// The field id, or the attachment kind for the `attachment_*` codes.
+    pub field: String,
+    /// A stable machine code: `required`, `pattern`, `too_short`, `too_long`, `below_min`,
+    /// `above_max`, `not_a_number`, `invalid_date`, `not_an_option`, `invalid_id_number`,
+    /// `invalid_phone`, `invalid_email`, `unknown_field`, `attachment_missing`,
+    /// `attachment_too_many`, `unknown_attachment_kind`.
+    pub code: String,
+    /// The key of the message to show, e.g. `dossier.field.required`.
+    pub message_key: String,
+}
+
+impl From<dossier::FieldError> for FieldError {
+    fn from(e: dossier::FieldError) -> Self {
+        Self {
+            field: e.field,
+            code: e.code.as_str().into(),
+            message_key: e.message_key.into(),
+        }
+    }
+}
+
+/// An offer to fill a field from the wallet's PID. `value` is personal data (shown to the
+/// citizen to approve): `Debug` leaves it out.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PrefillCandidate {
+    /// The PID claim, e.g. `full_name`: what `apply_prefill` takes.
+    pub claim: String,
+    /// The field it would fill.
+    pub field: String,
+    /// The value the field would get.
+    pub value: String,
+    /// The field has another value now, which this would replace.
+    pub replaces: bool,
+}
+
+impl std::fmt::Debug for PrefillCandidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrefillCandidate")
+            .field("claim", &self.claim)
+            .field("field", &self.field)
+            .field("replaces", &self.replaces)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<dossier::PrefillCandidate> for PrefillCandidate {
+    fn from(c: dossier::PrefillCandidate) -> Self {
+        Self {
+            claim: c.claim,
+            field: c.field,
+            value: c.value,
+            replaces: c.replaces,
+        }
+    }
+}
+
+/// An attached document, stored encrypted in chunks. No content, no file name.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub draft_id: i64,
+    /// The procedure's attachment kind.
+    pub kind: String,
+    /// Sniffed from the content: `application/pdf`, `image/jpeg` or `image/png`.
+    pub media_type: String,
+    pub size: u64,
+    /// SHA-256 of the whole content (32 bytes).
+    pub sha256: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<dossier::AttachmentInfo> for AttachmentInfo {
+    fn from(a: dossier::AttachmentInfo) -> Self {
+        Self {
+            id: a.id.0,
+            draft_id: a.draft_id.0,
+            kind: a.kind,
+            media_type: a.media_type,
+            size: a.size,
+            sha256: a.sha256.to_vec(),
+            created_at: a.created_at,
+        }
+    }
+}
+
 /// Dossiers: find the procedure a citizen needs among thousands, offline. Get it from
-/// `citizen.dossiers()`. (Drafts, attachments, submission and status tracking come later.)
+/// `citizen.dossiers()`; fill in drafts offline with attachments. (Submission and status
+/// tracking come later.)
 #[derive(uniffi::Object)]
 pub struct Dossiers {
     inner: citizen_core::Dossiers,
@@ -418,5 +603,192 @@ impl Dossiers {
                 procedures: a.procedures,
             })
             .collect())
+    }
+
+    /// Makes an empty draft for procedure `procedure_code` of the stored catalogue.
+    /// `NotFound` if the catalogue has no such procedure.
+    pub async fn create_draft(&self, procedure_code: String) -> Result<Draft, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.create_draft(&procedure_code).await })
+                .await??
+                .into(),
+        )
+    }
+
+    /// Draft `id`, if it exists.
+    pub async fn draft(&self, id: i64) -> Result<Option<Draft>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.draft(dossier::DraftId(id)).await })
+                .await??
+                .map(Into::into),
+        )
+    }
+
+    /// The procedure record draft `id` was made from (its form and attachment rules), even if
+    /// the catalogue changed or withdrew the procedure since.
+    pub async fn draft_procedure(&self, id: i64) -> Result<Option<Procedure>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.draft_procedure(dossier::DraftId(id)).await })
+                .await??
+                .map(Into::into),
+        )
+    }
+
+    /// Every draft, most recently changed first.
+    pub async fn drafts(&self) -> Result<Vec<DraftSummary>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move { inner.drafts().await })
+            .await??
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Saves one field of draft `id` (an empty value clears it). Not validated here: call
+    /// `validate_draft`. `InvalidInput` (`unknown_field`) for a field its procedure does not
+    /// have; `InvalidState` (`draft_locked`) once submitted.
+    pub async fn set_field(
+        &self,
+        id: i64,
+        field: String,
+        value: String,
+    ) -> Result<Draft, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(
+                async move { inner.set_field(dossier::DraftId(id), &field, &value).await },
+            )
+            .await??
+            .into(),
+        )
+    }
+
+    /// `set_field` for several fields, all or none.
+    pub async fn set_fields(
+        &self,
+        id: i64,
+        values: HashMap<String, String>,
+    ) -> Result<Draft, CitizenError> {
+        let inner = self.inner.clone();
+        let values: Vec<(String, String)> = values.into_iter().collect();
+        Ok(
+            runtime::run(async move { inner.set_fields(dossier::DraftId(id), values).await })
+                .await??
+                .into(),
+        )
+    }
+
+    /// Checks draft `id` against its procedure's form and attachment rules: every problem by
+    /// field and code; empty when it may be submitted.
+    pub async fn validate_draft(&self, id: i64) -> Result<Vec<FieldError>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.validate_draft(dossier::DraftId(id)).await })
+                .await??
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Deletes draft `id` and its attachments. `false` if there was no such draft.
+    pub async fn delete_draft(&self, id: i64) -> Result<bool, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move { inner.delete_draft(dossier::DraftId(id)).await }).await??)
+    }
+
+    /// What the wallet's PID could fill in draft `id`, to show the citizen for approval.
+    /// Changes nothing. `InvalidState` (`not_activated`) without a usable PID.
+    pub async fn prefill_candidates(&self, id: i64) -> Result<Vec<PrefillCandidate>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.prefill_candidates(dossier::DraftId(id)).await })
+                .await??
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Fills draft `id` from the PID claims the citizen approved (claim names from
+    /// `prefill_candidates`); the rest stay as they are.
+    pub async fn apply_prefill(
+        &self,
+        id: i64,
+        approved_claims: Vec<String>,
+    ) -> Result<Draft, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move {
+            inner
+                .apply_prefill(dossier::DraftId(id), &approved_claims)
+                .await
+        })
+        .await??
+        .into())
+    }
+
+    /// Attaches the file at `path` to draft `draft_id` as `kind`, streamed into encrypted
+    /// storage (the file may be removed afterwards). Its type comes from its content.
+    /// `InvalidInput` with field `attachment` and code `unrecognised_type`,
+    /// `type_not_allowed`, `too_large`, `too_many` or `empty`; field `path`, code `not_found`.
+    pub async fn add_attachment_file(
+        &self,
+        draft_id: i64,
+        kind: String,
+        path: String,
+    ) -> Result<AttachmentInfo, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move {
+            inner
+                .add_attachment_file(
+                    dossier::DraftId(draft_id),
+                    &kind,
+                    std::path::Path::new(&path),
+                )
+                .await
+        })
+        .await??
+        .into())
+    }
+
+    /// `add_attachment_file` for content in memory (a scan the app made).
+    pub async fn add_attachment_bytes(
+        &self,
+        draft_id: i64,
+        kind: String,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentInfo, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(runtime::run(async move {
+            inner
+                .add_attachment_bytes(dossier::DraftId(draft_id), &kind, bytes)
+                .await
+        })
+        .await??
+        .into())
+    }
+
+    /// The attachments of draft `draft_id`, oldest first.
+    pub async fn attachments(&self, draft_id: i64) -> Result<Vec<AttachmentInfo>, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.attachments(dossier::DraftId(draft_id)).await })
+                .await??
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Removes attachment `id` from its draft. `false` if there was no such attachment.
+    pub async fn remove_attachment(&self, id: i64) -> Result<bool, CitizenError> {
+        let inner = self.inner.clone();
+        Ok(
+            runtime::run(async move { inner.remove_attachment(dossier::AttachmentId(id)).await })
+                .await??,
+        )
     }
 }

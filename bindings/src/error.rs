@@ -9,6 +9,7 @@
 
 use citizen_core::DossierError;
 use citizen_core::checkin::{CheckInError, VenueCodeError};
+use citizen_core::dossier::AttachmentError;
 use citizen_core::verifier::IdentityQrError;
 use citizen_core::wallet::pin::{PinError, WeakPin};
 use citizen_core::{ConfigError, NetError, StoreError, TrustError, TrustListError, WalletError};
@@ -50,7 +51,8 @@ pub enum CitizenError {
     /// The operation does not fit the wallet's state. `code`: `not_activated`,
     /// `already_activated`, `blocked` (too many wrong PINs: activate again),
     /// `choose_another_pin` (activation kept the credential; call `complete_activation`),
-    /// `no_pending_activation`, `no_key_store`, `revoked`, `suspended`.
+    /// `no_pending_activation`, `no_key_store`, `revoked`, `suspended`, `draft_locked` (a
+    /// submitted dossier draft cannot change).
     #[error("invalid state ({code}): {detail}")]
     InvalidState { code: String, detail: String },
     /// Something the SDK was given is not trusted: a credential or list whose issuer, signature or
@@ -303,12 +305,37 @@ impl From<IdentityQrError> for CitizenError {
 impl From<DossierError> for CitizenError {
     fn from(error: DossierError) -> Self {
         let detail = error.to_string();
+        let input = |field: &str, code: &str| CitizenError::InvalidInput {
+            field: field.into(),
+            code: code.into(),
+            detail: detail.clone(),
+        };
         match error {
             DossierError::InvalidCatalogue(_) => CitizenError::Server { status: 0, detail },
-            DossierError::InvalidArgument(field) => CitizenError::InvalidInput {
-                field: field.into(),
-                code: "out_of_range".into(),
+            DossierError::InvalidArgument(field) => input(field, "out_of_range"),
+            DossierError::ProcedureNotFound
+            | DossierError::DraftNotFound
+            | DossierError::AttachmentNotFound => CitizenError::NotFound { detail },
+            DossierError::DraftLocked => CitizenError::InvalidState {
+                code: "draft_locked".into(),
                 detail,
+            },
+            DossierError::NoIdentityCredential => CitizenError::InvalidState {
+                code: "not_activated".into(),
+                detail,
+            },
+            DossierError::UnknownField(field) => input(&field, "unknown_field"),
+            DossierError::ValueTooLong(field) => input(&field, "too_long"),
+            DossierError::ClaimNotOffered(_) => input("approved_claims", "not_offered"),
+            DossierError::Attachment(refused) => match refused {
+                AttachmentError::UnknownKind(_) => input("kind", "unknown_attachment_kind"),
+                AttachmentError::UnrecognisedType => input("attachment", "unrecognised_type"),
+                AttachmentError::TypeNotAllowed { .. } => input("attachment", "type_not_allowed"),
+                AttachmentError::TooLarge { .. } => input("attachment", "too_large"),
+                AttachmentError::TooMany { .. } => input("attachment", "too_many"),
+                AttachmentError::Empty => input("attachment", "empty"),
+                AttachmentError::FileNotFound => input("path", "not_found"),
+                _ => CitizenError::Storage { detail },
             },
             DossierError::Net(net) => from_net(net, detail),
             DossierError::Store(store) => from_store(store, detail),

@@ -25,8 +25,9 @@ pub use checkins::{
     ShareReceipt, Ticket, TicketError, TicketState, VenueKind,
 };
 pub use dossiers::{
-    Agency, AgencySummary, AttachmentRule, CatalogueFilter, CatalogueSync, Dossiers, Fee,
-    FieldKind, FormField, Procedure, ProcedureLevel, ProcedureSummary, SearchPage, SelectOption,
+    Agency, AgencySummary, AttachmentInfo, AttachmentRule, CatalogueFilter, CatalogueSync,
+    Dossiers, Draft, DraftState, DraftSummary, Fee, FieldError, FieldKind, FormField,
+    PrefillCandidate, Procedure, ProcedureLevel, ProcedureSummary, SearchPage, SelectOption,
 };
 pub use error::{CitizenError, PlatformError};
 pub use health::{HealthCertificate, HealthCertificateKind, HealthCertificateSummary, HealthEntry};

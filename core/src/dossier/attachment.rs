@@ -101,7 +101,10 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 }
 
 /// The rule of `kind` in `procedure`.
-pub fn rule<'p>(procedure: &'p Procedure, kind: &str) -> Result<&'p AttachmentRule, AttachmentError> {
+pub fn rule<'p>(
+    procedure: &'p Procedure,
+    kind: &str,
+) -> Result<&'p AttachmentRule, AttachmentError> {
     procedure
         .attachments
         .iter()
@@ -116,7 +119,11 @@ pub fn check_head(rule: &AttachmentRule, head: &[u8]) -> Result<&'static str, At
         return Err(AttachmentError::Empty);
     }
     let detected = sniff(head).ok_or(AttachmentError::UnrecognisedType)?;
-    if !rule.media_types.iter().any(|t| t.eq_ignore_ascii_case(detected)) {
+    if !rule
+        .media_types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(detected))
+    {
         return Err(AttachmentError::TypeNotAllowed { detected });
     }
     Ok(detected)
@@ -194,7 +201,8 @@ pub fn limits(conn: &Connection, id: AttachmentId) -> Result<AttachmentRule, Dos
         .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .ok_or(DossierError::AttachmentNotFound)?;
-    let procedure = draft::procedure(conn, DraftId(draft_id))?.ok_or(DossierError::DraftNotFound)?;
+    let procedure =
+        draft::procedure(conn, DraftId(draft_id))?.ok_or(DossierError::DraftNotFound)?;
     Ok(rule(&procedure, &kind)?.clone())
 }
 
@@ -268,8 +276,7 @@ pub fn purge_incomplete(tx: &Transaction<'_>) -> Result<usize, StoreError> {
     Ok(tx.execute("DELETE FROM dossier_attachments WHERE complete = 0", [])?)
 }
 
-const INFO_COLUMNS: &str =
-    "id, draft_id, kind, media_type, size, sha256, chunk_count, created_at";
+const INFO_COLUMNS: &str = "id, draft_id, kind, media_type, size, sha256, chunk_count, created_at";
 
 fn read_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<AttachmentInfo> {
     let digest: Vec<u8> = row.get(5)?;

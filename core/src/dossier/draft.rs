@@ -101,7 +101,11 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError
 }
 
 /// Makes an empty draft for `procedure` (as stored in the catalogue) and returns its id.
-pub fn create(tx: &Transaction<'_>, procedure: &Procedure, now: i64) -> Result<DraftId, StoreError> {
+pub fn create(
+    tx: &Transaction<'_>,
+    procedure: &Procedure,
+    now: i64,
+) -> Result<DraftId, StoreError> {
     tx.execute(
         "INSERT INTO dossier_drafts
              (procedure_code, procedure_version, procedure_name, procedure, state, field_values,
@@ -126,7 +130,14 @@ pub fn get(conn: &Connection, id: DraftId) -> Result<Option<Draft>, StoreError> 
              FROM dossier_drafts WHERE id = ?1",
         )?
         .query_row([id.0], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .optional()?;
     let Some((code, version, state, values, created_at, updated_at)) = row else {

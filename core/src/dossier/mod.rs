@@ -284,7 +284,11 @@ impl Dossiers {
 
     /// Draft `id`, if it exists.
     pub async fn draft(&self, id: DraftId) -> Result<Option<Draft>, DossierError> {
-        Ok(self.inner.store.read(move |conn| draft::get(conn, id)).await?)
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| draft::get(conn, id))
+            .await?)
     }
 
     /// The procedure record draft `id` was made from (its form, attachment rules), if the draft
@@ -437,8 +441,13 @@ impl Dossiers {
         bytes: Vec<u8>,
     ) -> Result<AttachmentInfo, DossierError> {
         let size = bytes.len() as u64;
-        self.add_attachment(draft_id, kind, Box::new(std::io::Cursor::new(bytes)), Some(size))
-            .await
+        self.add_attachment(
+            draft_id,
+            kind,
+            Box::new(std::io::Cursor::new(bytes)),
+            Some(size),
+        )
+        .await
     }
 
     /// The attachments of draft `id`, oldest first.
@@ -480,7 +489,13 @@ impl Dossiers {
         };
         let (returned, head) = crate::blocking::run(move || {
             let mut chunks = reader.read_chunks(1);
-            (reader, chunks.as_mut().map(|c| c.pop().unwrap_or_default()).map_err(|e| e.kind()))
+            (
+                reader,
+                chunks
+                    .as_mut()
+                    .map(|c| c.pop().unwrap_or_default())
+                    .map_err(|e| e.kind()),
+            )
         })
         .await;
         reader = returned;
@@ -488,10 +503,15 @@ impl Dossiers {
         let now = crate::unix_now();
         let kind_owned = kind.to_owned();
         let id = store
-            .write(move |tx| attachment::begin(tx, draft_id, &kind_owned, &head, declared_size, now))
+            .write(move |tx| {
+                attachment::begin(tx, draft_id, &kind_owned, &head, declared_size, now)
+            })
             .await?;
         let streamed = async {
-            let max_bytes = store.read(move |conn| attachment::limits(conn, id)).await?.max_bytes;
+            let max_bytes = store
+                .read(move |conn| attachment::limits(conn, id))
+                .await?
+                .max_bytes;
             let mut seq = 1u32;
             while !reader.eof {
                 let (returned, chunks) = crate::blocking::run(move || {
@@ -542,9 +562,8 @@ fn prefill_offers(
     now: i64,
 ) -> Result<Vec<PrefillCandidate>, DossierError> {
     let (draft, procedure) = draft::editable(conn, id)?;
-    let credential =
-        crate::wallet::credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT)?
-            .ok_or(DossierError::NoIdentityCredential)?;
+    let credential = crate::wallet::credentials::usable_by_vct(conn, crate::openid4vci::PID_VCT)?
+        .ok_or(DossierError::NoIdentityCredential)?;
     let claims =
         prefill::pid_claims(&credential.sd_jwt).ok_or(DossierError::NoIdentityCredential)?;
     Ok(prefill::candidates(&procedure, &claims, &draft.values, now))

@@ -284,9 +284,9 @@ impl Matcher {
     fn sequence(&mut self, pieces: &[Piece], pos: usize, k: &mut Continuation<'_>) -> bool {
         match pieces.split_first() {
             None => k(self, pos),
-            Some((piece, rest)) => {
-                self.piece(piece, 0, pos, &mut |m, next| m.sequence(rest, next, &mut *k))
-            }
+            Some((piece, rest)) => self.piece(piece, 0, pos, &mut |m, next| {
+                m.sequence(rest, next, &mut *k)
+            }),
         }
     }
 
@@ -316,8 +316,9 @@ impl Matcher {
             Node::Char(c) => here == Some(*c) && k(self, pos + 1),
             Node::Any => here.is_some_and(|c| c != '\n') && k(self, pos + 1),
             Node::Class { ranges, negated } => {
-                here.is_some_and(|c| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated)
-                    && k(self, pos + 1)
+                here.is_some_and(|c| {
+                    ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+                }) && k(self, pos + 1)
             }
             Node::Start => pos == 0 && k(self, pos),
             Node::End => pos == self.input.len() && k(self, pos),

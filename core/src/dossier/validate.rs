@@ -139,9 +139,15 @@ pub fn validate(
     for rule in &procedure.attachments {
         let count = attachments.get(&rule.kind).copied().unwrap_or(0);
         if count < rule.min_count {
-            errors.push(FieldError::new(&rule.kind, FieldErrorCode::AttachmentMissing));
+            errors.push(FieldError::new(
+                &rule.kind,
+                FieldErrorCode::AttachmentMissing,
+            ));
         } else if count > rule.max_count {
-            errors.push(FieldError::new(&rule.kind, FieldErrorCode::AttachmentTooMany));
+            errors.push(FieldError::new(
+                &rule.kind,
+                FieldErrorCode::AttachmentTooMany,
+            ));
         }
     }
     for (kind, count) in attachments {

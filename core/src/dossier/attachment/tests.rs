@@ -111,7 +111,10 @@ async fn bytes_are_stored_too_and_counts_are_kept() {
         refusal(dossiers.add_attachment_bytes(draft, "anh", png(10)).await),
         AttachmentError::TooMany { max_count: 2 }
     );
-    assert_eq!(count(&store, "SELECT count(*) FROM dossier_attachments").await, 2);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM dossier_attachments").await,
+        2
+    );
 
     // Removing one makes room again.
     assert!(dossiers.remove_attachment(first.id).await.unwrap());
@@ -132,14 +135,22 @@ async fn attacks_are_refused_and_leave_nothing() {
     let liar = dir.path().join("certificate.pdf");
     std::fs::write(&liar, png(5_000)).unwrap();
     assert_eq!(
-        refusal(dossiers.add_attachment_file(draft, "giay_chung_sinh", &liar).await),
+        refusal(
+            dossiers
+                .add_attachment_file(draft, "giay_chung_sinh", &liar)
+                .await
+        ),
         AttachmentError::TypeNotAllowed { detected: PNG }
     );
     // A file of no recognised type (HTML pretending to be a PDF later on).
     let html = dir.path().join("page.pdf");
     std::fs::write(&html, b"<html>%PDF-1.7</html>").unwrap();
     assert_eq!(
-        refusal(dossiers.add_attachment_file(draft, "giay_chung_sinh", &html).await),
+        refusal(
+            dossiers
+                .add_attachment_file(draft, "giay_chung_sinh", &html)
+                .await
+        ),
         AttachmentError::UnrecognisedType
     );
     // Oversize: the images take 1,000,000 bytes at most; known from the file's length...
@@ -184,7 +195,11 @@ async fn attacks_are_refused_and_leave_nothing() {
     );
     // A kind the procedure does not ask for; the name is not echoed unless it is id-shaped.
     assert_eq!(
-        refusal(dossiers.add_attachment_bytes(draft, "ho_chieu", pdf(100)).await),
+        refusal(
+            dossiers
+                .add_attachment_bytes(draft, "ho_chieu", pdf(100))
+                .await
+        ),
         AttachmentError::UnknownKind("ho_chieu".into())
     );
     assert_eq!(
@@ -203,7 +218,10 @@ async fn attacks_are_refused_and_leave_nothing() {
         Err(DossierError::DraftNotFound)
     ));
 
-    assert_eq!(count(&store, "SELECT count(*) FROM dossier_attachments").await, 0);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM dossier_attachments").await,
+        0
+    );
     assert_eq!(
         count(&store, "SELECT count(*) FROM dossier_attachment_chunks").await,
         0
@@ -228,7 +246,10 @@ async fn a_crash_mid_insert_leaves_nothing_visible_and_is_purged_at_open() {
         })
         .await
         .unwrap();
-    assert_eq!(dossiers.attachments(draft).await.unwrap(), vec![kept.clone()]);
+    assert_eq!(
+        dossiers.attachments(draft).await.unwrap(),
+        vec![kept.clone()]
+    );
     assert!(store.read(move |c| info(c, half)).await.unwrap().is_none());
     assert!(matches!(
         store.read(move |c| read_chunk(c, half, 0)).await,
@@ -244,7 +265,10 @@ async fn a_crash_mid_insert_leaves_nothing_visible_and_is_purged_at_open() {
     let store = open_store(dir.path()).await;
     let dossiers = crate::dossier::test_support::dossiers(dir.path(), &store);
     assert_eq!(dossiers.purge_incomplete_attachments().await.unwrap(), 1);
-    assert_eq!(count(&store, "SELECT count(*) FROM dossier_attachments").await, 1);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM dossier_attachments").await,
+        1
+    );
     assert_eq!(
         count(&store, "SELECT count(*) FROM dossier_attachment_chunks").await,
         3
@@ -267,7 +291,10 @@ async fn deleting_a_draft_deletes_its_attachments_and_a_locked_draft_takes_none(
         .unwrap();
     execute(
         &store,
-        format!("UPDATE dossier_drafts SET state = 'submitted' WHERE id = {}", other.0),
+        format!(
+            "UPDATE dossier_drafts SET state = 'submitted' WHERE id = {}",
+            other.0
+        ),
     )
     .await;
     assert!(matches!(
@@ -281,8 +308,17 @@ async fn deleting_a_draft_deletes_its_attachments_and_a_locked_draft_takes_none(
     ));
 
     assert!(dossiers.delete_draft(draft).await.unwrap());
-    assert!(store.read(move |c| info_of(c, info.id)).await.unwrap().is_none());
-    assert_eq!(count(&store, "SELECT count(*) FROM dossier_attachments").await, 1);
+    assert!(
+        store
+            .read(move |c| info_of(c, info.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM dossier_attachments").await,
+        1
+    );
     assert_eq!(
         count(&store, "SELECT count(*) FROM dossier_attachment_chunks").await,
         1

@@ -21,10 +21,7 @@ async fn a_draft_is_made_saved_listed_and_survives_a_restart() {
         .await
         .unwrap();
     assert_eq!(changed.values["ho_ten"], "Nguyễn Thị Bình");
-    dossiers
-        .set_fields(draft.id, good_values())
-        .await
-        .unwrap();
+    dossiers.set_fields(draft.id, good_values()).await.unwrap();
     // An empty value clears the field.
     let cleared = dossiers.set_field(draft.id, "email", "").await.unwrap();
     assert!(!cleared.values.contains_key("email"));
@@ -110,7 +107,10 @@ async fn refusals_are_typed_and_change_nothing() {
     // A submitted draft is locked.
     execute(
         &store,
-        format!("UPDATE dossier_drafts SET state = 'submitted' WHERE id = {}", draft.id.0),
+        format!(
+            "UPDATE dossier_drafts SET state = 'submitted' WHERE id = {}",
+            draft.id.0
+        ),
     )
     .await;
     assert!(matches!(

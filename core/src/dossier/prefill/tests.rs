@@ -80,7 +80,10 @@ fn the_requesters_fields_are_offered_and_nothing_else() {
     );
     assert!(offers.iter().all(|o| !o.replaces));
     let debug = format!("{offers:?}");
-    assert!(!debug.contains("Nguyễn") && !debug.contains("00109"), "{debug}");
+    assert!(
+        !debug.contains("Nguyễn") && !debug.contains("00109"),
+        "{debug}"
+    );
 
     // Already equal: not offered; different: offered as a replacement.
     let current = BTreeMap::from([
@@ -107,7 +110,12 @@ fn selects_take_an_option_and_kinds_are_a_narrow_fallback() {
     // The one id-number field under another id still gets the ID number by its kind.
     procedure.form[1].id = "so_giay_to".into();
     let offers = candidates(&procedure, &claims(), &BTreeMap::new(), NOW);
-    let find = |field: &str| offers.iter().find(|o| o.field == field).map(|o| o.value.as_str());
+    let find = |field: &str| {
+        offers
+            .iter()
+            .find(|o| o.field == field)
+            .map(|o| o.value.as_str())
+    };
     assert_eq!(find("gioi_tinh_nguoi_yeu_cau"), Some("nam"));
     assert_eq!(find("quoc_tich_nguoi_yeu_cau"), Some("vn"));
     assert_eq!(find("so_giay_to"), Some("001090012345"));
@@ -159,7 +167,15 @@ async fn only_approved_claims_are_written() {
 
     let offers = dossiers.prefill_candidates(draft.id).await.unwrap();
     assert_eq!(offers.len(), 4);
-    assert!(dossiers.draft(draft.id).await.unwrap().unwrap().values.is_empty());
+    assert!(
+        dossiers
+            .draft(draft.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .values
+            .is_empty()
+    );
 
     // A claim not offered refuses the whole call.
     match dossiers
@@ -169,7 +185,15 @@ async fn only_approved_claims_are_written() {
         Err(DossierError::ClaimNotOffered(claim)) => assert_eq!(claim, pid::SEX),
         other => panic!("{other:?}"),
     }
-    assert!(dossiers.draft(draft.id).await.unwrap().unwrap().values.is_empty());
+    assert!(
+        dossiers
+            .draft(draft.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .values
+            .is_empty()
+    );
 
     let filled = dossiers
         .apply_prefill(draft.id, &[pid::FULL_NAME.into(), pid::ID_NUMBER.into()])

@@ -28,7 +28,12 @@ fn codes(errors: &[FieldError]) -> Vec<(&str, &str)> {
 }
 
 fn code_of(field: &str, value: &str) -> Option<&'static str> {
-    let errors = validate(&form_procedure("1.1"), &values(&[(field, value)]), &one_pdf(), NOW);
+    let errors = validate(
+        &form_procedure("1.1"),
+        &values(&[(field, value)]),
+        &one_pdf(),
+        NOW,
+    );
     assert!(errors.len() <= 1, "{errors:?}");
     errors.first().map(|e| {
         assert_eq!(e.field, field);
@@ -47,7 +52,12 @@ fn a_complete_draft_passes() {
 
 #[test]
 fn an_empty_draft_lists_every_required_field_and_attachment() {
-    let errors = validate(&form_procedure("1.1"), &BTreeMap::new(), &BTreeMap::new(), NOW);
+    let errors = validate(
+        &form_procedure("1.1"),
+        &BTreeMap::new(),
+        &BTreeMap::new(),
+        NOW,
+    );
     assert_eq!(
         codes(&errors),
         vec![
@@ -74,7 +84,10 @@ fn each_kind_has_its_code() {
     assert_eq!(code_of("so_ban", "51"), Some("above_max"));
     assert_eq!(code_of("so_ban", "2.5"), Some("not_a_number"));
     assert_eq!(code_of("so_ban", "hai"), Some("not_a_number"));
-    assert_eq!(code_of("so_ban", "99999999999999999999"), Some("not_a_number"));
+    assert_eq!(
+        code_of("so_ban", "99999999999999999999"),
+        Some("not_a_number")
+    );
     assert_eq!(code_of("ngay_sinh", "17/05/1990"), Some("invalid_date"));
     assert_eq!(code_of("ngay_sinh", "1990-02-30"), Some("invalid_date"));
     assert_eq!(code_of("ngay_sinh", "2000-02-29"), None);
@@ -85,15 +98,30 @@ fn each_kind_has_its_code() {
     assert_eq!(code_of("ngay_sinh", "1901-01-01"), Some("below_min"));
     assert_eq!(code_of("gioi_tinh", "Nam"), Some("not_an_option"));
     assert_eq!(code_of("gioi_tinh", "nam"), None);
-    assert_eq!(code_of("so_dinh_danh", "00109001234"), Some("invalid_id_number"));
-    assert_eq!(code_of("so_dinh_danh", "00109001234a"), Some("invalid_id_number"));
-    assert_eq!(code_of("so_dinh_danh", "999090012345"), Some("invalid_id_number"));
-    assert_eq!(code_of("so_dien_thoai", "0212345678"), Some("invalid_phone"));
+    assert_eq!(
+        code_of("so_dinh_danh", "00109001234"),
+        Some("invalid_id_number")
+    );
+    assert_eq!(
+        code_of("so_dinh_danh", "00109001234a"),
+        Some("invalid_id_number")
+    );
+    assert_eq!(
+        code_of("so_dinh_danh", "999090012345"),
+        Some("invalid_id_number")
+    );
+    assert_eq!(
+        code_of("so_dien_thoai", "0212345678"),
+        Some("invalid_phone")
+    );
     assert_eq!(code_of("so_dien_thoai", "091234567"), Some("invalid_phone"));
     // A valid mobile number the procedure's own pattern does not take.
     assert_eq!(code_of("so_dien_thoai", "+84912345678"), Some("pattern"));
     assert_eq!(code_of("email", "binh@"), Some("invalid_email"));
-    assert_eq!(code_of("email", "binh at example.vn"), Some("invalid_email"));
+    assert_eq!(
+        code_of("email", "binh at example.vn"),
+        Some("invalid_email")
+    );
     assert_eq!(code_of("email", "binh@localhost"), Some("invalid_email"));
 }
 
@@ -101,7 +129,12 @@ fn each_kind_has_its_code() {
 fn patterns_apply_to_text_fields() {
     let mut procedure = form_procedure("1.1");
     procedure.form[0].pattern = Some("^[A-Z]{2}[0-9]{13}$".into());
-    let errors = validate(&procedure, &values(&[("ho_ten", "DN12345")]), &one_pdf(), NOW);
+    let errors = validate(
+        &procedure,
+        &values(&[("ho_ten", "DN12345")]),
+        &one_pdf(),
+        NOW,
+    );
     assert_eq!(codes(&errors), vec![("ho_ten", "pattern")]);
     let errors = validate(
         &procedure,
@@ -147,12 +180,21 @@ fn errors_carry_no_values() {
         NOW,
     );
     let text = format!("{errors:?}");
-    assert!(!text.contains("0010900") && !text.contains("binh"), "{text}");
+    assert!(
+        !text.contains("0010900") && !text.contains("binh"),
+        "{text}"
+    );
 }
 
 #[test]
 fn vietnamese_formats() {
-    for good in ["0912345678", "0312 345 678", "+84912345678", "84912345678", "098.765.4321"] {
+    for good in [
+        "0912345678",
+        "0312 345 678",
+        "+84912345678",
+        "84912345678",
+        "098.765.4321",
+    ] {
         assert!(is_vietnamese_mobile(good), "{good}");
     }
     for bad in ["0112345678", "+8491234567", "091234567a", "", "+1912345678"] {
