@@ -459,6 +459,20 @@ impl Dossiers {
             .await?)
     }
 
+    /// Chunk `seq` (from 0, up to `chunk_count - 1`, [`attachment::CHUNK_SIZE`] bytes but the
+    /// last) of complete attachment `id`: how its content is read back (the uploader reads the
+    /// same way). `AttachmentNotFound` past the end.
+    pub async fn attachment_chunk(
+        &self,
+        id: AttachmentId,
+        seq: u32,
+    ) -> Result<Vec<u8>, DossierError> {
+        self.inner
+            .store
+            .read(move |conn| attachment::read_chunk(conn, id, seq))
+            .await
+    }
+
     /// Removes attachment `id` from its draft. `false` if there was no such attachment.
     pub async fn remove_attachment(&self, id: AttachmentId) -> Result<bool, DossierError> {
         let now = crate::unix_now();
