@@ -193,8 +193,8 @@ pub fn append(
     Ok(())
 }
 
-/// The rule limits of incomplete attachment `id`: `(max_bytes, max_count)`. Fails with
-/// `AttachmentNotFound` if the row is gone (its draft was deleted meanwhile).
+/// The rule incomplete attachment `id` was started under (its `max_bytes` bounds the stream).
+/// Fails with `AttachmentNotFound` if the row is gone (its draft was deleted meanwhile).
 pub fn limits(conn: &Connection, id: AttachmentId) -> Result<AttachmentRule, DossierError> {
     let (draft_id, kind): (i64, String) = conn
         .prepare_cached("SELECT draft_id, kind FROM dossier_attachments WHERE id = ?1")?
