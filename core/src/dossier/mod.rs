@@ -482,11 +482,7 @@ impl Dossiers {
             .await
     }
 
-    /// Streams `source` into the store: the first chunk with the checks ([`attachment::begin`]),
-    /// then [`attachment::CHUNKS_PER_TRANSACTION`] chunks per write, then
-    /// [`attachment::finish`]. Reading and hashing run on the blocking pool. On any failure the
-    /// incomplete row is deleted; if this future is dropped half-way, the row stays incomplete
-    /// (invisible) until the next open purges it.
+    /// Streams `source` into the store on the blocking pool ([`stream_attachment`]).
     async fn add_attachment(
         &self,
         draft_id: DraftId,
@@ -494,78 +490,12 @@ impl Dossiers {
         source: Box<dyn Read + Send>,
         declared_size: Option<u64>,
     ) -> Result<AttachmentInfo, DossierError> {
-        let store = &self.inner.store;
-        let mut reader = ChunkReader {
-            source,
-            hasher: ring::digest::Context::new(&ring::digest::SHA256),
-            size: 0,
-            eof: false,
-        };
-        let (returned, head) = crate::blocking::run(move || {
-            let mut chunks = reader.read_chunks(1);
-            (
-                reader,
-                chunks
-                    .as_mut()
-                    .map(|c| c.pop().unwrap_or_default())
-                    .map_err(|e| e.kind()),
-            )
+        let store = self.inner.store.clone();
+        let kind = kind.to_owned();
+        crate::blocking::run(move || {
+            stream_attachment(&store, draft_id, &kind, source, declared_size)
         })
-        .await;
-        reader = returned;
-        let head = head.map_err(|kind| io_error(kind.into()))?;
-        let now = crate::unix_now();
-        let kind_owned = kind.to_owned();
-        let id = store
-            .write(move |tx| {
-                attachment::begin(tx, draft_id, &kind_owned, &head, declared_size, now)
-            })
-            .await?;
-        let streamed = async {
-            let max_bytes = store
-                .read(move |conn| attachment::limits(conn, id))
-                .await?
-                .max_bytes;
-            let mut seq = 1u32;
-            while !reader.eof {
-                let (returned, chunks) = crate::blocking::run(move || {
-                    let chunks = reader.read_chunks(attachment::CHUNKS_PER_TRANSACTION);
-                    (reader, chunks.map_err(|e| e.kind()))
-                })
-                .await;
-                reader = returned;
-                let chunks = chunks.map_err(|kind| io_error(kind.into()))?;
-                if reader.size > max_bytes {
-                    return Err(AttachmentError::TooLarge { max_bytes }.into());
-                }
-                if chunks.is_empty() {
-                    continue;
-                }
-                let first = seq;
-                seq += u32::try_from(chunks.len()).unwrap_or(u32::MAX);
-                store
-                    .write(move |tx| {
-                        let slices: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
-                        attachment::append(tx, id, first, &slices)
-                    })
-                    .await?;
-            }
-            let digest = reader.hasher.clone().finish();
-            let mut sha256 = [0u8; 32];
-            sha256.copy_from_slice(digest.as_ref());
-            let size = reader.size;
-            let now = crate::unix_now();
-            store
-                .write(move |tx| attachment::finish(tx, id, size, &sha256, seq, now))
-                .await
-        }
-        .await;
-        if streamed.is_err()
-            && let Err(error) = store.write(move |tx| attachment::abort(tx, id)).await
-        {
-            tracing::warn!(%error, "a refused attachment could not be deleted; the next open will");
-        }
-        streamed
+        .await
     }
 }
 
@@ -581,6 +511,73 @@ fn prefill_offers(
     let claims =
         prefill::pid_claims(&credential.sd_jwt).ok_or(DossierError::NoIdentityCredential)?;
     Ok(prefill::candidates(&procedure, &claims, &draft.values, now))
+}
+
+/// Streams `source` into the store, on a thread where blocking is allowed (the blocking pool; never
+/// an async worker nor the store thread): the first chunk with the checks
+/// ([`attachment::begin`]), then [`attachment::CHUNKS_PER_TRANSACTION`] chunks per write, then
+/// [`attachment::finish`]. Reading, hashing and waiting for the store all block this thread only.
+/// (Written as plain blocking code rather than an async loop: the async state machine cost 18 KB
+/// of the phone library.) On any failure the incomplete row is deleted; if the process dies
+/// half-way, the row stays incomplete (invisible) until the next open purges it.
+fn stream_attachment(
+    store: &Store,
+    draft_id: DraftId,
+    kind: &str,
+    source: Box<dyn Read + Send>,
+    declared_size: Option<u64>,
+) -> Result<AttachmentInfo, DossierError> {
+    let mut reader = ChunkReader {
+        source,
+        hasher: ring::digest::Context::new(&ring::digest::SHA256),
+        size: 0,
+        eof: false,
+    };
+    let head = reader
+        .read_chunks(1)
+        .map_err(io_error)?
+        .pop()
+        .unwrap_or_default();
+    let now = crate::unix_now();
+    let kind = kind.to_owned();
+    let id = store.write_blocking(move |tx| {
+        attachment::begin(tx, draft_id, &kind, &head, declared_size, now)
+    })?;
+    let streamed = (|| {
+        let max_bytes = store
+            .read_blocking(move |conn| attachment::limits(conn, id))?
+            .max_bytes;
+        let mut seq = 1u32;
+        while !reader.eof {
+            let chunks = reader
+                .read_chunks(attachment::CHUNKS_PER_TRANSACTION)
+                .map_err(io_error)?;
+            if reader.size > max_bytes {
+                return Err(AttachmentError::TooLarge { max_bytes }.into());
+            }
+            if chunks.is_empty() {
+                continue;
+            }
+            let first = seq;
+            seq += u32::try_from(chunks.len()).unwrap_or(u32::MAX);
+            store.write_blocking(move |tx| {
+                let slices: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+                attachment::append(tx, id, first, &slices)
+            })?;
+        }
+        let digest = reader.hasher.clone().finish();
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(digest.as_ref());
+        let size = reader.size;
+        let now = crate::unix_now();
+        store.write_blocking(move |tx| attachment::finish(tx, id, size, &sha256, seq, now))
+    })();
+    if streamed.is_err()
+        && let Err(error) = store.write_blocking(move |tx| attachment::abort(tx, id))
+    {
+        tracing::warn!(%error, "a refused attachment could not be deleted; the next open will");
+    }
+    streamed
 }
 
 fn io_error(error: std::io::Error) -> DossierError {
