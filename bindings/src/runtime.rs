@@ -4,7 +4,9 @@
 //! tasks), which is not a tokio runtime; reqwest and tokio timers need one. So every exported async
 //! function spawns its work here and awaits the join handle, which works from any executor.
 
+use std::any::Any;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
 
 use tokio::runtime::Runtime;
@@ -23,12 +25,33 @@ fn runtime() -> &'static Runtime {
     })
 }
 
+/// A spawned future with its type and its output's type erased.
+type ErasedFuture = Pin<Box<dyn Future<Output = Box<dyn Any + Send>> + Send>>;
+
 /// Runs `future` on the SDK runtime. A panic inside becomes `CitizenError::Internal`.
+///
+/// The future is boxed and its output type erased before it is spawned, so tokio's task
+/// machinery (harness, cell, join handle) is compiled once for every exported call instead of
+/// once per call's future type: that cost about 4 KB of the phone library per async export
+/// (docs/size.md). The price is one allocation per call for the output.
 pub(crate) async fn run<F>(future: F) -> Result<F::Output, CitizenError>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let erased: ErasedFuture =
+        Box::pin(async move { Box::new(future.await) as Box<dyn Any + Send> });
+    let output = spawn_erased(erased).await?;
+    match output.downcast::<F::Output>() {
+        Ok(output) => Ok(*output),
+        // Unreachable: the box holds exactly what `future` returned.
+        Err(_) => Err(CitizenError::Internal {
+            detail: "an internal error occurred".into(),
+        }),
+    }
+}
+
+async fn spawn_erased(future: ErasedFuture) -> Result<Box<dyn Any + Send>, CitizenError> {
     runtime().spawn(future).await.map_err(join_error)
 }
 
