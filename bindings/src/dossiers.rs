@@ -510,8 +510,9 @@ pub struct AttachmentInfo {
     /// Sniffed from the content: `application/pdf`, `image/jpeg` or `image/png`.
     pub media_type: String,
     pub size: u64,
-    /// SHA-256 of the whole content (32 bytes).
-    pub sha256: Vec<u8>,
+    /// SHA-256 of the whole content, 64 lower-case hex digits (a string rather than bytes, so
+    /// records compare by value in Kotlin, where a `ByteArray` member compares by identity).
+    pub sha256: String,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -524,7 +525,7 @@ impl From<dossier::AttachmentInfo> for AttachmentInfo {
             kind: a.kind,
             media_type: a.media_type,
             size: a.size,
-            sha256: a.sha256.to_vec(),
+            sha256: a.sha256.iter().map(|b| format!("{b:02x}")).collect(),
             created_at: a.created_at,
         }
     }

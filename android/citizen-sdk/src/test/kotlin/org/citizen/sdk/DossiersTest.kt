@@ -80,7 +80,7 @@ class DossiersTest {
             val attached = dossiers.addAttachmentBytes(draft.id, "to_khai", pdf)
             assertEquals("application/pdf", attached.mediaType)
             assertEquals(pdf.size.toULong(), attached.size)
-            assertEquals(32, attached.sha256.size)
+            assertEquals(64, attached.sha256.length)
             assertEquals(listOf(attached), dossiers.attachments(draft.id))
             assertTrue(dossiers.validateDraft(draft.id).none { it.field == "to_khai" })
 
