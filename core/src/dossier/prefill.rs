@@ -1,7 +1,7 @@
 //! Pre-filling a draft from the wallet's person-identification credential (PID): pure, I/O-free.
 //!
 //! Owns: which form fields a PID claim may fill ([`claim_for`]), reading the PID's claims from
-//! the stored SD-JWT ([`pid_claims`]) and the list of offers for one procedure
+//! the stored SD-JWT ([`pid_claims()`]) and the list of offers for one procedure
 //! ([`candidates`]). Does not own reading the credential from the store (`wallet::credentials`)
 //! nor changing the draft (`draft::set_fields`, called by `Dossiers::apply_prefill` with only
 //! the claims the citizen approved).
