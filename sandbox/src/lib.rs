@@ -8,7 +8,9 @@
 pub mod catalogue;
 pub mod checkin;
 pub mod demo;
+pub mod dossiers;
 pub mod enrollment;
+pub mod faults;
 pub mod health;
 pub mod issuer;
 pub mod keys;
@@ -146,4 +148,6 @@ pub enum SandboxError {
     Checkin(#[from] checkin::CheckinError),
     #[error("trust list: {0}")]
     TrustList(#[from] citizen_core::trust_list::TrustListError),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }

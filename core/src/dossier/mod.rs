@@ -16,16 +16,25 @@
 pub mod catalogue;
 pub mod error;
 pub mod fold;
+pub mod manifest;
+pub mod sender;
+pub mod submission;
+mod submit;
 pub mod wire;
 
 use std::sync::Arc;
 
 pub use catalogue::{AgencySummary, CatalogueFilter, ProcedureSummary, SearchPage};
 pub use error::DossierError;
+pub use sender::DrainReport;
+pub use submission::{DeliveryState, Submission};
 pub use wire::{Agency, AttachmentRule, Fee, FieldKind, FormField, Level, Procedure, SelectOption};
 
+use crate::events::EventBus;
 use crate::net::{HttpClient, HttpRequest, NetError};
+use crate::outbox::RetryPolicy;
 use crate::store::Store;
+use crate::wallet::Wallet;
 use wire::{CATALOGUE_PATH, CataloguePage, InvalidCatalogue, MAX_PAGE_BYTES, PAGE_LIMIT};
 
 /// The most pages one sync follows; the rest waits for the next sync (which resumes from the
@@ -59,8 +68,30 @@ pub struct Dossiers {
 struct Inner {
     store: Arc<Store>,
     http: HttpClient,
+    events: Arc<EventBus>,
+    /// Signs dossiers with the device key behind the PIN.
+    wallet: Wallet,
+    retry: RetryPolicy,
     /// One catalogue sync at a time, so two cannot interleave their cursors. Guards no data.
     sync_gate: tokio::sync::Mutex<()>,
+    /// One outbox drain at a time (`sender`). Guards no data.
+    send_gate: tokio::sync::Mutex<()>,
+    /// Wakes the background sender.
+    wake: Arc<tokio::sync::Notify>,
+    sender_task: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .sender_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Dossiers {
@@ -70,12 +101,24 @@ impl std::fmt::Debug for Dossiers {
 }
 
 impl Dossiers {
-    pub(crate) fn new(store: Arc<Store>, http: HttpClient) -> Self {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        http: HttpClient,
+        events: Arc<EventBus>,
+        wallet: Wallet,
+        retry: RetryPolicy,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 http,
+                events,
+                wallet,
+                retry,
                 sync_gate: tokio::sync::Mutex::new(()),
+                send_gate: tokio::sync::Mutex::new(()),
+                wake: Arc::new(tokio::sync::Notify::new()),
+                sender_task: std::sync::Mutex::new(None),
             }),
         }
     }

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_checkin_diary"),
     migration!(10, "0010_health_certificates"),
     migration!(11, "0011_dossier_catalogue"),
+    migration!(12, "0015_dossier_submissions"), // renumbered to 15 at merge
 ];
 
 /// The schema version this build writes.
