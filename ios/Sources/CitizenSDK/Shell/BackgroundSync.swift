@@ -240,11 +240,12 @@ public final class ConnectivityWaker {
             return
         }
         let created = NWPathMonitor()
-        var filter = PathWakeFilter()
+        let state = PathWakeState()
         let wake = onNetworkBack
-        // Handlers run one at a time on `queue`, so `filter` needs no lock.
+        // Handlers run one at a time on `queue`, so `state` needs no lock. A box rather than a
+        // captured `var`: the handler may be `@Sendable`, which must not mutate captured vars.
         created.pathUpdateHandler = { path in
-            if filter.update(isSatisfied: path.status == .satisfied) {
+            if state.filter.update(isSatisfied: path.status == .satisfied) {
                 wake()
             }
         }
@@ -260,4 +261,9 @@ public final class ConnectivityWaker {
         lock.unlock()
         running?.cancel()
     }
+}
+
+/// The filter of one `NWPathMonitor`, touched only on its queue.
+private final class PathWakeState {
+    var filter = PathWakeFilter()
 }
