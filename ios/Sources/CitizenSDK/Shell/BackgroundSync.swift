@@ -100,18 +100,19 @@ public enum BackgroundSyncPlan {
 /// (in `application(_:didFinishLaunchingWithOptions:)` or the `App` initialiser), then
 /// `schedule()`. `citizen` hands out the app's open `Citizen`, opening it if needed, or nil when
 /// there is none to sync; only one `Citizen` may hold a data directory, so it must return the
-/// app's single instance. The task does not close it.
+/// app's single instance. The task does not close it. An error it throws (e.g. the keychain is
+/// not readable yet after a reboot) counts as a failed run, retried `minimumDelay` later.
 public final class CitizenBackgroundSync {
     /// The task identifier; the app's Info.plist must list it under
     /// `BGTaskSchedulerPermittedIdentifiers`.
     public let taskIdentifier: String
     public let settings: BackgroundSyncSettings
-    private let citizen: () async -> CitizenProtocol?
+    private let citizen: () async throws -> CitizenProtocol?
 
     public init(
         taskIdentifier: String,
         settings: BackgroundSyncSettings = BackgroundSyncSettings(),
-        citizen: @escaping () async -> CitizenProtocol?
+        citizen: @escaping () async throws -> CitizenProtocol?
     ) {
         self.taskIdentifier = taskIdentifier
         self.settings = settings
@@ -148,12 +149,7 @@ public final class CitizenBackgroundSync {
         try? schedule(earliestBeginDate: Date().addingTimeInterval(settings.safetyNetInterval))
         let completion = TaskCompletion(task)
         let work = Task {
-            let decision: BackgroundSyncDecision
-            if let citizen = await self.citizen() {
-                decision = await BackgroundSyncPlan.run(citizen, settings: self.settings)
-            } else {
-                decision = .done(nextRunAfter: nil)
-            }
+            let decision = await self.runOnce()
             if completion.isFinished {
                 return
             }
@@ -168,6 +164,22 @@ public final class CitizenBackgroundSync {
             try? self.schedule(earliestBeginDate: Date().addingTimeInterval(self.settings.minimumDelay))
             completion.finish(success: false)
         }
+    }
+}
+
+extension CitizenBackgroundSync {
+    /// One run: the app's `Citizen` from the provider, then `BackgroundSyncPlan.run`.
+    func runOnce() async -> BackgroundSyncDecision {
+        let opened: CitizenProtocol?
+        do {
+            opened = try await self.citizen()
+        } catch {
+            return .retry
+        }
+        guard let found = opened else {
+            return .done(nextRunAfter: nil)
+        }
+        return await BackgroundSyncPlan.run(found, settings: settings)
     }
 }
 
