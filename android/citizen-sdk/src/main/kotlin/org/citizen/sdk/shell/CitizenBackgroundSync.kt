@@ -21,13 +21,15 @@ import androidx.work.PeriodicWorkRequest
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
 import java.util.concurrent.TimeUnit
+import org.citizen.sdk.CitizenException
 import org.citizen.sdk.CitizenInterface
 
 /**
  * Gives the background worker the app's open `Citizen`, opening it if needed, or null when there
  * is none to sync (nobody signed up yet, or the store cannot be opened without the citizen). Only
  * one `Citizen` may be open per data directory, so this must hand out the app's single instance,
- * never open a second one. The worker does not close it.
+ * never open a second one. The worker does not close it. A `CitizenException` thrown here (e.g. the
+ * Keystore is not usable yet after a reboot) counts as a failed attempt, retried like a failed sync.
  */
 typealias CitizenProvider = suspend () -> CitizenInterface?
 
@@ -145,11 +147,16 @@ class CitizenSyncWorker(appContext: Context, params: WorkerParameters) : Corouti
             Log.w(TAG, "no CitizenProvider: call CitizenBackgroundSync.install in Application.onCreate")
             return Result.failure()
         }
-        val citizen = provider() ?: return Result.success()
+        val citizen = try {
+            provider() ?: return Result.success()
+        } catch (error: CitizenException) {
+            Log.w(TAG, "the Citizen could not be opened for background sync: $error")
+            return retryOrGiveUp()
+        }
         return when (val decision = BackgroundSyncPlan.run(citizen, CitizenBackgroundSync.settings)) {
             is SyncDecision.Retry -> {
                 if (decision.error != null) Log.w(TAG, "background sync failed: ${decision.error}")
-                if (runAttemptCount + 1 >= CitizenBackgroundSync.MAX_ATTEMPTS) Result.failure() else Result.retry()
+                retryOrGiveUp()
             }
             is SyncDecision.Done -> {
                 decision.nextRunInSeconds?.let { delay ->
@@ -163,6 +170,9 @@ class CitizenSyncWorker(appContext: Context, params: WorkerParameters) : Corouti
             }
         }
     }
+
+    private fun retryOrGiveUp(): Result =
+        if (runAttemptCount + 1 >= CitizenBackgroundSync.MAX_ATTEMPTS) Result.failure() else Result.retry()
 
     private companion object {
         const val TAG = "CitizenSDK"
