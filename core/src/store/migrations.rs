@@ -38,6 +38,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_checkin_diary"),
     migration!(10, "0010_health_certificates"),
     migration!(11, "0011_dossier_catalogue"),
+    // renumbered to 14 at merge (12 and 13 are written in parallel)
+    migration!(12, "0014_tus_uploads"),
 ];
 
 /// The schema version this build writes.
