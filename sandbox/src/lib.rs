@@ -17,6 +17,7 @@ mod server;
 mod state;
 mod tls;
 pub mod trust;
+pub mod tus;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -91,6 +92,23 @@ impl RunningSandbox {
         Ok(self
             .portal_state()
             .with_conn(|conn| catalogue::revise(conn, request))?)
+    }
+
+    /// Sets the tus server's fault knobs (cuts mid-`PATCH`, latency, hostile answers); the
+    /// `PATCH` count behind `skip_patches` restarts from now. `TusFaults::default()` clears them.
+    pub fn set_tus_faults(&self, faults: tus::TusFaults) {
+        self.portal_state().tus().set_faults(faults);
+    }
+
+    /// The upload at `location` (an absolute upload URL or its path): its offset, the `PATCH`
+    /// bytes it received and, once complete, the SHA-256 of its bytes.
+    pub fn tus_upload(&self, location: &str) -> Option<tus::UploadInfo> {
+        self.portal_state().tus().info(location)
+    }
+
+    /// Every tus upload the sandbox holds.
+    pub fn tus_uploads(&self) -> Vec<tus::UploadInfo> {
+        self.portal_state().tus().all()
     }
 
     /// How many procedures the catalogue publishes now (withdrawn ones not counted).

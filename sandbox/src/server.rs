@@ -326,6 +326,7 @@ fn router(state: PortalState) -> Router {
         .merge(crate::health::routes())
         .merge(crate::checkin::routes())
         .merge(crate::catalogue::routes())
+        .merge(crate::tus::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

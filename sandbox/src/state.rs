@@ -20,6 +20,8 @@ pub(crate) struct PortalState {
     /// `https://127.0.0.1:PORT/`, set once the server listens. The credential issuer's identifier
     /// and the URLs it publishes are built from it.
     base_url: Arc<OnceLock<String>>,
+    /// The tus uploads (in temporary files, not in the database) and their fault knobs.
+    tus: crate::tus::TusState,
 }
 
 impl PortalState {
@@ -67,7 +69,12 @@ impl PortalState {
             conn: Arc::new(Mutex::new(conn)),
             portal_name,
             base_url: Arc::new(OnceLock::new()),
+            tus: crate::tus::TusState::default(),
         })
+    }
+
+    pub(crate) fn tus(&self) -> &crate::tus::TusState {
+        &self.tus
     }
 
     pub(crate) fn set_base_url(&self, base_url: String) {
