@@ -496,7 +496,7 @@ mod tests {
             ]
         );
         assert_eq!(parse_metadata("").unwrap(), vec![]);
-        for bad in ["a b c", "a !!!", "a YQ==,a YQ==", " YQ=="] {
+        for bad in ["a b c", "a !!!", "a YQ==,a YQ==", "a,,b", "é YQ=="] {
             assert!(parse_metadata(bad).is_none(), "{bad}");
         }
     }
