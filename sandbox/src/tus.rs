@@ -228,16 +228,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `412` unless the request speaks tus 1.0.0.
-fn check_version(headers: &HeaderMap) -> Result<(), Response> {
-    if header(headers, "tus-resumable") == Some(TUS_VERSION) {
-        Ok(())
-    } else {
-        Err(answer(
+/// The `412` for a request that does not speak tus 1.0.0.
+fn version_refusal(headers: &HeaderMap) -> Option<Response> {
+    (header(headers, "tus-resumable") != Some(TUS_VERSION)).then(|| {
+        answer(
             StatusCode::PRECONDITION_FAILED,
             &[("tus-version", TUS_VERSION.into())],
-        ))
-    }
+        )
+    })
 }
 
 fn parse_number(value: Option<&str>) -> Option<u64> {
@@ -302,7 +300,7 @@ async fn options(State(state): State<PortalState>) -> Response {
 
 async fn create(State(state): State<PortalState>, headers: HeaderMap) -> Response {
     let faults = delay(&state).await;
-    if let Err(refused) = check_version(&headers) {
+    if let Some(refused) = version_refusal(&headers) {
         return refused;
     }
     let Some(length) = parse_number(header(&headers, "upload-length")) else {
@@ -359,7 +357,7 @@ async fn head_upload(
     headers: HeaderMap,
 ) -> Response {
     let faults = delay(&state).await;
-    if let Err(refused) = check_version(&headers) {
+    if let Some(refused) = version_refusal(&headers) {
         return refused;
     }
     let Some(upload) = state.tus().get(&id) else {
@@ -385,7 +383,7 @@ async fn patch_upload(
     body: Body,
 ) -> Response {
     let faults = delay(&state).await;
-    if let Err(refused) = check_version(&headers) {
+    if let Some(refused) = version_refusal(&headers) {
         return refused;
     }
     let tus = state.tus();
