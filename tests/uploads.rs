@@ -2,7 +2,9 @@
 //! over real HTTPS, with the connection cut in the middle of a `PATCH`, a restart of the SDK in
 //! between, and a hostile server's answers.
 //!
-//! Prints `attachment.resend_chunks: N` (chunks the client sent again after a cut; target ≤ 1).
+//! Prints `attachment.resend_chunks: N` (chunks the client sent again after a cut; target ≤ 1),
+//! and writes it to `$CITIZEN_BENCH_FIGURES/attachment.resend_chunks.json` for `cargo xtask
+//! bench`.
 
 use std::sync::Mutex;
 
@@ -36,6 +38,16 @@ impl Progress {
     }
     fn callback(&self) -> impl Fn(u64, u64) + Send + Sync + '_ {
         |sent, total| self.0.lock().unwrap().push((sent, total))
+    }
+}
+
+/// Writes `figure` to `$CITIZEN_BENCH_FIGURES/<name>.json` when `cargo xtask bench` asked for it.
+fn write_figure(name: &str, figure: serde_json::Value) {
+    if let Some(dir) = std::env::var_os("CITIZEN_BENCH_FIGURES") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = serde_json::to_string_pretty(&figure).unwrap();
+        std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
     }
 }
 
@@ -116,6 +128,17 @@ async fn a_cut_upload_resumes_after_a_restart_and_sends_at_most_one_chunk_again(
     let resend_chunks = resent.div_ceil(CHUNK as u64);
     println!("attachment.resend_chunks: {resend_chunks}");
     println!("attachment.resend_bytes: {resent}");
+    write_figure(
+        "attachment.resend_chunks",
+        serde_json::json!({
+            "name": "attachment.resend_chunks",
+            "value": resend_chunks,
+            "unit": "chunks",
+            "resent_bytes": resent,
+            "chunk_bytes": CHUNK,
+            "length": LENGTH,
+        }),
+    );
     assert!(resend_chunks <= 1, "{resent} bytes sent again");
 
     // Asked again, the completed upload is found (checked with HEAD), not sent again.
