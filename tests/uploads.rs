@@ -183,8 +183,8 @@ async fn bytes_the_server_kept_from_a_cut_patch_are_not_sent_again() {
         .await
         .unwrap();
     // Resumed from the server's offset inside the cut chunk, not from the chunk's start.
-    assert!(uploaded.resumed_from > 3 * CHUNK as u64, "{uploaded:?}");
-    assert!(uploaded.resumed_from < 4 * CHUNK as u64, "{uploaded:?}");
+    assert_eq!(uploaded.resumed_from, 3 * CHUNK as u64 + 100_000);
+    assert_eq!(uploaded.bytes_sent, LENGTH as u64 - uploaded.resumed_from);
     let info = portal.sandbox.tus_upload(&uploaded.location).unwrap();
     assert_eq!(info.sha256.as_deref(), Some(source.sha256_hex().as_str()));
     assert_eq!(info.patch_bytes, LENGTH as u64);
@@ -303,6 +303,88 @@ async fn a_hostile_server_is_refused() {
         .upload_in_chunks(&source, CHUNK, &|_, _| {})
         .await
         .unwrap();
+    let info = portal.sandbox.tus_upload(&uploaded.location).unwrap();
+    assert_eq!(info.sha256.as_deref(), Some(source.sha256_hex().as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_trouble_is_transient_and_an_expired_upload_starts_again() {
+    let portal = start_portal("Busy upload portal").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = trusting_config(&portal, dir.path());
+    config.request_timeout = std::time::Duration::from_millis(500);
+    let citizen = open(config).await.unwrap();
+    let dossiers = citizen.dossiers();
+    let source = MemorySource::new("attachment-5:", "image/png", bytes(4 * CHUNK, 19));
+    let key = source.source_key();
+
+    // 429 with Retry-After on the second PATCH: transient, with the server's delay.
+    portal.sandbox.set_tus_faults(TusFaults {
+        skip_patches: 1,
+        fail_patches: 1,
+        fail_status: 429,
+        retry_after_secs: Some(7),
+        ..TusFaults::default()
+    });
+    let error = dossiers
+        .upload_in_chunks(&source, CHUNK, &|_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TusError::Transient {
+                status: Some(429),
+                retry_after_secs: Some(7)
+            }
+        ),
+        "{error:?}"
+    );
+    // 503: transient too.
+    portal.sandbox.set_tus_faults(TusFaults {
+        fail_patches: 1,
+        fail_status: 503,
+        ..TusFaults::default()
+    });
+    let error = dossiers
+        .upload_in_chunks(&source, CHUNK, &|_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TusError::Transient {
+                status: Some(503),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // A server slower than the request timeout: transient (a network failure).
+    portal.sandbox.set_tus_faults(TusFaults {
+        latency: std::time::Duration::from_millis(1_500),
+        ..TusFaults::default()
+    });
+    let error = dossiers
+        .upload_in_chunks(&source, CHUNK, &|_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TusError::Transient { status: None, .. }),
+        "{error:?}"
+    );
+    let stored = dossiers.stored_upload(&key).await.unwrap().unwrap();
+    assert_eq!(stored.acked_offset, CHUNK as u64);
+
+    // The server expired the upload meanwhile: a new one starts from 0 and completes.
+    portal.sandbox.set_tus_faults(TusFaults::default());
+    assert!(portal.sandbox.expire_tus_upload(&stored.upload_url));
+    let uploaded = dossiers
+        .upload_in_chunks(&source, CHUNK, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(uploaded.resumed_from, 0);
+    assert_ne!(uploaded.location, stored.upload_url);
     let info = portal.sandbox.tus_upload(&uploaded.location).unwrap();
     assert_eq!(info.sha256.as_deref(), Some(source.sha256_hex().as_str()));
 }

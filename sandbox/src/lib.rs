@@ -106,6 +106,12 @@ impl RunningSandbox {
         self.portal_state().tus().info(location)
     }
 
+    /// Removes the tus upload at `location` (an absolute upload URL or its path) as an expiry
+    /// would: its `HEAD` and `PATCH` answer `404` from now on. Whether it existed.
+    pub fn expire_tus_upload(&self, location: &str) -> bool {
+        self.portal_state().tus().expire(location)
+    }
+
     /// Every tus upload the sandbox holds.
     pub fn tus_uploads(&self) -> Vec<tus::UploadInfo> {
         self.portal_state().tus().all()

@@ -56,6 +56,11 @@ pub struct TusFaults {
     pub latency: Duration,
     /// Answers a hostile or broken server would give.
     pub misbehaviour: Option<TusMisbehaviour>,
+    /// Answer this many `PATCH`es (after `skip_patches`) with `fail_status` instead of taking
+    /// them (e.g. `503`, `429`), with `Retry-After: retry_after_secs` when set.
+    pub fail_patches: u32,
+    pub fail_status: u16,
+    pub retry_after_secs: Option<u64>,
 }
 
 /// What a hostile or broken tus server does, for the SDK's attack tests.
@@ -99,6 +104,8 @@ struct TusInner {
     patches: AtomicU64,
     /// A `once` cut happened.
     fired: AtomicBool,
+    /// `PATCH`es answered with `fail_status` since the knobs were set.
+    failed: AtomicU64,
 }
 
 struct Upload {
@@ -120,6 +127,19 @@ impl TusState {
         *lock(&self.inner.faults) = faults;
         self.inner.patches.store(0, Ordering::SeqCst);
         self.inner.fired.store(false, Ordering::SeqCst);
+        self.inner.failed.store(0, Ordering::SeqCst);
+    }
+
+    /// Removes the upload at `location` and its file, as an expiry would; whether it existed.
+    pub(crate) fn expire(&self, location: &str) -> bool {
+        let Some(id) = location.rsplit('/').next() else {
+            return false;
+        };
+        let removed = lock(&self.inner.uploads).remove(id);
+        if let Some(upload) = &removed {
+            let _ = std::fs::remove_file(&upload.path);
+        }
+        removed.is_some()
     }
 
     fn faults(&self) -> TusFaults {
@@ -171,13 +191,26 @@ impl TusState {
         ids.iter().filter_map(|id| self.info(id)).collect()
     }
 
-    /// Whether this `PATCH` is to be cut, counting it.
-    fn cut_this_patch(&self, faults: &TusFaults) -> Option<u64> {
+    /// What to do with this `PATCH`, counting it: cut it after some bytes, or answer it with an
+    /// error status.
+    fn fault_for_patch(&self, faults: &TusFaults) -> PatchFault {
         let seen = self.inner.patches.fetch_add(1, Ordering::SeqCst);
-        let after = faults.drop_after_bytes?;
         if seen < u64::from(faults.skip_patches) {
-            return None;
+            return PatchFault::None;
         }
+        if faults.fail_patches > 0
+            && self.inner.failed.fetch_add(1, Ordering::SeqCst) < u64::from(faults.fail_patches)
+        {
+            return PatchFault::Fail;
+        }
+        match self.cut_after(faults) {
+            Some(after) => PatchFault::Cut(after),
+            None => PatchFault::None,
+        }
+    }
+
+    fn cut_after(&self, faults: &TusFaults) -> Option<u64> {
+        let after = faults.drop_after_bytes?;
         let cut = if faults.once {
             !self.inner.fired.swap(true, Ordering::SeqCst)
         } else {
@@ -185,6 +218,12 @@ impl TusState {
         };
         cut.then_some(after)
     }
+}
+
+enum PatchFault {
+    None,
+    Cut(u64),
+    Fail,
 }
 
 fn random_unit() -> f64 {
@@ -407,7 +446,30 @@ async fn patch_upload(
     {
         return answer(StatusCode::PAYLOAD_TOO_LARGE, &[]);
     }
-    let cut_after = tus.cut_this_patch(&faults);
+    let cut_after = match tus.fault_for_patch(&faults) {
+        PatchFault::None => None,
+        PatchFault::Cut(after) => Some(after),
+        PatchFault::Fail => {
+            // Read the body first (counted: the client sent it), as a busy server behind a proxy
+            // would, so the client sees the answer rather than a broken pipe.
+            let mut body = body;
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(data) = frame.into_data() {
+                    upload
+                        .patch_bytes
+                        .fetch_add(data.len() as u64, Ordering::SeqCst);
+                }
+            }
+            let status =
+                StatusCode::from_u16(faults.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let retry_after: Vec<_> = faults
+                .retry_after_secs
+                .map(|secs| ("retry-after", secs.to_string()))
+                .into_iter()
+                .collect();
+            return answer(status, &retry_after);
+        }
+    };
 
     // Read the body frame by frame into memory (one chunk), counting every byte read.
     let mut received: Vec<u8> = Vec::new();
@@ -429,7 +491,15 @@ async fn patch_upload(
                 break;
             }
             Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
+                if let Ok(mut data) = frame.into_data() {
+                    // The cut falls exactly `after` bytes into the body: what follows in this
+                    // frame counts as never received.
+                    if let Some(after) = cut_after {
+                        let wanted = after.saturating_sub(received.len() as u64);
+                        if (data.len() as u64) > wanted {
+                            data.truncate(wanted as usize);
+                        }
+                    }
                     upload
                         .patch_bytes
                         .fetch_add(data.len() as u64, Ordering::SeqCst);
