@@ -840,6 +840,27 @@ mod tests {
         assert_eq!(chunk_len(8192, 10_000, 4096), 1808);
     }
 
+    /// The sender spawns uploads on the runtime: the future must be `Send` (checked at compile
+    /// time; never called).
+    #[allow(dead_code)]
+    fn the_upload_future_is_send(
+        http: &HttpClient,
+        store: &Store,
+        source: &MemorySource,
+        dossiers: &crate::dossier::Dossiers,
+    ) {
+        fn send<T: Send>(_: T) {}
+        send(upload(
+            http,
+            store,
+            source,
+            &endpoint(),
+            DEFAULT_CHUNK_SIZE,
+            &|_, _| {},
+        ));
+        send(dossiers.upload(source, &|_, _| {}));
+    }
+
     #[tokio::test]
     async fn memory_source_reads_exact_ranges() {
         let source = MemorySource::new("att-1:", "image/png", (0..=255).collect());
