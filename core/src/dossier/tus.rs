@@ -175,6 +175,9 @@ pub enum TusError {
     /// The source could not produce its bytes; names why.
     #[error("the upload source could not be read: {0}")]
     Source(&'static str),
+    /// Another call is uploading the same source to the same store right now.
+    #[error("this source is already being uploaded")]
+    AlreadyUploading,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -247,6 +250,33 @@ pub struct StoredUpload {
     pub completed: bool,
 }
 
+/// The sources being uploaded in this process, by store directory and source key: two calls for
+/// the same source would fight over its offset.
+static IN_FLIGHT: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Marks a source as being uploaded until dropped.
+struct InFlight((std::path::PathBuf, String));
+
+impl InFlight {
+    fn claim(store: &Store, key: &str) -> Result<Self, TusError> {
+        let entry = (store.paths().dir.clone(), key.to_owned());
+        let mut in_flight = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if in_flight.contains(&entry) {
+            return Err(TusError::AlreadyUploading);
+        }
+        in_flight.push(entry.clone());
+        Ok(Self(entry))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut in_flight = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight.retain(|entry| *entry != self.0);
+    }
+}
+
 /// Uploads `source` to the tus creation endpoint `endpoint` in `PATCH`es of `chunk_size` bytes,
 /// resuming the upload stored for the source's key when there is one (same endpoint and length),
 /// and calls `progress(acknowledged, length)` when it knows the server's offset and after each
@@ -254,8 +284,8 @@ pub struct StoredUpload {
 /// marked complete (a later call returns the same upload after checking it with `HEAD`) until
 /// [`forget`] removes it.
 ///
-/// One upload of a given source at a time: two concurrent calls for the same key would fight
-/// over its offset (the server answers `409` and the loser returns an error).
+/// One upload of a given source (per store) at a time: a second concurrent call returns
+/// [`TusError::AlreadyUploading`] at once.
 pub async fn upload(
     http: &HttpClient,
     store: &Store,
@@ -271,6 +301,7 @@ pub async fn upload(
     if Origin::of(endpoint).is_none() {
         return Err(TusError::InvalidArgument("endpoint"));
     }
+    let _in_flight = InFlight::claim(store, &key)?;
 
     let stored = {
         let key = key.clone();
@@ -872,6 +903,25 @@ mod tests {
             vec![250, 251, 252, 253, 254, 255]
         );
         assert!(source.read_at(250, 7).await.is_err());
+    }
+
+    #[test]
+    fn one_upload_per_source_and_store_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_blocking(
+            dir.path(),
+            std::sync::Arc::new(crate::platform::SoftwareSealer::in_dir(dir.path())),
+        )
+        .unwrap();
+        let first = InFlight::claim(&store, "k").unwrap();
+        assert!(matches!(
+            InFlight::claim(&store, "k"),
+            Err(TusError::AlreadyUploading)
+        ));
+        let other = InFlight::claim(&store, "other").unwrap();
+        drop(first);
+        let again = InFlight::claim(&store, "k").unwrap();
+        drop((other, again));
     }
 
     #[test]
