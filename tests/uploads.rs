@@ -388,3 +388,23 @@ async fn server_trouble_is_transient_and_an_expired_upload_starts_again() {
     let info = portal.sandbox.tus_upload(&uploaded.location).unwrap();
     assert_eq!(info.sha256.as_deref(), Some(source.sha256_hex().as_str()));
 }
+
+/// 50 MB through the SDK in 1 MiB chunks (the attachment size); prints the time taken.
+/// Ignored by default: `cargo test -p citizen-e2e --test uploads -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn fifty_megabytes() {
+    let portal = start_portal("Upload portal").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).await.unwrap();
+    let source = MemorySource::new("attachment-50:", "application/pdf", bytes(50 << 20, 23));
+    let started = std::time::Instant::now();
+    let uploaded = citizen
+        .dossiers()
+        .upload(&source, &|_, _| {})
+        .await
+        .unwrap();
+    println!("50 MB uploaded in {:?}", started.elapsed());
+    let info = portal.sandbox.tus_upload(&uploaded.location).unwrap();
+    assert_eq!(info.sha256.as_deref(), Some(source.sha256_hex().as_str()));
+}
