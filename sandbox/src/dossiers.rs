@@ -137,7 +137,9 @@ async fn submit_handler(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let result = state.with_conn(|conn| submit(conn, key.as_deref(), &body, crate::state::now()));
+    let uploads = |location: &str| finished_upload(&state, location);
+    let result =
+        state.with_conn(|conn| submit(conn, key.as_deref(), &body, &uploads, crate::state::now()));
     match result {
         Ok((created, answer)) => {
             let status = if created {
@@ -164,6 +166,7 @@ pub(crate) fn submit(
     conn: &Connection,
     key: Option<&str>,
     body: &[u8],
+    uploads: &dyn Fn(&str) -> Option<FinishedUpload>,
     now: i64,
 ) -> Result<(bool, SubmitResponse), IntakeError> {
     let key = key
@@ -191,7 +194,7 @@ pub(crate) fn submit(
     if !missing.is_empty() {
         return Err(IntakeError::ValidationFailed(missing));
     }
-    check_uploads(conn, &manifest, &request)?;
+    check_uploads(&manifest, &request, uploads)?;
 
     let tx = conn.unchecked_transaction()?;
     let seq: i64 = tx.query_row(
@@ -329,9 +332,9 @@ fn missing_fields(procedure: &Procedure, manifest: &Manifest) -> Vec<String> {
 /// Each attachment in the manifest must have a finished upload on this portal whose bytes hash
 /// to the signed digest.
 fn check_uploads(
-    conn: &Connection,
     manifest: &Manifest,
     request: &SubmitRequest,
+    uploads: &dyn Fn(&str) -> Option<FinishedUpload>,
 ) -> Result<(), IntakeError> {
     if request.uploads.len() != manifest.attachments.len() {
         return Err(IntakeError::AttachmentMismatch);
@@ -342,8 +345,7 @@ fn check_uploads(
             .iter()
             .find(|u| u.sha256 == attachment.sha256)
             .ok_or(IntakeError::AttachmentMismatch)?;
-        let finished =
-            finished_upload(conn, &upload.location)?.ok_or(IntakeError::AttachmentMismatch)?;
+        let finished = uploads(&upload.location).ok_or(IntakeError::AttachmentMismatch)?;
         let digest = citizen_core::jose::base64url::encode(finished.sha256);
         if digest != attachment.sha256 || finished.length != attachment.size {
             return Err(IntakeError::AttachmentMismatch);
@@ -353,18 +355,32 @@ fn check_uploads(
 }
 
 /// A finished upload's length and SHA-256.
-struct FinishedUpload {
+pub(crate) struct FinishedUpload {
     sha256: [u8; 32],
     length: u64,
 }
 
-/// The finished upload at `location`. Wired to the tus server when it lands; until then no
-/// upload is ever finished, so dossiers with attachments are refused.
-fn finished_upload(
-    _conn: &Connection,
-    _location: &str,
-) -> rusqlite::Result<Option<FinishedUpload>> {
-    Ok(None)
+/// The finished tus upload at `location`, which must be an upload URL of this portal.
+fn finished_upload(state: &PortalState, location: &str) -> Option<FinishedUpload> {
+    let id = location
+        .strip_prefix(state.base_url())?
+        .strip_prefix("v1/uploads/")?;
+    if id.is_empty() || id.contains(['/', '?', '#']) {
+        return None;
+    }
+    let info = state.tus().info(id)?;
+    if info.offset != info.length {
+        return None;
+    }
+    let hex = info.sha256?;
+    let mut sha256 = [0u8; 32];
+    for (byte, pair) in sha256.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(FinishedUpload {
+        sha256,
+        length: info.length,
+    })
 }
 
 fn year_of(now: i64) -> i64 {

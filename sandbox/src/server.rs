@@ -341,6 +341,7 @@ fn router(state: PortalState) -> Router {
         .merge(crate::catalogue::routes())
         .merge(crate::dossiers::routes())
         .route("/v1/test/faults", post(crate::faults::set_handler))
+        .merge(crate::tus::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

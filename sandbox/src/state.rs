@@ -22,6 +22,8 @@ pub(crate) struct PortalState {
     base_url: Arc<OnceLock<String>>,
     /// The fault knobs in force (`faults`).
     faults: crate::faults::FaultKnobs,
+    /// The tus uploads (in temporary files, not in the database) and their fault knobs.
+    tus: crate::tus::TusState,
 }
 
 impl PortalState {
@@ -71,11 +73,16 @@ impl PortalState {
             portal_name,
             base_url: Arc::new(OnceLock::new()),
             faults: crate::faults::FaultKnobs::default(),
+            tus: crate::tus::TusState::default(),
         })
     }
 
     pub(crate) fn faults(&self) -> &crate::faults::FaultKnobs {
         &self.faults
+    }
+
+    pub(crate) fn tus(&self) -> &crate::tus::TusState {
+        &self.tus
     }
 
     pub(crate) fn set_base_url(&self, base_url: String) {

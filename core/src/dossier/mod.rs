@@ -10,7 +10,7 @@
 //! queries), [`error`].
 //!
 //! Does not own yet (issue 9, later increments): drafts and validation, attachments and tus
-//! uploads, the signed submission outbox, status tracking, fees. Does not own transport (`net`),
+//! uploads (beyond the tus client in [`tus`]), the signed submission outbox, status tracking, fees. Does not own transport (`net`),
 //! the store (`store`) nor VietQR (`vietqr`). `docs/dossiers.md` explains the design.
 
 pub mod catalogue;
@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod sender;
 pub mod submission;
 mod submit;
+pub mod tus;
 pub mod wire;
 
 use std::sync::Arc;
@@ -284,5 +285,54 @@ impl Dossiers {
                 ))
             })
             .await?)
+    }
+
+    /// Uploads `source` to the portal's tus endpoint ([`tus::UPLOADS_PATH`]) in chunks of
+    /// [`tus::DEFAULT_CHUNK_SIZE`], resuming the upload stored for its key; `progress(sent,
+    /// total)` reports each acknowledged chunk. See [`tus::upload`].
+    pub async fn upload(
+        &self,
+        source: &dyn tus::UploadSource,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<tus::UploadedFile, tus::TusError> {
+        self.upload_in_chunks(source, tus::DEFAULT_CHUNK_SIZE, progress)
+            .await
+    }
+
+    /// [`Dossiers::upload`] with `chunk_size` bytes per `PATCH` (what one cut can cost), in
+    /// [`tus::MIN_CHUNK_SIZE`]`..=`[`tus::MAX_CHUNK_SIZE`].
+    pub async fn upload_in_chunks(
+        &self,
+        source: &dyn tus::UploadSource,
+        chunk_size: usize,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<tus::UploadedFile, tus::TusError> {
+        let endpoint = self
+            .inner
+            .http
+            .portal_url(tus::UPLOADS_PATH)
+            .map_err(tus::TusError::Net)?;
+        tus::upload(
+            &self.inner.http,
+            &self.inner.store,
+            source,
+            &endpoint,
+            chunk_size,
+            progress,
+        )
+        .await
+    }
+
+    /// The upload stored for `source_key` (its offset, whether it completed), if any.
+    pub async fn stored_upload(
+        &self,
+        source_key: &str,
+    ) -> Result<Option<tus::StoredUpload>, tus::TusError> {
+        tus::stored(&self.inner.store, source_key).await
+    }
+
+    /// Forgets the upload stored for `source_key`; returns whether there was one.
+    pub async fn forget_upload(&self, source_key: &str) -> Result<bool, tus::TusError> {
+        tus::forget(&self.inner.store, source_key).await
     }
 }

@@ -38,7 +38,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_checkin_diary"),
     migration!(10, "0010_health_certificates"),
     migration!(11, "0011_dossier_catalogue"),
-    migration!(12, "0015_dossier_submissions"), // renumbered to 15 at merge
+    migration!(12, "0014_tus_uploads"), // renumbered at the merges of 12 and 13
+    migration!(13, "0015_dossier_submissions"), // renumbered at the merges of 12 and 13
 ];
 
 /// The schema version this build writes.
