@@ -335,7 +335,7 @@ mod tests {
                 ticket.ticket_id.as_str(),
                 ticket.number.as_str(),
                 ticket.position,
-                ticket.state.clone(),
+                ticket.state,
                 ticket.poll_after,
                 ticket.updated_at
             ),
