@@ -1,5 +1,5 @@
 // The `:citizen-sdk` Android library (AAR): the uniffi-generated Kotlin bindings, the Kotlin shell
-// (Keystore sealer, logcat sink, opener) and `libcitizen_ffi.so` for each ABI.
+// (Keystore sealer, logcat sink, opener, background sync) and `libcitizen_ffi.so` for each ABI.
 //
 // Owns: how the AAR is put together. Does not own the bindings' content (`cargo xtask bindings`
 // writes them to build/generated/uniffi) nor the Rust build (cargo-ndk, called from here).
@@ -58,6 +58,10 @@ dependencies {
     implementation("net.java.dev.jna:jna:5.13.0@aar")
     // The generated suspend functions (pingPortal, rotateStoreKey, wipe) need coroutines.
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.8.1")
+    // Background sync (CitizenSyncWorker is a CoroutineWorker). The newest stable release known
+    // when this was added; not yet resolved by a Gradle build (none on the CI machine). The JVM
+    // tests compile against stubs of the classes the shell calls (android/jvm-stubs/androidx/work).
+    implementation("androidx.work:work-runtime-ktx:2.11.1")
 
     // Unit tests run on the desktop JVM: the plain jar carries the desktop libjnidispatch.
     testImplementation("net.java.dev.jna:jna:5.13.0")

@@ -543,6 +543,10 @@ impl Dossiers {
     pub(crate) fn new(inner: citizen_core::Dossiers) -> Arc<Self> {
         Arc::new(Self { inner })
     }
+
+    pub(crate) fn core(&self) -> &citizen_core::Dossiers {
+        &self.inner
+    }
 }
 
 #[uniffi::export]

@@ -339,6 +339,13 @@ impl From<DossierError> for CitizenError {
             },
             DossierError::Net(net) => from_net(net, detail),
             DossierError::Store(store) => from_store(store, detail),
+            DossierError::Wallet(wallet) => wallet.into(),
+            DossierError::UnknownSubmission => CitizenError::NotFound { detail },
+            DossierError::Manifest(_) => CitizenError::InvalidInput {
+                field: "dossier".into(),
+                code: "too_large".into(),
+                detail,
+            },
             _ => CitizenError::Internal { detail },
         }
     }

@@ -13,6 +13,7 @@ mod platform;
 mod qr;
 mod runtime;
 mod scan;
+mod submissions;
 mod types;
 mod verifier;
 mod vietqr;
@@ -34,6 +35,7 @@ pub use health::{HealthCertificate, HealthCertificateKind, HealthCertificateSumm
 pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices, SecretSealer};
 pub use qr::{QrCodeImage, QrErrorCorrection, render_qr};
 pub use scan::{ScannedKind, classify};
+pub use submissions::{DeliveryState, DrainReport, Submission};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
     TrustAnchor, TrustListState,

@@ -91,6 +91,7 @@ impl TryFrom<CitizenConfig> for citizen_core::CitizenConfig {
             request_timeout: Duration::from_millis(config.request_timeout_ms.into()),
             trust_anchors,
             checkin_retention_days: config.checkin_retention_days,
+            outbox_retry: citizen_core::outbox::RetryPolicy::default(),
         })
     }
 }
@@ -229,6 +230,18 @@ pub enum Event {
         position: u32,
         state: TicketState,
     },
+    /// A filed dossier was queued, received by the portal, parked, or queued again
+    /// (`dossiers().submission(submission_id)` reads it).
+    DossierDeliveryChanged {
+        submission_id: i64,
+        state: crate::submissions::DeliveryState,
+    },
+    /// A dossier's attachments are uploading: bytes the portal acknowledged so far, of all.
+    DossierUploadProgress {
+        submission_id: i64,
+        sent_bytes: u64,
+        total_bytes: u64,
+    },
 }
 
 impl Event {
@@ -268,6 +281,22 @@ impl Event {
                 number,
                 position,
                 state: state.into(),
+            },
+            citizen_core::Event::DossierDeliveryChanged {
+                submission_id,
+                state,
+            } => Event::DossierDeliveryChanged {
+                submission_id,
+                state: state.into(),
+            },
+            citizen_core::Event::DossierUploadProgress {
+                submission_id,
+                sent_bytes,
+                total_bytes,
+            } => Event::DossierUploadProgress {
+                submission_id,
+                sent_bytes,
+                total_bytes,
             },
             _ => return None,
         })

@@ -115,6 +115,7 @@ impl Drop for Citizen {
     fn drop(&mut self) {
         // Ticket watchers hold only weak references, but one may be mid-poll: stop them all.
         self.checkins.stop_watchers();
+        self.dossiers.stop_sender();
     }
 }
 
@@ -150,7 +151,13 @@ impl Citizen {
             remote: Default::default(),
         });
         let verifier = Arc::new(Verifier::new(store.clone(), http.clone(), issuer_trust));
-        let dossiers = Dossiers::new(store.clone(), http.clone());
+        let dossiers = Dossiers::new(
+            store.clone(),
+            http.clone(),
+            events.clone(),
+            wallet.clone(),
+            config.outbox_retry,
+        );
         // An attachment half-written when the process died is invisible; its rows go now.
         match dossiers.purge_incomplete_attachments().await {
             Ok(0) => {}
@@ -170,6 +177,12 @@ impl Citizen {
         }
         // Queue tickets still waiting from the last session are watched again.
         checkins.resume_watchers().await;
+        // Dossiers filed in the last session go out now: a send cut short by the process dying
+        // is released first, so it does not wait for its lease to run out.
+        if let Err(error) = dossiers.release_abandoned_sends().await {
+            tracing::warn!(%error, "dossier sends left in flight could not be released");
+        }
+        dossiers.start_sender();
         Ok(Self {
             store,
             http,
@@ -272,14 +285,21 @@ impl Citizen {
 
     /// Does the work that waits for the network (the outbox senders of each capability), for at
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
-    /// tasks; safe to call at any time and from several places (runs do not overlap). Refreshes
-    /// the trust list (when trust anchors are configured) and the credential status, purges
+    /// tasks; safe to call at any time and from several places (runs do not overlap). Sends the
+    /// filed dossiers that are due (`dossier::sender`), refreshes the trust list (when trust anchors are configured) and the credential status, purges
     /// check-ins past their retention, downloads and matches exposure notices, and keeps the
     /// procedure catalogue current (once the app synced it a first time); a failure in any of
     /// these does not fail this call.
     pub async fn sync_now(&self, time_budget: Duration) -> Result<SyncReport, Error> {
         let deadline = tokio::time::Instant::now() + time_budget;
         let mut completed = true;
+        // Filed dossiers first: they are what the citizen is waiting for. Only what is due now;
+        // the report's `next_due_at` tells the platform when to wake us for the rest.
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match self.dossiers.send_queued(remaining, false).await {
+            Ok(_) => completed = tokio::time::Instant::now() < deadline,
+            Err(error) => tracing::warn!(%error, "the dossier outbox was not drained"),
+        }
         // Best effort: offline, the cached lists stay in use and their answers say how old they are.
         if self.trust.has_anchors() {
             match tokio::time::timeout_at(deadline, self.refresh_trust_list()).await {

@@ -49,6 +49,9 @@ pub struct CitizenConfig {
     /// How many days check-in diary entries are kept before the core purges them (at open and
     /// at each `sync_now`). 1 to 365; 14 by default.
     pub checkin_retention_days: u32,
+    /// How the outbox senders back off after a transient failure (2 s doubling to an hour, full
+    /// jitter, by default). Tests shorten it; apps have no reason to.
+    pub outbox_retry: crate::outbox::RetryPolicy,
 }
 
 /// The most days a check-in diary entry may be kept.
@@ -73,6 +76,7 @@ impl CitizenConfig {
             request_timeout: Duration::from_secs(30),
             trust_anchors: Vec::new(),
             checkin_retention_days: crate::checkin::DEFAULT_RETENTION_DAYS,
+            outbox_retry: crate::outbox::RetryPolicy::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use crate::checkin::wire::TicketState;
 use crate::citizen::Status;
+use crate::dossier::DeliveryState;
 use crate::trust::TrustListState;
 use crate::wallet::WalletState;
 use crate::wallet::history::{HistoryKind, HistoryOutcome};
@@ -48,6 +49,18 @@ pub enum Event {
         number: String,
         position: u32,
         state: TicketState,
+    },
+    /// A filed dossier was queued, received by the portal (with a receipt code), parked with a
+    /// reason, or put back in the queue (`dossiers.submission` reads it).
+    DossierDeliveryChanged {
+        submission_id: i64,
+        state: DeliveryState,
+    },
+    /// A dossier's attachments are being uploaded: bytes the portal acknowledged so far, of all.
+    DossierUploadProgress {
+        submission_id: i64,
+        sent_bytes: u64,
+        total_bytes: u64,
     },
 }
 

@@ -8,7 +8,9 @@
 pub mod catalogue;
 pub mod checkin;
 pub mod demo;
+pub mod dossiers;
 pub mod enrollment;
+pub mod faults;
 pub mod health;
 pub mod issuer;
 pub mod keys;
@@ -17,6 +19,7 @@ mod server;
 mod state;
 mod tls;
 pub mod trust;
+pub mod tus;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -93,6 +96,29 @@ impl RunningSandbox {
             .with_conn(|conn| catalogue::revise(conn, request))?)
     }
 
+    /// Sets the tus server's fault knobs (cuts mid-`PATCH`, latency, hostile answers); the
+    /// `PATCH` count behind `skip_patches` restarts from now. `TusFaults::default()` clears them.
+    pub fn set_tus_faults(&self, faults: tus::TusFaults) {
+        self.portal_state().tus().set_faults(faults);
+    }
+
+    /// The upload at `location` (an absolute upload URL or its path): its offset, the `PATCH`
+    /// bytes it received and, once complete, the SHA-256 of its bytes.
+    pub fn tus_upload(&self, location: &str) -> Option<tus::UploadInfo> {
+        self.portal_state().tus().info(location)
+    }
+
+    /// Removes the tus upload at `location` (an absolute upload URL or its path) as an expiry
+    /// would: its `HEAD` and `PATCH` answer `404` from now on. Whether it existed.
+    pub fn expire_tus_upload(&self, location: &str) -> bool {
+        self.portal_state().tus().expire(location)
+    }
+
+    /// Every tus upload the sandbox holds.
+    pub fn tus_uploads(&self) -> Vec<tus::UploadInfo> {
+        self.portal_state().tus().all()
+    }
+
     /// How many procedures the catalogue publishes now (withdrawn ones not counted).
     pub fn catalogue_size(&self) -> Result<u64, SandboxError> {
         Ok(self.portal_state().with_conn(catalogue::live_count)?)
@@ -146,4 +172,6 @@ pub enum SandboxError {
     Checkin(#[from] checkin::CheckinError),
     #[error("trust list: {0}")]
     TrustList(#[from] citizen_core::trust_list::TrustListError),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }

@@ -246,6 +246,19 @@ impl RunningSandbox {
 
     /// Sets the `max_age` (seconds) of the trust lists published from now on; `0` makes a
     /// fetched list stale at once.
+    /// Sets the fault knobs of the dossier and upload endpoints (all zero: no faults).
+    pub fn set_faults(&self, faults: crate::faults::Faults) -> Result<(), SandboxError> {
+        self.state
+            .faults()
+            .set(faults)
+            .map_err(|field| SandboxError::InvalidArgument(field.to_string()))
+    }
+
+    /// Every dossier the portal received, oldest first.
+    pub fn dossiers(&self) -> Result<Vec<crate::dossiers::ReceivedDossier>, SandboxError> {
+        Ok(self.state.with_conn(crate::dossiers::received)?)
+    }
+
     pub fn set_trust_list_max_age(&self, seconds: u64) -> Result<(), SandboxError> {
         Ok(self
             .state
@@ -326,7 +339,14 @@ fn router(state: PortalState) -> Router {
         .merge(crate::health::routes())
         .merge(crate::checkin::routes())
         .merge(crate::catalogue::routes())
+        .merge(crate::dossiers::routes())
+        .route("/v1/test/faults", post(crate::faults::set_handler))
+        .merge(crate::tus::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::faults::inject,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }

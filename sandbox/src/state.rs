@@ -20,6 +20,10 @@ pub(crate) struct PortalState {
     /// `https://127.0.0.1:PORT/`, set once the server listens. The credential issuer's identifier
     /// and the URLs it publishes are built from it.
     base_url: Arc<OnceLock<String>>,
+    /// The fault knobs in force (`faults`).
+    faults: crate::faults::FaultKnobs,
+    /// The tus uploads (in temporary files, not in the database) and their fault knobs.
+    tus: crate::tus::TusState,
 }
 
 impl PortalState {
@@ -48,6 +52,7 @@ impl PortalState {
         crate::relying_party::create_tables(&conn)?;
         crate::checkin::create_tables(&conn)?;
         crate::catalogue::create_tables(&conn)?;
+        crate::dossiers::create_tables(&conn)?;
         let stored: Option<String> = conn
             .query_row("SELECT portal_name FROM instance WHERE id = 1", [], |r| {
                 r.get(0)
@@ -67,7 +72,17 @@ impl PortalState {
             conn: Arc::new(Mutex::new(conn)),
             portal_name,
             base_url: Arc::new(OnceLock::new()),
+            faults: crate::faults::FaultKnobs::default(),
+            tus: crate::tus::TusState::default(),
         })
+    }
+
+    pub(crate) fn faults(&self) -> &crate::faults::FaultKnobs {
+        &self.faults
+    }
+
+    pub(crate) fn tus(&self) -> &crate::tus::TusState {
+        &self.tus
     }
 
     pub(crate) fn set_base_url(&self, base_url: String) {

@@ -15,6 +15,9 @@
 //!   that timed them; figures whose runs repeat one operation add `ops_per_run` and each side's
 //!   median time per operation (`a_per_op_us`, `b_per_op_us`).
 //!
+//! - `attachment.resend_chunks` from the end-to-end upload test (`tests/uploads.rs`), which writes
+//!   it to the same directory.
+//!
 //! Last, `lib.size_mb`: the stripped phone library's size from `size.rs` (its own LTO build).
 
 use std::path::Path;
@@ -66,6 +69,16 @@ pub fn run() -> Result<()> {
             ])
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
+
+    // Issue 9's `attachment.resend_chunks`: a count, not a timing, so the end-to-end upload test
+    // (sandbox over HTTPS, a cut mid-upload, a restart) measures it in its ordinary build.
+    util::step("cargo test (citizen-e2e: uploads, for attachment.resend_chunks)");
+    util::run(
+        util::cargo()
+            .args(["test", "-p", "citizen-e2e", "--test", "uploads"])
+            .env("CITIZEN_BENCH_FIGURES", &figures_dir),
+    )?;
+    let resend_chunks = read_value(&figures_dir, "attachment.resend_chunks")?;
 
     let criterion = util::target_dir().join("criterion");
     let open = mean_estimate_ns(&criterion, "store/open")?;
@@ -148,6 +161,14 @@ pub fn run() -> Result<()> {
         value: purge_100k,
         unit: "ms",
         target: Some(150.0),
+        ratio: None,
+    });
+    // Chunks sent again after the connection was cut in the middle of an upload.
+    figures.push(Figure {
+        name: "attachment.resend_chunks",
+        value: resend_chunks,
+        unit: "chunks",
+        target: Some(1.0),
         ratio: None,
     });
     figures.push(Figure {

@@ -1,5 +1,6 @@
 //! The diary's store queries: the `checkin_diary`, `checkin_notices` and `checkin_matches`
-//! tables (migration 0009) and the notices cursor in `meta`.
+//! tables (migration 0009), `checkin_venues` (migration 0012: each entry refers to its venue's
+//! row instead of repeating the venue's name and address) and the notices cursor in `meta`.
 //!
 //! Owns: inserting an entry (with the dedupe rule), reading entries (paged, newest first, with
 //! the automatic check-out computed at read time), check-out, hide, delete, export, the purge,
@@ -147,9 +148,14 @@ impl std::fmt::Debug for ExposureMatch {
     }
 }
 
-const ENTRY_COLUMNS: &str = "id, agency, venue_id, venue_name, venue_address, kind, checked_in_at,
-     auto_checkout_at, checked_out_at, hidden, ticket_id, ticket_number, ticket_position,
-     ticket_state, ticket_counter, ticket_poll_after, ticket_updated_at";
+/// The columns [`read_entry`] reads, from [`ENTRY_FROM`].
+const ENTRY_COLUMNS: &str = "d.id, v.agency, v.venue_id, v.name, v.address, v.kind,
+     d.checked_in_at, d.auto_checkout_at, d.checked_out_at, d.hidden, d.ticket_id,
+     d.ticket_number, d.ticket_position, d.ticket_state, d.ticket_counter, d.ticket_poll_after,
+     d.ticket_updated_at";
+
+/// An entry and its venue (`d` and `v`).
+const ENTRY_FROM: &str = "checkin_diary d JOIN checkin_venues v ON v.id = d.venue";
 
 /// The open entry of the code `code_id` at `now`, if any: not checked out by hand and before its
 /// automatic check-out.
@@ -159,10 +165,10 @@ pub fn open_entry_of_code(
     now: i64,
 ) -> Result<Option<DiaryEntry>, StoreError> {
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM checkin_diary
-         WHERE checked_in_at > ?3 AND code_id = ?1 AND auto_checkout_at > ?2
-               AND checked_out_at IS NULL
-         ORDER BY checked_in_at DESC, id DESC LIMIT 1"
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM}
+         WHERE d.checked_in_at > ?3 AND d.code_id = ?1 AND d.auto_checkout_at > ?2
+               AND d.checked_out_at IS NULL
+         ORDER BY d.checked_in_at DESC, d.id DESC LIMIT 1"
     );
     // No entry stays open longer than the longest automatic check-out: the time index finds
     // the candidates.
@@ -198,17 +204,13 @@ pub fn check_in(
             match_ids: Vec::new(),
         });
     }
+    let venue = venue_row(tx, code)?;
     tx.prepare_cached(
-        "INSERT INTO checkin_diary (agency, venue_id, venue_name, venue_address, kind, code_id,
-                                    checked_in_at, auto_checkout_at, ticket_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO checkin_diary (venue, code_id, checked_in_at, auto_checkout_at, ticket_key)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        code.agency,
-        code.venue_id,
-        code.name,
-        code.address,
-        to_code(&code.kind),
+        venue,
         code.code_id,
         now,
         now.saturating_add(i64::from(code.auto_checkout_secs)),
@@ -234,6 +236,44 @@ pub fn check_in(
         new: true,
         match_ids,
     })
+}
+
+/// The id of the `checkin_venues` row holding `code`'s venue as the code states it (agency, id,
+/// name, address, kind), added if there is none yet.
+fn venue_row(tx: &Transaction<'_>, code: &VenueCode) -> Result<i64, StoreError> {
+    let venue = params![
+        code.agency,
+        code.venue_id,
+        code.name,
+        code.address,
+        to_code(&code.kind)
+    ];
+    let found = tx
+        .prepare_cached(
+            "SELECT id FROM checkin_venues
+             WHERE agency = ?1 AND venue_id = ?2 AND name = ?3 AND address = ?4 AND kind = ?5",
+        )?
+        .query_row(venue, |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    tx.prepare_cached(
+        "INSERT INTO checkin_venues (agency, venue_id, name, address, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(venue)?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Deletes the venue rows no entry refers to any more (after a purge or a deletion): a venue's
+/// name and address must not outlive the visits. One pass over the diary that is left (the
+/// entries within the retention) and one over the venues, whatever was deleted.
+fn delete_unused_venues(tx: &Transaction<'_>) -> Result<usize, StoreError> {
+    Ok(tx.execute(
+        "DELETE FROM checkin_venues WHERE id NOT IN (SELECT venue FROM checkin_diary)",
+        [],
+    )?)
 }
 
 /// The stored notices of one venue.
@@ -282,7 +322,7 @@ fn insert_matches(
 }
 
 pub fn entry(conn: &Connection, id: i64, now: i64) -> Result<Option<DiaryEntry>, StoreError> {
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM checkin_diary WHERE id = ?1");
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE d.id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([id], |r| read_entry(r, now))
@@ -315,9 +355,9 @@ pub fn page(
     let size = size.clamp(1, MAX_PAGE_SIZE);
     let (after_at, after_id) = after.map_or((i64::MAX, i64::MAX), |c| (c.checked_in_at, c.id));
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM checkin_diary
-         WHERE (checked_in_at, id) < (?1, ?2) AND (?3 OR hidden = 0)
-         ORDER BY checked_in_at DESC, id DESC LIMIT ?4"
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM}
+         WHERE (d.checked_in_at, d.id) < (?1, ?2) AND (?3 OR d.hidden = 0)
+         ORDER BY d.checked_in_at DESC, d.id DESC LIMIT ?4"
     );
     let mut entries = conn
         .prepare_cached(&sql)?
@@ -346,10 +386,15 @@ pub fn set_hidden(tx: &Transaction<'_>, id: i64, hidden: bool) -> Result<bool, S
     )? == 1)
 }
 
-/// Deletes an entry and its matches; `false` when there was none.
+/// Deletes an entry and its matches, and its venue's row if no other entry refers to it;
+/// `false` when there was none.
 pub fn delete(tx: &Transaction<'_>, id: i64) -> Result<bool, StoreError> {
     tx.execute("DELETE FROM checkin_matches WHERE entry_id = ?1", [id])?;
-    Ok(tx.execute("DELETE FROM checkin_diary WHERE id = ?1", [id])? == 1)
+    let deleted = tx.execute("DELETE FROM checkin_diary WHERE id = ?1", [id])? == 1;
+    if deleted {
+        delete_unused_venues(tx)?;
+    }
+    Ok(deleted)
 }
 
 /// The whole diary (hidden entries included) and the matches, oldest first, as JSON: the
@@ -361,7 +406,7 @@ pub fn export_json(conn: &Connection, now: i64) -> Result<String, StoreError> {
         exposure_matches: Vec<ExposureMatch>,
         exported_at: i64,
     }
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM checkin_diary ORDER BY checked_in_at, id");
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} ORDER BY d.checked_in_at, d.id");
     let entries = conn
         .prepare(&sql)?
         .query_map([], |r| read_entry(r, now))?
@@ -374,9 +419,9 @@ pub fn export_json(conn: &Connection, now: i64) -> Result<String, StoreError> {
     serde_json::to_string_pretty(&export).map_err(|_| StoreError::Corrupt)
 }
 
-/// Deletes every entry that checked in before `cutoff` with its matches, and the notices whose
-/// window ended before it. The diary goes in one DELETE over the indexed `checked_in_at`.
-/// Returns how many entries went.
+/// Deletes every entry that checked in before `cutoff` with its matches, the venues no entry is
+/// left at, and the notices whose window ended before it. The diary goes in one DELETE over the
+/// indexed `checked_in_at`. Returns how many entries went.
 ///
 /// The matches go first, found from the matches side: a scan of `checkin_matches` looking up
 /// each one's entry by its id, so it costs in proportion to the matches (few) rather than to the
@@ -393,6 +438,9 @@ pub fn purge_before(tx: &Transaction<'_>, cutoff: i64) -> Result<usize, StoreErr
         "DELETE FROM checkin_diary WHERE checked_in_at < ?1",
         [cutoff],
     )?;
+    if purged > 0 {
+        delete_unused_venues(tx)?;
+    }
     tx.execute(
         "DELETE FROM checkin_matches
          WHERE notice_id IN (SELECT id FROM checkin_notices WHERE until_at < ?1)",
@@ -566,7 +614,7 @@ fn visits_at(
     now: i64,
 ) -> Result<Vec<Visit>, StoreError> {
     let sql =
-        format!("SELECT {ENTRY_COLUMNS} FROM checkin_diary WHERE agency = ?1 AND venue_id = ?2");
+        format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE v.agency = ?1 AND v.venue_id = ?2");
     let entries = conn
         .prepare_cached(&sql)?
         .query_map(params![agency, venue_id], |r| read_entry(r, now))?
@@ -586,11 +634,12 @@ fn visits_at(
 /// Every match, newest first, with its notice and venue.
 pub fn matches(conn: &Connection) -> Result<Vec<ExposureMatch>, StoreError> {
     let mut query = conn.prepare_cached(
-        "SELECT m.id, m.entry_id, m.notice_id, n.agency, n.venue_id, d.venue_name, n.from_at,
+        "SELECT m.id, m.entry_id, m.notice_id, n.agency, n.venue_id, v.name, n.from_at,
                 n.until_at, n.message, m.matched_at
          FROM checkin_matches m
          JOIN checkin_notices n ON n.id = m.notice_id
          JOIN checkin_diary d ON d.id = m.entry_id
+         JOIN checkin_venues v ON v.id = d.venue
          ORDER BY m.matched_at DESC, m.id DESC",
     )?;
     let rows = query

@@ -402,20 +402,112 @@ async fn the_purge_and_the_dedupe_use_the_time_index() {
         "DELETE FROM checkin_diary WHERE checked_in_at < 5",
     )
     .await;
-    // The dedupe finds open entries through the same index, not by scanning the diary.
+    // The dedupe finds open entries through the same index, not by scanning the diary, and
+    // each one's venue by its id.
     let dedupe = query_plan(
         &s.store,
-        "SELECT id FROM checkin_diary
-         WHERE checked_in_at > 5 AND code_id = x'01' AND auto_checkout_at > 6
-               AND checked_out_at IS NULL",
+        "SELECT d.id, v.name FROM checkin_diary d JOIN checkin_venues v ON v.id = d.venue
+         WHERE d.checked_in_at > 5 AND d.code_id = x'01' AND d.auto_checkout_at > 6
+               AND d.checked_out_at IS NULL
+         ORDER BY d.checked_in_at DESC, d.id DESC LIMIT 1",
     )
     .await;
-    for plan in [purge, dedupe] {
+    for plan in [&purge, &dedupe] {
         assert!(
             plan.iter().any(|step| step.contains("checkin_diary_time")),
             "{plan:?}"
         );
     }
+    assert!(
+        dedupe
+            .iter()
+            .any(|step| step.contains("SEARCH v USING INTEGER PRIMARY KEY")),
+        "{dedupe:?}"
+    );
+}
+
+/// The venue names stored, oldest row first.
+async fn venue_names(store: &Store) -> Vec<String> {
+    store
+        .read(|c| {
+            let mut q = c.prepare("SELECT name FROM checkin_venues ORDER BY id")?;
+            let names = q
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(names)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_venue_is_stored_once_and_goes_with_its_last_entry() {
+    let s = setup(3).await;
+    let day = 86_400;
+    let now = s.now;
+    // Three visits to clinic-7 under its first name (two of them past the retention), one after
+    // it was renamed, one at another venue.
+    let mut visits = Vec::new();
+    for (i, age_days, venue_id, name) in [
+        (1u8, 5, "clinic-7", "Trạm y tế"),
+        (2, 4, "clinic-7", "Trạm y tế"),
+        (3, 2, "clinic-7", "Trạm y tế"),
+        (4, 1, "clinic-7", "Trạm y tế phường 7"),
+        (5, 1, "clinic-9", "Phòng khám 9"),
+    ] {
+        let mut code = code_at(VenueKind::Venue, now);
+        code.code_id = vec![i; 16];
+        code.venue_id = venue_id.into();
+        code.name = name.into();
+        let at = now - age_days * day;
+        let entry = s
+            .store
+            .write(move |tx| diary::check_in(tx, &code, "k", at))
+            .await
+            .unwrap()
+            .entry;
+        assert_eq!(
+            (entry.venue_id.as_str(), entry.venue_name.as_str()),
+            (venue_id, name)
+        );
+        visits.push(entry.id);
+    }
+    assert_eq!(
+        venue_names(&s.store).await,
+        ["Trạm y tế", "Trạm y tế phường 7", "Phòng khám 9"],
+        "one row per venue as its codes state it"
+    );
+
+    // Deleting the only visit to clinic-9 deletes its venue; the renamed clinic keeps its row.
+    s.checkins.delete(visits[4]).await.unwrap();
+    assert_eq!(
+        venue_names(&s.store).await,
+        ["Trạm y tế", "Trạm y tế phường 7"]
+    );
+    // The purge takes the two oldest visits; their venue still has a visit within retention.
+    assert_eq!(s.checkins.purge_expired(now).await.unwrap(), 2);
+    assert_eq!(
+        venue_names(&s.store).await,
+        ["Trạm y tế", "Trạm y tế phường 7"]
+    );
+    // Two days later the last visit under the first name is purged, and the name with it.
+    assert_eq!(s.checkins.purge_expired(now + 2 * day).await.unwrap(), 1);
+    assert_eq!(venue_names(&s.store).await, ["Trạm y tế phường 7"]);
+    let left = s.checkins.entries(None, 100, true).await.unwrap().entries;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].venue_name, "Trạm y tế phường 7");
+    // A new visit under the first name stores it again.
+    let mut code = code_at(VenueKind::Venue, now);
+    code.code_id = vec![6; 16];
+    code.name = "Trạm y tế".into();
+    s.store
+        .write(move |tx| diary::check_in(tx, &code, "k", now))
+        .await
+        .unwrap();
+    assert_eq!(
+        venue_names(&s.store).await,
+        ["Trạm y tế phường 7", "Trạm y tế"]
+    );
 }
 
 #[tokio::test]

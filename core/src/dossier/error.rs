@@ -50,6 +50,28 @@ pub enum DossierError {
     Net(#[from] NetError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Signing the dossier needs the wallet: not activated, a wrong PIN, a lockout, ...
+    #[error(transparent)]
+    Wallet(#[from] crate::wallet::WalletError),
+    /// The manifest could not be built or signed within its bounds.
+    #[error(transparent)]
+    Manifest(#[from] super::manifest::ManifestError),
+    /// No submission with this id (or not in a state that allows the request).
+    #[error("no such submission in a state that allows this")]
+    UnknownSubmission,
+    #[error("the system could not provide randomness")]
+    Randomness,
+}
+
+impl From<crate::outbox::OutboxError> for DossierError {
+    fn from(error: crate::outbox::OutboxError) -> Self {
+        match error {
+            crate::outbox::OutboxError::Store(store) => DossierError::Store(store),
+            crate::outbox::OutboxError::Randomness => DossierError::Randomness,
+            // A duplicate key or a lost lease is the sender's own state going wrong.
+            _ => DossierError::Store(StoreError::Corrupt),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for DossierError {

@@ -13,8 +13,8 @@
 //! Beside it: [`fold`] (pure folding of Vietnamese text), [`wire`] (the portal contract),
 //! [`catalogue`] (the store queries), [`error`].
 //!
-//! Does not own yet (issue 9, later increments): tus uploads, the signed submission outbox,
-//! status tracking, fees. Does not own transport (`net`),
+//! Does not own yet (issue 9, later increments): status tracking, fees (the submission outbox is
+//! in [`submission`], [`sender`] and [`manifest`], resumable uploads in [`tus`]). Does not own transport (`net`),
 //! the store (`store`) nor VietQR (`vietqr`). `docs/dossiers.md` explains the design.
 
 pub mod attachment;
@@ -22,10 +22,15 @@ pub mod catalogue;
 pub mod draft;
 pub mod error;
 pub mod fold;
+pub mod manifest;
 pub mod pattern;
 pub mod prefill;
+pub mod sender;
+pub mod submission;
+mod submit;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod tus;
 pub mod validate;
 pub mod wire;
 
@@ -38,11 +43,16 @@ pub use catalogue::{AgencySummary, CatalogueFilter, ProcedureSummary, SearchPage
 pub use draft::{Draft, DraftId, DraftState, DraftSummary};
 pub use error::DossierError;
 pub use prefill::PrefillCandidate;
+pub use sender::DrainReport;
+pub use submission::{DeliveryState, Submission};
 pub use validate::{FieldError, FieldErrorCode};
 pub use wire::{Agency, AttachmentRule, Fee, FieldKind, FormField, Level, Procedure, SelectOption};
 
+use crate::events::EventBus;
 use crate::net::{HttpClient, HttpRequest, NetError};
+use crate::outbox::RetryPolicy;
 use crate::store::Store;
+use crate::wallet::Wallet;
 use wire::{CATALOGUE_PATH, CataloguePage, InvalidCatalogue, MAX_PAGE_BYTES, PAGE_LIMIT};
 
 /// The most pages one sync follows; the rest waits for the next sync (which resumes from the
@@ -76,8 +86,30 @@ pub struct Dossiers {
 struct Inner {
     store: Arc<Store>,
     http: HttpClient,
+    events: Arc<EventBus>,
+    /// Signs dossiers with the device key behind the PIN.
+    wallet: Wallet,
+    retry: RetryPolicy,
     /// One catalogue sync at a time, so two cannot interleave their cursors. Guards no data.
     sync_gate: tokio::sync::Mutex<()>,
+    /// One outbox drain at a time (`sender`). Guards no data.
+    send_gate: tokio::sync::Mutex<()>,
+    /// Wakes the background sender.
+    wake: Arc<tokio::sync::Notify>,
+    sender_task: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .sender_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Dossiers {
@@ -87,12 +119,24 @@ impl std::fmt::Debug for Dossiers {
 }
 
 impl Dossiers {
-    pub(crate) fn new(store: Arc<Store>, http: HttpClient) -> Self {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        http: HttpClient,
+        events: Arc<EventBus>,
+        wallet: Wallet,
+        retry: RetryPolicy,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 http,
+                events,
+                wallet,
+                retry,
                 sync_gate: tokio::sync::Mutex::new(()),
+                send_gate: tokio::sync::Mutex::new(()),
+                wake: Arc::new(tokio::sync::Notify::new()),
+                sender_task: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -450,6 +494,42 @@ impl Dossiers {
         .await
     }
 
+    /// Uploads `source` to the portal's tus endpoint ([`tus::UPLOADS_PATH`]) in chunks of
+    /// [`tus::DEFAULT_CHUNK_SIZE`], resuming the upload stored for its key; `progress(sent,
+    /// total)` reports each acknowledged chunk. See [`tus::upload`].
+    pub async fn upload(
+        &self,
+        source: &dyn tus::UploadSource,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<tus::UploadedFile, tus::TusError> {
+        self.upload_in_chunks(source, tus::DEFAULT_CHUNK_SIZE, progress)
+            .await
+    }
+
+    /// [`Dossiers::upload`] with `chunk_size` bytes per `PATCH` (what one cut can cost), in
+    /// [`tus::MIN_CHUNK_SIZE`]`..=`[`tus::MAX_CHUNK_SIZE`].
+    pub async fn upload_in_chunks(
+        &self,
+        source: &dyn tus::UploadSource,
+        chunk_size: usize,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<tus::UploadedFile, tus::TusError> {
+        let endpoint = self
+            .inner
+            .http
+            .portal_url(tus::UPLOADS_PATH)
+            .map_err(tus::TusError::Net)?;
+        tus::upload(
+            &self.inner.http,
+            &self.inner.store,
+            source,
+            &endpoint,
+            chunk_size,
+            progress,
+        )
+        .await
+    }
+
     /// The attachments of draft `id`, oldest first.
     pub async fn attachments(&self, id: DraftId) -> Result<Vec<AttachmentInfo>, DossierError> {
         Ok(self
@@ -622,5 +702,20 @@ impl ChunkReader {
             }
         }
         Ok(chunks)
+    }
+}
+
+impl Dossiers {
+    /// The upload stored for `source_key` (its offset, whether it completed), if any.
+    pub async fn stored_upload(
+        &self,
+        source_key: &str,
+    ) -> Result<Option<tus::StoredUpload>, tus::TusError> {
+        tus::stored(&self.inner.store, source_key).await
+    }
+
+    /// Forgets the upload stored for `source_key`; returns whether there was one.
+    pub async fn forget_upload(&self, source_key: &str) -> Result<bool, tus::TusError> {
+        tus::forget(&self.inner.store, source_key).await
     }
 }

@@ -6,9 +6,13 @@ use std::sync::Arc;
 use super::wire::{AttachmentRule, FieldKind, FormField, Procedure, SelectOption, sample};
 use super::{Dossiers, catalogue};
 use crate::config::CitizenConfig;
+use crate::events::EventBus;
+use crate::jose::EcPublicJwk;
 use crate::net::HttpClient;
+use crate::outbox::RetryPolicy;
 use crate::platform::SoftwareSealer;
 use crate::store::{Store, StoreError};
+use crate::wallet::{IssuerTrust, Wallet, WalletContext, WalletError};
 
 pub(crate) async fn open_store(dir: &std::path::Path) -> Arc<Store> {
     Arc::new(
@@ -18,10 +22,41 @@ pub(crate) async fn open_store(dir: &std::path::Path) -> Arc<Store> {
     )
 }
 
+/// Trusts no issuer: the drafts' tests never verify a credential.
+struct NoIssuers;
+
+impl IssuerTrust for NoIssuers {
+    fn issuer_key(&self, _: &str, _: &str, _: i64) -> Result<EcPublicJwk, WalletError> {
+        Err(WalletError::NoTrustList)
+    }
+    fn may_issue(&self, _: &str, _: &str) -> bool {
+        false
+    }
+    fn issuer_name(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn relying_party(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::trust_list::RelyingParty>, WalletError> {
+        Err(WalletError::NoTrustList)
+    }
+}
+
 pub(crate) fn dossiers(dir: &std::path::Path, store: &Arc<Store>) -> Dossiers {
     let mut config = CitizenConfig::new(dir, "https://127.0.0.1:9/");
     config.allow_unpinned = true;
-    Dossiers::new(store.clone(), HttpClient::new(&config).unwrap())
+    let http = HttpClient::new(&config).unwrap();
+    let events = Arc::new(EventBus::default());
+    let wallet = Wallet::new(WalletContext {
+        store: store.clone(),
+        http: http.clone(),
+        events: events.clone(),
+        keys: None,
+        trust: Arc::new(NoIssuers),
+        remote: Default::default(),
+    });
+    Dossiers::new(store.clone(), http, events, wallet, RetryPolicy::default())
 }
 
 pub(crate) async fn seed(store: &Store, procedures: Vec<Procedure>) {

@@ -7,8 +7,8 @@
 //! expires, so a crash mid-send never strands it: once the lease runs out the entry is due again),
 //! sends it with its idempotency key (the server must treat a repeat as the same request: that is
 //! what turns at-least-once sending into exactly-once delivery), then [`complete`]s it,
-//! [`retry_later`]s it on a transient failure (exponential back-off with jitter, see
-//! [`retry_delay_secs`]), or [`park`]s it with a reason when retrying cannot help. Does not own
+//! [`retry_later`]s it on a transient failure (exponential back-off with full jitter, see
+//! [`RetryPolicy`]), or [`park`]s it with a reason when retrying cannot help. Does not own
 //! sending: each capability brings its own sender (the dossier issue brings the first), and
 //! `Citizen::sync_now` drives them.
 //!
@@ -150,15 +150,19 @@ pub fn complete(tx: &Transaction<'_>, lease: &Lease, now: i64) -> Result<(), Out
     )
 }
 
-/// A transient failure: due again after the back-off for its attempt count. Returns when.
+/// A transient failure: due again after the back-off for its attempt count under `policy`, or at
+/// `not_before` if the server asked for later (`Retry-After`), whichever is later. Returns when.
 pub fn retry_later(
     tx: &Transaction<'_>,
     lease: &Lease,
     now: i64,
     error_code: &str,
+    not_before: Option<i64>,
+    policy: &RetryPolicy,
 ) -> Result<i64, OutboxError> {
     let jitter = random_unit()?;
-    let next_attempt_at = now + retry_delay_secs(lease.attempts, jitter);
+    let backoff = now + policy.delay_secs(lease.attempts, jitter);
+    let next_attempt_at = not_before.map_or(backoff, |at| at.max(backoff));
     finish(
         tx,
         "UPDATE outbox SET state = 'queued', lease_token = NULL, lease_expires_at = NULL,
@@ -197,6 +201,48 @@ pub fn unpark(tx: &Transaction<'_>, id: OutboxId, now: i64) -> Result<bool, Outb
     Ok(changed == 1)
 }
 
+/// Makes every in-flight entry of `kinds` due at once. Call only when no sender of this store can
+/// be running (at open: the store is this process's alone, so a lease left in flight belongs to
+/// a process that died mid-send), so that work resumes at once instead of after its lease.
+pub fn release_leases(
+    tx: &Transaction<'_>,
+    kinds: &[&str],
+    now: i64,
+) -> Result<usize, OutboxError> {
+    let mut released = 0;
+    for kind in kinds {
+        released += tx.execute(
+            "UPDATE outbox SET state = 'queued', lease_token = NULL, lease_expires_at = NULL,
+                               next_attempt_at = ?2, updated_at = ?2
+             WHERE state = 'in_flight' AND kind = ?1",
+            params![kind, now],
+        )?;
+    }
+    Ok(released)
+}
+
+/// Removes an entry that is not being sent (queued or parked): the citizen gave the work up.
+/// `false` when it is in flight or gone.
+pub fn discard(tx: &Transaction<'_>, id: OutboxId) -> Result<bool, OutboxError> {
+    let changed = tx.execute(
+        "DELETE FROM outbox WHERE id = ?1 AND state IN ('queued', 'parked')",
+        [id.0],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Attempts so far and the last transient error code of entry `id`.
+pub fn attempts_of(conn: &Connection, id: OutboxId) -> Result<(u32, Option<String>), StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT attempts, last_error FROM outbox WHERE id = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None)))
+}
+
 /// Runs a state change guarded by `id` and lease token; no row changed means the lease was lost.
 fn finish(
     tx: &Transaction<'_>,
@@ -233,15 +279,41 @@ pub fn next_due_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
         .flatten())
 }
 
-/// First retry after 30 s, doubling each attempt up to 6 hours; `jitter` in `[0, 1)` adds up to
-/// 20 % so that phones coming back online together do not all retry in the same second.
-pub fn retry_delay_secs(attempts: u32, jitter: f64) -> i64 {
-    const FIRST: i64 = 30;
-    const CAP: i64 = 6 * 60 * 60;
-    let doublings = attempts.saturating_sub(1).min(20);
-    let base = (FIRST << doublings).min(CAP);
-    let jitter = jitter.clamp(0.0, 1.0);
-    base + (base as f64 * 0.2 * jitter) as i64
+/// How long a sender waits before trying a failed entry again: exponential back-off with *full
+/// jitter* (the delay is drawn uniformly from zero to `base * 2^(attempt - 1)`, capped), which
+/// spreads the retries of many phones that lost the network together better than a fixed delay
+/// plus a little jitter does. A server's `Retry-After` is a floor on top of it ([`retry_later`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub base: std::time::Duration,
+    pub cap: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 2 s doubling to an hour: quick enough that a dossier filed in a lift goes out soon after
+    /// the doors open, slow enough that a portal in trouble is not hammered.
+    fn default() -> Self {
+        Self {
+            base: std::time::Duration::from_secs(2),
+            cap: std::time::Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The ceiling of the delay after `attempts` attempts (the first retry follows attempt 1).
+    pub fn ceiling(&self, attempts: u32) -> std::time::Duration {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.base
+            .saturating_mul(1u32 << doublings)
+            .min(self.cap.max(self.base))
+    }
+
+    /// The delay in whole seconds (rounded up) for `jitter` in `[0, 1)`.
+    pub fn delay_secs(&self, attempts: u32, jitter: f64) -> i64 {
+        let ceiling = self.ceiling(attempts).as_secs_f64();
+        (ceiling * jitter.clamp(0.0, 1.0)).ceil() as i64
+    }
 }
 
 fn random_token() -> Result<i64, OutboxError> {

@@ -123,11 +123,17 @@ fn retries_back_off_and_parked_entries_wait_for_a_decision() {
     assert_eq!(a.idempotency_key, "a");
     let held = a.clone();
     let due = store
-        .write_blocking(move |tx| retry_later(tx, &held, 100, "network"))
+        .write_blocking(move |tx| {
+            let policy = RetryPolicy {
+                base: std::time::Duration::from_secs(30),
+                cap: std::time::Duration::from_secs(6 * 3600),
+            };
+            retry_later(tx, &held, 100, "network", None, &policy)
+        })
         .unwrap();
     assert!(
-        (130..=136).contains(&due),
-        "first retry after 30 s + jitter: {due}"
+        (100..=130).contains(&due),
+        "first retry within 30 s (full jitter): {due}"
     );
 
     let b = lease(&store, 100).unwrap();
@@ -179,14 +185,86 @@ fn leases_can_be_limited_to_a_senders_kinds() {
 }
 
 #[test]
-fn the_retry_schedule_doubles_up_to_six_hours_with_bounded_jitter() {
-    assert_eq!(retry_delay_secs(1, 0.0), 30);
-    assert_eq!(retry_delay_secs(2, 0.0), 60);
-    assert_eq!(retry_delay_secs(5, 0.0), 480);
-    assert_eq!(retry_delay_secs(30, 0.0), 6 * 3600);
-    assert_eq!(retry_delay_secs(u32::MAX, 0.999), 6 * 3600 + 4315);
-    assert_eq!(retry_delay_secs(0, 0.0), 30);
+fn the_retry_schedule_doubles_to_its_cap_with_full_jitter() {
+    let policy = RetryPolicy::default();
+    assert_eq!(policy.ceiling(1).as_secs(), 2);
+    assert_eq!(policy.ceiling(2).as_secs(), 4);
+    assert_eq!(policy.ceiling(5).as_secs(), 32);
+    assert_eq!(policy.ceiling(30).as_secs(), 3600);
+    assert_eq!(policy.ceiling(u32::MAX).as_secs(), 3600);
+    assert_eq!(policy.ceiling(0).as_secs(), 2);
+    // Full jitter: anywhere from nothing to the ceiling.
+    assert_eq!(policy.delay_secs(5, 0.0), 0);
+    assert_eq!(policy.delay_secs(5, 0.5), 16);
+    assert_eq!(policy.delay_secs(5, 0.999), 32);
+    assert_eq!(policy.delay_secs(u32::MAX, 0.999), 3597);
     for attempt in 1..40 {
-        assert!(retry_delay_secs(attempt + 1, 0.0) >= retry_delay_secs(attempt, 0.0));
+        assert!(policy.ceiling(attempt + 1) >= policy.ceiling(attempt));
     }
+}
+
+#[test]
+fn retry_after_is_a_floor_on_the_back_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    store
+        .write_blocking(|tx| enqueue(tx, entry("k-ra"), 0))
+        .unwrap();
+    let held = lease(&store, 100).unwrap();
+    let at = store
+        .write_blocking(move |tx| {
+            retry_later(
+                tx,
+                &held,
+                100,
+                "throttled",
+                Some(700),
+                &RetryPolicy::default(),
+            )
+        })
+        .unwrap();
+    assert_eq!(at, 700);
+    assert!(lease(&store, 699).is_none());
+    assert!(lease(&store, 700).is_some());
+}
+
+#[test]
+fn leases_left_by_a_dead_process_are_released_at_open_and_only_for_the_given_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    store
+        .write_blocking(|tx| {
+            enqueue(tx, entry("mine"), 100)?;
+            enqueue(
+                tx,
+                NewEntry {
+                    kind: "other.send",
+                    idempotency_key: "theirs",
+                    payload: b"p",
+                },
+                100,
+            )
+        })
+        .unwrap();
+    let mine = lease(&store, 100).unwrap();
+    let theirs = lease(&store, 100).unwrap();
+    assert_eq!(
+        (mine.kind.as_str(), theirs.kind.as_str()),
+        ("test.send", "other.send")
+    );
+    let released = store
+        .write_blocking(|tx| release_leases(tx, &["test.send"], 101))
+        .unwrap();
+    assert_eq!(released, 1);
+    // Due at once, not after the 60 s lease; the other kind's lease still holds.
+    let again = lease(&store, 101).unwrap();
+    assert_eq!(again.idempotency_key, "mine");
+    assert_eq!(again.attempts, 2);
+    assert_eq!(lease(&store, 101), None);
+    // The old holder's lease is gone: finishing with it fails.
+    let stale = store.write_blocking(move |tx| complete(tx, &mine, 102));
+    assert!(matches!(stale, Err(OutboxError::LeaseLost)));
+    // Discarding refuses what is in flight.
+    let id = again.id;
+    assert!(!store.write_blocking(move |tx| discard(tx, id)).unwrap());
 }

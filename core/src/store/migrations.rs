@@ -38,9 +38,10 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_checkin_diary"),
     migration!(10, "0010_health_certificates"),
     migration!(11, "0011_dossier_catalogue"),
-    // Placeholder on branch `drafts`: the check-in venues migration takes 12 at merge.
-    migration!(12, "0012_reserved_checkin_venues"),
+    migration!(12, "0012_checkin_venues"),
     migration!(13, "0013_dossier_drafts"),
+    migration!(14, "0014_tus_uploads"),
+    migration!(15, "0015_dossier_submissions"),
 ];
 
 /// The schema version this build writes.
@@ -244,6 +245,109 @@ mod tests {
                 ("c".into(), "parked".into(), Some("unknown".into())),
                 ("d".into(), "delivered".into(), None),
             ]
+        );
+    }
+
+    /// Diary entries written at schema v11 (each repeating its venue) survive the venue table of
+    /// v12 with their ids, venues, times, flags and tickets; entries at the same venue as the
+    /// same code stated it share one venue row, a renamed venue gets a row of its own, and
+    /// matches still find their entry and its venue's name.
+    #[test]
+    fn diary_entries_survive_the_venue_migration() {
+        use crate::checkin::diary;
+        use crate::checkin::wire::{TicketState, VenueKind};
+
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = Arc::new(SoftwareSealer::in_dir(dir.path()));
+        Store::create_at_version(dir.path(), sealer.clone(), 11).unwrap();
+        {
+            let (_, conn, _) =
+                crate::store::open_keyed_connection(dir.path(), sealer.as_ref()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO checkin_diary (id, agency, venue_id, venue_name, venue_address, kind,
+                     code_id, checked_in_at, auto_checkout_at, checked_out_at, hidden, ticket_key)
+                 VALUES (5, 'health-dept', 'clinic-7', 'Trạm y tế', '12 Lê Lợi', 'venue',
+                         x'05', 1000, 4600, 2000, 0, 'k5'),
+                        (9, 'health-dept', 'clinic-7', 'Trạm y tế phường 7', '12 Lê Lợi',
+                         'venue', x'09', 3000, 6600, NULL, 1, 'k9'),
+                        (12, 'health-dept', 'clinic-7', 'Trạm y tế', '12 Lê Lợi', 'venue',
+                         x'0c', 5000, 8600, NULL, 0, 'k12');
+                 INSERT INTO checkin_diary (id, agency, venue_id, venue_name, venue_address, kind,
+                     code_id, checked_in_at, auto_checkout_at, ticket_key, ticket_id,
+                     ticket_number, ticket_position, ticket_state, ticket_counter,
+                     ticket_poll_after, ticket_updated_at)
+                 VALUES (20, 'tax-office', 'desk-1', 'Chi cục thuế', '', 'service_counter',
+                         x'14', 7000, 10600, 'k20', 't-1', 'A12', 3, 'waiting', NULL, 30, 7010);
+                 INSERT INTO checkin_notices
+                     (id, agency, venue_id, from_at, until_at, message, iat, received_at)
+                 VALUES ('n-1', 'health-dept', 'clinic-7', 4000, 6000, 'Get tested.', 3990, 4100);
+                 INSERT INTO checkin_matches (id, entry_id, notice_id, matched_at)
+                 VALUES (1, 12, 'n-1', 5000);",
+            )
+            .unwrap();
+        }
+        let store = Store::open_blocking(dir.path(), sealer).unwrap();
+        assert_eq!(store.schema_version(), latest_version());
+        let now = 5500;
+        let (entries, venues, matches) = store
+            .read_blocking(move |c| {
+                let entries = [5, 9, 12, 20]
+                    .into_iter()
+                    .map(|id| diary::entry(c, id, now).map(Option::unwrap))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let venues: i64 =
+                    c.query_row("SELECT count(*) FROM checkin_venues", [], |r| r.get(0))?;
+                Ok::<_, StoreError>((entries, venues, diary::matches(c)?))
+            })
+            .unwrap();
+        assert_eq!(venues, 3, "entries 5 and 12 share their venue's row");
+        let [e5, e9, e12, e20] = &entries[..] else {
+            unreachable!()
+        };
+        for (entry, name) in [
+            (e5, "Trạm y tế"),
+            (e9, "Trạm y tế phường 7"),
+            (e12, "Trạm y tế"),
+        ] {
+            assert_eq!(
+                (entry.agency.as_str(), entry.venue_id.as_str()),
+                ("health-dept", "clinic-7")
+            );
+            assert_eq!(entry.venue_name, name, "entry {}", entry.id);
+            assert_eq!(entry.venue_address, "12 Lê Lợi");
+            assert_eq!(entry.kind, VenueKind::Venue);
+        }
+        assert_eq!(
+            (e5.checked_in_at, e5.auto_checkout_at, e5.checked_out),
+            (1000, 4600, Some(diary::CheckOut::Manual { at: 2000 }))
+        );
+        assert!(e9.hidden && !e12.hidden);
+        assert!(e9.is_open() && e12.is_open());
+        assert_eq!(
+            (
+                e20.agency.as_str(),
+                e20.venue_id.as_str(),
+                e20.venue_name.as_str()
+            ),
+            ("tax-office", "desk-1", "Chi cục thuế")
+        );
+        assert_eq!(e20.kind, VenueKind::ServiceCounter);
+        let ticket = e20.ticket.as_ref().expect("the ticket survives");
+        assert_eq!(
+            (
+                ticket.ticket_id.as_str(),
+                ticket.number.as_str(),
+                ticket.position,
+                ticket.state,
+                ticket.poll_after,
+                ticket.updated_at
+            ),
+            ("t-1", "A12", 3, TicketState::Waiting, 30, 7010)
+        );
+        assert_eq!(matches.len(), 1);
+        assert_eq!(
+            (matches[0].entry_id, matches[0].venue_name.as_str()),
+            (12, "Trạm y tế")
         );
     }
 

@@ -9,4 +9,12 @@ package android.content
 abstract class Context {
     /** Real API: `File getNoBackupFilesDir()`. */
     abstract val noBackupFilesDir: java.io.File
+
+    /** Real API: `Context getApplicationContext()`. */
+    abstract val applicationContext: Context
+
+    /** Real API: `final <T> T getSystemService(Class<T> serviceClass)`, null when there is none. */
+    fun <T> getSystemService(serviceClass: Class<T>): T? = stub()
 }
+
+private fun stub(): Nothing = throw UnsupportedOperationException("compile-only stub of android.content.Context")

@@ -1,0 +1,35 @@
+// COMPILE-ONLY STUB of an androidx.work (WorkManager) class, so that `cargo xtask test` can
+// compile the Kotlin shell (android/citizen-sdk/src/main/kotlin) on the desktop JVM, where the
+// AndroidX artifacts are not available. Never shipped: Gradle does not see this folder and uses
+// the real `androidx.work:work-runtime-ktx` (android/citizen-sdk/build.gradle.kts). Members that
+// would do real work throw, so no test can come to depend on them. Only what the shell uses is
+// declared, with the real signatures (a Java getter appears as a Kotlin property).
+package androidx.work
+
+import android.content.Context
+
+abstract class WorkManager {
+    abstract fun enqueueUniqueWork(
+        uniqueWorkName: String,
+        existingWorkPolicy: ExistingWorkPolicy,
+        request: OneTimeWorkRequest,
+    ): Operation
+
+    abstract fun enqueueUniquePeriodicWork(
+        uniqueWorkName: String,
+        existingPeriodicWorkPolicy: ExistingPeriodicWorkPolicy,
+        request: PeriodicWorkRequest,
+    ): Operation
+
+    abstract fun cancelUniqueWork(uniqueWorkName: String): Operation
+
+    companion object {
+        /** Real API: `static WorkManager getInstance(Context context)`. */
+        @JvmStatic fun getInstance(context: Context): WorkManager = stub()
+    }
+}
+
+/** Real API: the handle on an enqueue or cancel; the shell does not wait on it. */
+interface Operation
+
+private fun stub(): Nothing = throw UnsupportedOperationException("compile-only stub of androidx.work.WorkManager")

@@ -1,0 +1,152 @@
+//! Filed dossiers on the FFI surface: where each is on its way to the portal, and what the
+//! citizen can do with one the portal has not received. Part of the [`Dossiers`] object.
+//!
+//! Owns: shape only. Meaning lives on the core types (`citizen_core::dossier::submission`,
+//! `sender`).
+
+use std::time::Duration;
+
+use citizen_core::dossier;
+
+use crate::dossiers::Dossiers;
+use crate::error::CitizenError;
+use crate::runtime;
+
+/// See `citizen_core::dossier::DeliveryState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DeliveryState {
+    /// Waiting in the outbox (or being sent); it goes out as soon as it can.
+    Queued,
+    /// The portal has it and gave a receipt code.
+    Received,
+    /// The portal refused it for a reason retrying cannot fix (`parked_reason`).
+    Parked,
+}
+
+impl From<dossier::DeliveryState> for DeliveryState {
+    fn from(state: dossier::DeliveryState) -> Self {
+        match state {
+            dossier::DeliveryState::Queued => DeliveryState::Queued,
+            dossier::DeliveryState::Received => DeliveryState::Received,
+            dossier::DeliveryState::Parked => DeliveryState::Parked,
+        }
+    }
+}
+
+/// A filed dossier. See `citizen_core::dossier::Submission`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Submission {
+    pub id: i64,
+    /// The dossier's id (also its `Idempotency-Key` at the portal).
+    pub dossier_id: String,
+    pub draft_id: Option<i64>,
+    pub procedure_code: String,
+    pub procedure_version: u64,
+    pub state: DeliveryState,
+    /// A machine code (`validation_failed`, `unknown_device`, `http_403`, ...) when parked.
+    pub parked_reason: Option<String>,
+    pub receipt_code: Option<String>,
+    pub portal_status: Option<String>,
+    pub attachments: u32,
+    pub submitted_at: i64,
+    pub received_at: Option<i64>,
+    pub attempts: u32,
+    /// The last transient failure's code (`unreachable`, `server`, `throttled`, ...).
+    pub last_error: Option<String>,
+}
+
+impl From<dossier::Submission> for Submission {
+    fn from(s: dossier::Submission) -> Self {
+        Self {
+            id: s.id,
+            dossier_id: s.dossier_id,
+            draft_id: s.draft_id,
+            procedure_code: s.procedure_code,
+            procedure_version: s.procedure_version,
+            state: s.state.into(),
+            parked_reason: s.parked_reason,
+            receipt_code: s.receipt_code,
+            portal_status: s.portal_status,
+            attachments: s.attachments,
+            submitted_at: s.submitted_at,
+            received_at: s.received_at,
+            attempts: s.attempts,
+            last_error: s.last_error,
+        }
+    }
+}
+
+/// What one `send_queued` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct DrainReport {
+    pub delivered: u32,
+    pub retried: u32,
+    pub parked: u32,
+    /// Dossiers still queued afterwards.
+    pub pending: u64,
+    /// When the next of them is due (Unix seconds): schedule background work for then.
+    pub next_due_at: Option<i64>,
+}
+
+impl From<dossier::DrainReport> for DrainReport {
+    fn from(r: dossier::DrainReport) -> Self {
+        Self {
+            delivered: r.delivered,
+            retried: r.retried,
+            parked: r.parked,
+            pending: r.pending,
+            next_due_at: r.next_due_at,
+        }
+    }
+}
+
+#[uniffi::export]
+impl Dossiers {
+    /// Filed dossier `id`, if it exists.
+    pub async fn submission(&self, id: i64) -> Result<Option<Submission>, CitizenError> {
+        let inner = self.core().clone();
+        Ok(runtime::run(async move { inner.submission(id).await })
+            .await??
+            .map(Into::into))
+    }
+
+    /// Every filed dossier, newest first.
+    pub async fn submissions(&self) -> Result<Vec<Submission>, CitizenError> {
+        let inner = self.core().clone();
+        Ok(runtime::run(async move { inner.submissions().await })
+            .await??
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Puts a parked dossier back in the queue.
+    pub async fn retry_submission(&self, id: i64) -> Result<(), CitizenError> {
+        let inner = self.core().clone();
+        Ok(runtime::run(async move { inner.retry_submission(id).await }).await??)
+    }
+
+    /// Deletes a dossier the portal never received; returns the draft it came from, if any.
+    pub async fn discard_submission(&self, id: i64) -> Result<Option<i64>, CitizenError> {
+        let inner = self.core().clone();
+        Ok(runtime::run(async move { inner.discard_submission(id).await }).await??)
+    }
+
+    /// Sends queued dossiers now, within `time_budget_ms` (the background sender does this by
+    /// itself; an app calls it from platform background work, see `Citizen.sync_now`).
+    pub async fn send_queued(&self, time_budget_ms: u32) -> Result<DrainReport, CitizenError> {
+        let inner = self.core().clone();
+        let budget = Duration::from_millis(time_budget_ms.into());
+        Ok(
+            runtime::run(async move { inner.send_queued(budget, false).await })
+                .await??
+                .into(),
+        )
+    }
+
+    /// The network is back (or the app came to the foreground): the sender looks at its queue
+    /// now instead of at the next retry time.
+    pub fn wake_sender(&self) {
+        self.core().wake_sender();
+    }
+}

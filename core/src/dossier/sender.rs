@@ -1,0 +1,450 @@
+//! The dossier sender: drains the outbox's `dossier.submit` entries to the portal, exactly once.
+//!
+//! Owns: one drain ([`Dossiers::send_queued`]; one at a time per `Citizen`, and the store is one
+//! process's alone, so one sender per phone), the per-entry steps (upload each attachment by tus
+//! unless its upload already finished, then `POST v1/dossiers` with `Idempotency-Key`), deciding
+//! what an answer means (received, try again later, or park), and the background task that
+//! drains whenever work is queued, is due again, or the app says the network is back
+//! ([`Dossiers::wake_sender`]). Does not own the outbox's states (`outbox`), the submission rows
+//! (`submission`), nor the upload protocol (`tus`).
+//!
+//! Why exactly once holds: the submission and its outbox entry are written before anything is
+//! sent; the entry is deleted (marked delivered) only in the transaction that stores the portal's
+//! receipt; every attempt, after any failure or a kill at any point, carries the same
+//! `Idempotency-Key`, and the portal answers a repeat with the first answer instead of filing a
+//! second dossier. What is sent at most twice is a request, never a dossier.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::events::Event;
+use crate::net::{HttpMethod, HttpRequest, NetError};
+use crate::outbox::{self, Lease};
+
+use super::manifest::{self, SUBMIT_PATH, SubmitRequest, SubmitResponse, UploadRef};
+use super::submission::{self, DeliveryState, FileToSend, OUTBOX_KIND};
+use super::{DossierError, Dossiers, Inner};
+
+/// How long a sender holds an entry. Long enough for a large upload; after a crash the lease is
+/// released at the next open (`outbox::release_leases`), so it never delays a restart.
+const LEASE_SECS: i64 = 15 * 60;
+/// The background sender looks at the outbox at least this often even when nothing wakes it.
+const IDLE_RECHECK: Duration = Duration::from_secs(15 * 60);
+
+/// What one drain did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Dossiers the portal received.
+    pub delivered: u32,
+    /// Attempts that failed transiently and were scheduled again.
+    pub retried: u32,
+    /// Dossiers the portal refused; they wait for the citizen.
+    pub parked: u32,
+    /// Submissions still queued afterwards.
+    pub pending: u64,
+    /// When the next of them is due (Unix seconds).
+    pub next_due_at: Option<i64>,
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Received(SubmitResponse),
+    /// Try again after the back-off, and not before `not_before` (a `Retry-After`).
+    Retry {
+        code: &'static str,
+        not_before: Option<i64>,
+    },
+    Park(String),
+}
+
+impl Dossiers {
+    /// Sends every queued dossier that is due, one after another, until none is due or
+    /// `time_budget` runs out. With `wait_for_retries`, a dossier that failed transiently and
+    /// falls due again within the budget is waited for and sent; without, the drain ends when
+    /// nothing is due now (what background work and `Citizen::sync_now` want).
+    pub async fn send_queued(
+        &self,
+        time_budget: Duration,
+        wait_for_retries: bool,
+    ) -> Result<DrainReport, DossierError> {
+        let deadline = Instant::now() + time_budget;
+        let _one_sender = self.inner.send_gate.lock().await;
+        let mut report = DrainReport::default();
+        loop {
+            let now = crate::unix_now();
+            let lease = self
+                .inner
+                .store
+                .write(move |tx| outbox::lease_next(tx, now, LEASE_SECS, Some(&[OUTBOX_KIND])))
+                .await?;
+            let Some(lease) = lease else {
+                let next = self.inner.store.read(next_due).await?;
+                match next {
+                    Some(at) if wait_for_retries => {
+                        let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
+                        if Instant::now() + wait >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep(wait.max(Duration::from_millis(50))).await;
+                        continue;
+                    }
+                    _ => break,
+                }
+            };
+            match tokio::time::timeout_at(deadline, self.send_one(&lease)).await {
+                Ok(Ok(Some(state))) => match state {
+                    DeliveryState::Received => report.delivered += 1,
+                    DeliveryState::Parked => report.parked += 1,
+                    DeliveryState::Queued => report.retried += 1,
+                },
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => {
+                    // The store failed under us; the lease expires or is released at the next
+                    // open, and the entry is sent again then.
+                    return Err(error);
+                }
+                Err(_) => {
+                    // Out of time mid-send: hand the entry back so the next drain starts at once.
+                    let lease = lease.clone();
+                    let now = crate::unix_now();
+                    let policy = self.inner.retry;
+                    self.inner
+                        .store
+                        .write(move |tx| {
+                            outbox::retry_later(tx, &lease, now, "timeout", Some(now), &policy)
+                        })
+                        .await
+                        .ok();
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        let (pending, next_due_at) = self
+            .inner
+            .store
+            .read(|conn| {
+                let pending: i64 = conn.query_row(
+                    "SELECT count(*) FROM dossier_submissions WHERE state = 'queued'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok::<_, crate::store::StoreError>((pending.max(0) as u64, next_due(conn)?))
+            })
+            .await?;
+        report.pending = pending;
+        report.next_due_at = next_due_at;
+        if report.delivered + report.parked + report.retried > 0 {
+            tracing::info!(
+                delivered = report.delivered,
+                retried = report.retried,
+                parked = report.parked,
+                pending = report.pending,
+                "dossier outbox drained"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Tells the background sender to look at the outbox now (the network came back, the app
+    /// came to the foreground). Cheap; safe to call often.
+    pub fn wake_sender(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// One attempt at the entry under `lease`. `None` when the entry has no submission (it was
+    /// discarded while leased): the entry is completed so it is not tried again.
+    async fn send_one(&self, lease: &Lease) -> Result<Option<DeliveryState>, DossierError> {
+        let dossier_id = String::from_utf8_lossy(&lease.payload).into_owned();
+        let found = {
+            let dossier_id = dossier_id.clone();
+            self.inner
+                .store
+                .read(move |conn| {
+                    let Some(submission) = submission::by_dossier_id(conn, &dossier_id)? else {
+                        return Ok::<_, crate::store::StoreError>(None);
+                    };
+                    let to_send = submission::to_send(conn, submission.id)?;
+                    Ok(to_send.map(|(manifest, files)| (submission.id, manifest, files)))
+                })
+                .await?
+        };
+        let Some((submission_id, signed_manifest, files)) = found else {
+            let lease = lease.clone();
+            let now = crate::unix_now();
+            self.inner
+                .store
+                .write(move |tx| outbox::complete(tx, &lease, now))
+                .await?;
+            return Ok(None);
+        };
+        let outcome = match self.upload_files(submission_id, &files).await? {
+            Some(uploads) => {
+                self.post_submission(&dossier_id, signed_manifest, uploads)
+                    .await
+            }
+            None => Outcome::Retry {
+                code: "upload",
+                not_before: None,
+            },
+        };
+        self.finish(lease, submission_id, outcome).await.map(Some)
+    }
+
+    /// Uploads each file that has no finished upload yet; returns every file's location, or
+    /// `None` when an upload failed transiently (the attempt is retried as a whole later, and
+    /// the tus offset kept in the store means only what the portal did not acknowledge is sent
+    /// again).
+    async fn upload_files(
+        &self,
+        submission_id: i64,
+        files: &[FileToSend],
+    ) -> Result<Option<Vec<UploadRef>>, DossierError> {
+        let mut uploads = Vec::with_capacity(files.len());
+        for file in files {
+            let location = match &file.location {
+                Some(location) => location.clone(),
+                None => {
+                    let Some(location) = self.upload_file(submission_id, files, file).await? else {
+                        return Ok(None);
+                    };
+                    let position = file.position;
+                    let stored = location.clone();
+                    self.inner
+                        .store
+                        .write(move |tx| {
+                            submission::set_location(tx, submission_id, position, &stored)
+                        })
+                        .await?;
+                    location
+                }
+            };
+            uploads.push(UploadRef {
+                sha256: file.sha256.clone(),
+                location,
+            });
+        }
+        Ok(Some(uploads))
+    }
+
+    /// Uploads one file by tus. Wired to the attachment store and the tus client as they land;
+    /// until then a submission with attachments waits in the queue.
+    async fn upload_file(
+        &self,
+        _submission_id: i64,
+        _files: &[FileToSend],
+        _file: &FileToSend,
+    ) -> Result<Option<String>, DossierError> {
+        Ok(None)
+    }
+
+    async fn post_submission(
+        &self,
+        dossier_id: &str,
+        signed_manifest: String,
+        uploads: Vec<UploadRef>,
+    ) -> Outcome {
+        let body = SubmitRequest {
+            manifest: signed_manifest,
+            uploads,
+        };
+        let request = match self
+            .inner
+            .http
+            .portal_url(SUBMIT_PATH)
+            .and_then(|url| HttpRequest::post_json(url, &body))
+        {
+            Ok(mut request) => {
+                request
+                    .headers
+                    .push(("idempotency-key", dossier_id.to_owned()));
+                request.headers.push(("accept", "application/json".into()));
+                request.method = HttpMethod::Post;
+                request
+            }
+            Err(error) => return net_outcome(&error),
+        };
+        match self.inner.http.fetch(request).await {
+            Ok(response) => {
+                let now = std::time::SystemTime::now();
+                let not_before = response
+                    .retry_after_secs(now)
+                    .map(|secs| crate::unix_now() + secs.min(24 * 3600) as i64);
+                match response.status {
+                    200 | 201 => match serde_json::from_slice::<SubmitResponse>(&response.body)
+                        .ok()
+                        .filter(|answer| answer.check().is_ok())
+                    {
+                        Some(answer) => Outcome::Received(answer),
+                        // The portal may well have it; a repeat gets the answer again.
+                        None => Outcome::Retry {
+                            code: "invalid_response",
+                            not_before,
+                        },
+                    },
+                    408 | 409 | 425 | 429 | 500..=599 => Outcome::Retry {
+                        code: if response.status == 429 {
+                            "throttled"
+                        } else {
+                            "server"
+                        },
+                        not_before,
+                    },
+                    status => Outcome::Park(
+                        manifest::error_code(&response.body)
+                            .unwrap_or_else(|| format!("http_{status}")),
+                    ),
+                }
+            }
+            Err(error) => net_outcome(&error),
+        }
+    }
+
+    /// Stores what the attempt came to and announces it.
+    async fn finish(
+        &self,
+        lease: &Lease,
+        submission_id: i64,
+        outcome: Outcome,
+    ) -> Result<DeliveryState, DossierError> {
+        let lease = lease.clone();
+        let now = crate::unix_now();
+        let policy = self.inner.retry;
+        let state = self
+            .inner
+            .store
+            .write(move |tx| {
+                let state = match &outcome {
+                    Outcome::Received(answer) => {
+                        submission::mark_received(tx, submission_id, answer, now)?;
+                        outbox::complete(tx, &lease, now)?;
+                        DeliveryState::Received
+                    }
+                    Outcome::Retry { code, not_before } => {
+                        outbox::retry_later(tx, &lease, now, code, *not_before, &policy)?;
+                        DeliveryState::Queued
+                    }
+                    Outcome::Park(reason) => {
+                        submission::mark_parked(tx, submission_id, reason, now)?;
+                        outbox::park(tx, &lease, reason, now)?;
+                        DeliveryState::Parked
+                    }
+                };
+                Ok::<_, DossierError>(state)
+            })
+            .await?;
+        if state != DeliveryState::Queued {
+            self.inner.events.emit(Event::DossierDeliveryChanged {
+                submission_id,
+                state,
+            });
+        }
+        Ok(state)
+    }
+
+    /// Starts the background sender: it drains at once (work left by the last session), then
+    /// whenever woken or when the next queued dossier falls due. It holds only a weak reference
+    /// between drains, and stops when the `Citizen` is dropped.
+    pub(crate) fn start_sender(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let wake = self.inner.wake.clone();
+        let task = runtime.spawn(async move {
+            loop {
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let dossiers = Dossiers { inner };
+                let wait = match dossiers.send_queued(Duration::from_secs(300), false).await {
+                    Ok(report) => report
+                        .next_due_at
+                        .map(|at| Duration::from_secs((at - crate::unix_now()).max(0) as u64))
+                        .unwrap_or(IDLE_RECHECK)
+                        .min(IDLE_RECHECK),
+                    Err(error) => {
+                        tracing::warn!(%error, "the dossier sender stopped a drain");
+                        Duration::from_secs(30)
+                    }
+                };
+                drop(dossiers);
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
+                }
+            }
+        });
+        *lock(&self.inner.sender_task) = Some(task.abort_handle());
+    }
+
+    /// Releases sends a dead process left in flight (see `outbox::release_leases`). Only at open.
+    pub(crate) async fn release_abandoned_sends(&self) -> Result<(), DossierError> {
+        let now = crate::unix_now();
+        let released = self
+            .inner
+            .store
+            .write(move |tx| outbox::release_leases(tx, &[OUTBOX_KIND], now))
+            .await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "dossier sends left in flight by the last session resume"
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops the background sender (the `Citizen` is going away).
+    pub(crate) fn stop_sender(&self) {
+        if let Some(task) = lock(&self.inner.sender_task).take() {
+            task.abort();
+        }
+    }
+}
+
+/// When the next queued dossier falls due.
+fn next_due(conn: &rusqlite::Connection) -> Result<Option<i64>, crate::store::StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT min(next_attempt_at) FROM outbox WHERE kind = ?1 AND state = 'queued'",
+            [OUTBOX_KIND],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// A transport failure: the request may or may not have reached the portal, so it is sent
+/// again (the idempotency key makes that safe). Only a request the policy forbids can never
+/// succeed without a new configuration; it parks.
+fn net_outcome(error: &NetError) -> Outcome {
+    match error {
+        NetError::OriginNotAllowed | NetError::InvalidPath => Outcome::Park("not_allowed".into()),
+        NetError::Timeout => Outcome::Retry {
+            code: "timeout",
+            not_before: None,
+        },
+        NetError::Unreachable => Outcome::Retry {
+            code: "unreachable",
+            not_before: None,
+        },
+        NetError::PinMismatch | NetError::UntrustedCertificate | NetError::Tls => Outcome::Retry {
+            code: "tls",
+            not_before: None,
+        },
+        _ => Outcome::Retry {
+            code: "network",
+            not_before: None,
+        },
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,173 @@
+//! Filing a dossier: the citizen's signature over its content, and the queue it waits in.
+//!
+//! Owns: building the [`Manifest`] from what the citizen filled in, signing it with the device
+//! key after the PIN check ([`Dossiers::file_dossier`]), writing the submission with its outbox
+//! entry in one transaction and waking the sender; and what the citizen does with a filed
+//! dossier afterwards (read it, retry a parked one, discard one the portal never received).
+//! Does not own drafts or their validation (`draft`, `validate`), nor sending (`sender`).
+
+use std::collections::BTreeMap;
+
+use crate::events::Event;
+use crate::jose::base64url;
+use crate::openid4vci::PID_VCT;
+use crate::wallet::WalletError;
+use crate::wallet::credentials;
+use crate::wallet::device_key::DeviceKey;
+
+use super::manifest::{self, AttachmentDigest, Manifest, ProcedureRef};
+use super::submission::{self, DeliveryState, NewFile, Submission};
+use super::{DossierError, Dossiers};
+
+/// One attachment to file, as stored on the phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FiledAttachment {
+    pub attachment_id: i64,
+    pub kind: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+impl Dossiers {
+    /// Signs and queues a dossier: checks `pin` (with the wallet's lockout), signs the manifest
+    /// with the device key of the citizen's PID, writes the submission and its outbox entry in
+    /// one transaction (`before_commit` runs in it too, e.g. to lock the draft), and returns at
+    /// once: the background sender delivers it when it can.
+    pub(crate) async fn file_dossier<F>(
+        &self,
+        draft_id: Option<i64>,
+        procedure: ProcedureRef,
+        form: BTreeMap<String, String>,
+        attachments: Vec<FiledAttachment>,
+        pin: &str,
+        before_commit: F,
+    ) -> Result<Submission, DossierError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(), DossierError> + Send + 'static,
+    {
+        let wallet = &self.inner.wallet;
+        wallet.verify_pin(pin).await?;
+        let key_alias = self
+            .inner
+            .store
+            .read(|conn| credentials::usable_by_vct(conn, PID_VCT))
+            .await?
+            .ok_or(WalletError::NotActivated)?
+            .key_alias;
+        let keys = wallet.key_store()?;
+        let manifest = Manifest {
+            jti: new_dossier_id()?,
+            iat: crate::unix_now(),
+            procedure,
+            form,
+            attachments: attachments
+                .iter()
+                .map(|a| AttachmentDigest {
+                    kind: a.kind.clone(),
+                    media_type: a.media_type.clone(),
+                    size: a.size,
+                    sha256: base64url::encode(a.sha256),
+                })
+                .collect(),
+        };
+        manifest.check()?;
+        let to_sign = manifest.clone();
+        let signed = crate::blocking::run(move || {
+            let device = DeviceKey::open(keys, &key_alias).map_err(WalletError::from)?;
+            manifest::sign(&to_sign, &device).map_err(DossierError::from)
+        })
+        .await?;
+        let files: Vec<NewFile> = manifest
+            .attachments
+            .iter()
+            .zip(&attachments)
+            .map(|(digest, attachment)| NewFile {
+                attachment_id: attachment.attachment_id,
+                sha256: digest.sha256.clone(),
+                size: attachment.size,
+            })
+            .collect();
+        let now = crate::unix_now();
+        let submission = self
+            .inner
+            .store
+            .write(move |tx| {
+                before_commit(tx)?;
+                let id = submission::insert(
+                    tx,
+                    &manifest.jti,
+                    draft_id,
+                    &manifest.procedure.code,
+                    manifest.procedure.version,
+                    &signed,
+                    &files,
+                    now,
+                )?;
+                submission::get(tx, id)?.ok_or(DossierError::UnknownSubmission)
+            })
+            .await?;
+        tracing::info!(attachments = submission.attachments, "dossier filed");
+        self.inner.events.emit(Event::DossierDeliveryChanged {
+            submission_id: submission.id,
+            state: DeliveryState::Queued,
+        });
+        self.wake_sender();
+        Ok(submission)
+    }
+
+    /// Filed dossier `id`, with where it is on its way.
+    pub async fn submission(&self, id: i64) -> Result<Option<Submission>, DossierError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| submission::get(conn, id))
+            .await?)
+    }
+
+    /// Every filed dossier, newest first.
+    pub async fn submissions(&self) -> Result<Vec<Submission>, DossierError> {
+        Ok(self.inner.store.read(submission::list).await?)
+    }
+
+    /// Puts a parked dossier back in the queue (the citizen fixed what the portal objected to
+    /// outside the dossier, e.g. renewed their wallet) and wakes the sender.
+    pub async fn retry_submission(&self, id: i64) -> Result<(), DossierError> {
+        let now = crate::unix_now();
+        let unparked = self
+            .inner
+            .store
+            .write(move |tx| submission::unpark(tx, id, now))
+            .await?;
+        if !unparked {
+            return Err(DossierError::UnknownSubmission);
+        }
+        self.inner.events.emit(Event::DossierDeliveryChanged {
+            submission_id: id,
+            state: DeliveryState::Queued,
+        });
+        self.wake_sender();
+        Ok(())
+    }
+
+    /// Deletes a filed dossier the portal never received (queued and not being sent right now,
+    /// or parked). Returns the draft it came from, if that draft still exists, so the app can
+    /// reopen it. Refused once the portal has it.
+    pub async fn discard_submission(&self, id: i64) -> Result<Option<i64>, DossierError> {
+        let _no_sending = self.inner.send_gate.lock().await;
+        let discarded = self
+            .inner
+            .store
+            .write(move |tx| submission::discard(tx, id))
+            .await?;
+        discarded.ok_or(DossierError::UnknownSubmission)
+    }
+}
+
+/// A new dossier id: 128 random bits, base64url (22 characters).
+fn new_dossier_id() -> Result<String, DossierError> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| DossierError::Randomness)?;
+    Ok(base64url::encode(bytes))
+}
