@@ -235,6 +235,15 @@ pub fn editable(conn: &Connection, id: DraftId) -> Result<(Draft, Procedure), Do
     Ok((draft, procedure))
 }
 
+/// Moves draft `id` to `state` (submission locks it).
+pub fn set_state(tx: &Transaction<'_>, id: DraftId, state: DraftState) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE dossier_drafts SET state = ?2 WHERE id = ?1",
+        params![id.0, state.as_str()],
+    )?;
+    Ok(())
+}
+
 /// Sets (or, with `None` or an empty string, clears) fields of draft `id`, all or none: every
 /// field id must belong to the draft's procedure, every value be at most
 /// [`MAX_VALUE_CHARS`]. Values are not validated here (`validate` does that, so a citizen can

@@ -56,6 +56,16 @@ pub enum DossierError {
     /// The manifest could not be built or signed within its bounds.
     #[error(transparent)]
     Manifest(#[from] super::manifest::ManifestError),
+    /// The draft does not pass validation; every field error is listed (no values).
+    #[error("the draft does not pass validation ({} field errors)", .0.len())]
+    NotValid(Vec<super::validate::FieldError>),
+    /// The draft changed while it was being signed; submit again.
+    #[error("the draft changed while it was being signed")]
+    DraftChanged,
+    /// The draft has a dossier on its way to the portal; it can be deleted once the portal has
+    /// it or the dossier is discarded.
+    #[error("the draft has a dossier the portal has not received yet")]
+    DraftInFlight,
     /// No submission with this id (or not in a state that allows the request).
     #[error("no such submission in a state that allows this")]
     UnknownSubmission,

@@ -400,13 +400,20 @@ impl Dossiers {
         Ok(validate::validate(&procedure, &draft.values, &counts, now))
     }
 
-    /// Deletes draft `id` with its attachments. `false` if there was no such draft.
+    /// Deletes draft `id` with its attachments. `false` if there was no such draft. Refused
+    /// (`DraftInFlight`) while a dossier filed from it has not reached the portal: the sender
+    /// still reads its attachments. A received dossier keeps its record without the draft.
     pub async fn delete_draft(&self, id: DraftId) -> Result<bool, DossierError> {
-        Ok(self
-            .inner
+        self.inner
             .store
-            .write(move |tx| draft::delete(tx, id))
-            .await?)
+            .write(move |tx| {
+                if submission::unreceived_from_draft(tx, id.0)? {
+                    return Err(DossierError::DraftInFlight);
+                }
+                submission::detach_draft(tx, id.0)?;
+                Ok(draft::delete(tx, id)?)
+            })
+            .await
     }
 
     /// What the wallet's PID could fill in draft `id`: claim, field and the value the citizen

@@ -23,8 +23,10 @@ use crate::events::Event;
 use crate::net::{HttpMethod, HttpRequest, NetError};
 use crate::outbox::{self, Lease};
 
+use super::attachment::{self, AttachmentId};
 use super::manifest::{self, SUBMIT_PATH, SubmitRequest, SubmitResponse, UploadRef};
 use super::submission::{self, DeliveryState, FileToSend, OUTBOX_KIND};
+use super::tus::{self, TusError};
 use super::{DossierError, Dossiers, Inner};
 
 /// How long a sender holds an entry. Long enough for a large upload; after a crash the lease is
@@ -183,44 +185,65 @@ impl Dossiers {
             return Ok(None);
         };
         let outcome = match self.upload_files(submission_id, &files).await? {
-            Some(uploads) => {
+            Ok(uploads) => {
                 self.post_submission(&dossier_id, signed_manifest, uploads)
                     .await
             }
-            None => Outcome::Retry {
-                code: "upload",
-                not_before: None,
-            },
+            Err(outcome) => outcome,
         };
-        self.finish(lease, submission_id, outcome).await.map(Some)
+        let upload_keys = files.iter().map(StoredAttachment::key_of).collect();
+        self.finish(lease, submission_id, outcome, upload_keys)
+            .await
+            .map(Some)
     }
 
-    /// Uploads each file that has no finished upload yet; returns every file's location, or
-    /// `None` when an upload failed transiently (the attempt is retried as a whole later, and
-    /// the tus offset kept in the store means only what the portal did not acknowledge is sent
-    /// again).
+    /// Uploads each file that has no finished upload yet and returns every file's location, or
+    /// what the attempt comes to when an upload fails (a transient failure is retried as a whole
+    /// later, and the tus offset kept in the store means only what the portal did not
+    /// acknowledge is sent again).
     async fn upload_files(
         &self,
         submission_id: i64,
         files: &[FileToSend],
-    ) -> Result<Option<Vec<UploadRef>>, DossierError> {
+    ) -> Result<Result<Vec<UploadRef>, Outcome>, DossierError> {
+        let total: u64 = files.iter().map(|f| f.size).sum();
+        let mut done_before: u64 = files
+            .iter()
+            .filter(|f| f.location.is_some())
+            .map(|f| f.size)
+            .sum();
         let mut uploads = Vec::with_capacity(files.len());
         for file in files {
             let location = match &file.location {
                 Some(location) => location.clone(),
                 None => {
-                    let Some(location) = self.upload_file(submission_id, files, file).await? else {
-                        return Ok(None);
+                    let source = StoredAttachment::new(self.inner.store.clone(), file);
+                    let events = self.inner.events.clone();
+                    let base = done_before;
+                    let progress = move |acked: u64, _length: u64| {
+                        events.emit(Event::DossierUploadProgress {
+                            submission_id,
+                            sent_bytes: base + acked,
+                            total_bytes: total,
+                        });
+                    };
+                    let uploaded = match self
+                        .upload_in_chunks(&source, UPLOAD_CHUNK_SIZE, &progress)
+                        .await
+                    {
+                        Ok(uploaded) => uploaded,
+                        Err(error) => return self.upload_failed(&source, error).await.map(Err),
                     };
                     let position = file.position;
-                    let stored = location.clone();
+                    let stored = uploaded.location.clone();
                     self.inner
                         .store
                         .write(move |tx| {
                             submission::set_location(tx, submission_id, position, &stored)
                         })
                         .await?;
-                    location
+                    done_before += file.size;
+                    uploaded.location
                 }
             };
             uploads.push(UploadRef {
@@ -228,18 +251,41 @@ impl Dossiers {
                 location,
             });
         }
-        Ok(Some(uploads))
+        Ok(Ok(uploads))
     }
 
-    /// Uploads one file by tus. Wired to the attachment store and the tus client as they land;
-    /// until then a submission with attachments waits in the queue.
-    async fn upload_file(
+    /// What a failed upload means for the attempt.
+    async fn upload_failed(
         &self,
-        _submission_id: i64,
-        _files: &[FileToSend],
-        _file: &FileToSend,
-    ) -> Result<Option<String>, DossierError> {
-        Ok(None)
+        source: &StoredAttachment,
+        error: TusError,
+    ) -> Result<Outcome, DossierError> {
+        let now = crate::unix_now();
+        Ok(match error {
+            TusError::Transient {
+                retry_after_secs, ..
+            } => Outcome::Retry {
+                code: "upload",
+                not_before: retry_after_secs.map(|s| now + s.min(24 * 3600) as i64),
+            },
+            TusError::AlreadyUploading => Outcome::Retry {
+                code: "upload",
+                not_before: None,
+            },
+            TusError::Net(net) => net_outcome(&net),
+            TusError::Store(store) => return Err(store.into()),
+            TusError::Refused { status } => Outcome::Park(format!("upload_http_{status}")),
+            TusError::Source(_) => Outcome::Park("attachment_unreadable".into()),
+            other => {
+                // The server broke the protocol (a foreign Location, an offset that lies): the
+                // upload it holds is not trusted; a retry the citizen asks for starts afresh.
+                tracing::warn!(error = %other, "an attachment upload was refused by the sender");
+                tus::forget(&self.inner.store, &source.key)
+                    .await
+                    .map_err(|_| DossierError::Store(crate::store::StoreError::Corrupt))?;
+                Outcome::Park("upload_protocol".into())
+            }
+        })
     }
 
     async fn post_submission(
@@ -310,6 +356,7 @@ impl Dossiers {
         lease: &Lease,
         submission_id: i64,
         outcome: Outcome,
+        upload_keys: Vec<String>,
     ) -> Result<DeliveryState, DossierError> {
         let lease = lease.clone();
         let now = crate::unix_now();
@@ -337,6 +384,14 @@ impl Dossiers {
                 Ok::<_, DossierError>(state)
             })
             .await?;
+        if state == DeliveryState::Received {
+            // The portal has the files; their upload records are no longer needed.
+            for key in upload_keys {
+                if let Err(error) = tus::forget(&self.inner.store, &key).await {
+                    tracing::info!(%error, "a finished upload record was not forgotten");
+                }
+            }
+        }
         if state != DeliveryState::Queued {
             self.inner.events.emit(Event::DossierDeliveryChanged {
                 submission_id,
@@ -405,6 +460,86 @@ impl Dossiers {
             task.abort();
         }
     }
+}
+
+/// Bytes per tus `PATCH`: four stored chunks. What one cut connection can cost again.
+const UPLOAD_CHUNK_SIZE: usize = 4 * attachment::CHUNK_SIZE;
+
+/// A stored attachment as the tus uploader reads it: chunk rows from the encrypted store, never
+/// more than one `PATCH` in memory.
+struct StoredAttachment {
+    store: Arc<crate::store::Store>,
+    attachment_id: AttachmentId,
+    length: u64,
+    sha256: String,
+    key: String,
+}
+
+impl StoredAttachment {
+    fn new(store: Arc<crate::store::Store>, file: &FileToSend) -> Self {
+        Self {
+            store,
+            attachment_id: AttachmentId(file.attachment_id),
+            length: file.size,
+            sha256: file.sha256.clone(),
+            key: Self::key_of(file),
+        }
+    }
+
+    /// The tus source key: the attachment and its digest, so a changed attachment never
+    /// resumes another's upload.
+    fn key_of(file: &FileToSend) -> String {
+        format!("dossier-attachment:{}:{}", file.attachment_id, file.sha256)
+    }
+}
+
+impl tus::UploadSource for StoredAttachment {
+    fn length(&self) -> u64 {
+        self.length
+    }
+
+    fn source_key(&self) -> String {
+        self.key.clone()
+    }
+
+    fn metadata(&self) -> Vec<(String, String)> {
+        vec![("sha256".into(), self.sha256.clone())]
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> tus::SourceRead<'_> {
+        let store = self.store.clone();
+        let id = self.attachment_id;
+        Box::pin(async move {
+            store
+                .read(move |conn| read_range(conn, id, offset, len))
+                .await
+                .map_err(|_: DossierError| TusError::Source("attachment"))
+        })
+    }
+}
+
+/// `len` bytes of attachment `id` from `offset`, across chunk rows.
+fn read_range(
+    conn: &rusqlite::Connection,
+    id: AttachmentId,
+    offset: u64,
+    len: usize,
+) -> Result<Vec<u8>, DossierError> {
+    let chunk = attachment::CHUNK_SIZE as u64;
+    let mut out = Vec::with_capacity(len);
+    let mut position = offset;
+    while out.len() < len {
+        let seq = u32::try_from(position / chunk).map_err(|_| DossierError::AttachmentNotFound)?;
+        let data = attachment::read_chunk(conn, id, seq)?;
+        let start = (position % chunk) as usize;
+        if start >= data.len() {
+            return Err(DossierError::AttachmentNotFound);
+        }
+        let take = (len - out.len()).min(data.len() - start);
+        out.extend_from_slice(&data[start..start + take]);
+        position += take as u64;
+    }
+    Ok(out)
 }
 
 /// When the next queued dossier falls due.

@@ -316,5 +316,33 @@ pub(crate) fn discard(tx: &Transaction<'_>, id: i64) -> Result<Option<Option<i64
         return Ok(None);
     }
     tx.execute("DELETE FROM dossier_submissions WHERE id = ?1", [id])?;
+    // The draft is the citizen's to fix and file again.
+    if let Some(draft_id) = draft_id {
+        tx.execute(
+            "UPDATE dossier_drafts SET state = 'editing' WHERE id = ?1",
+            [draft_id],
+        )?;
+    }
     Ok(Some(draft_id))
+}
+
+/// Whether a dossier filed from draft `draft_id` has not reached the portal yet.
+pub(crate) fn unreceived_from_draft(conn: &Connection, draft_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM dossier_submissions WHERE draft_id = ?1 AND state != 'received'",
+            [draft_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Forgets draft `draft_id` in the submissions filed from it (the draft is being deleted).
+pub(crate) fn detach_draft(tx: &Transaction<'_>, draft_id: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE dossier_submissions SET draft_id = NULL WHERE draft_id = ?1",
+        [draft_id],
+    )?;
+    Ok(())
 }

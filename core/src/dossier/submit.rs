@@ -15,8 +15,11 @@ use crate::wallet::WalletError;
 use crate::wallet::credentials;
 use crate::wallet::device_key::DeviceKey;
 
+use super::attachment::{self, AttachmentInfo};
+use super::draft::{self, DraftId, DraftState};
 use super::manifest::{self, AttachmentDigest, Manifest, ProcedureRef};
 use super::submission::{self, DeliveryState, NewFile, Submission};
+use super::validate;
 use super::{DossierError, Dossiers};
 
 /// One attachment to file, as stored on the phone.
@@ -30,6 +33,66 @@ pub(crate) struct FiledAttachment {
 }
 
 impl Dossiers {
+    /// Files draft `draft_id`: validates it against its procedure (refused with every field
+    /// error when it does not pass), checks `pin`, signs the manifest (form values, procedure
+    /// code and version, each attachment's SHA-256) with the device key, locks the draft and
+    /// queues the submission in one transaction, and returns at once. Offline it simply waits in
+    /// the outbox; `Event::DossierDeliveryChanged` follows it.
+    pub async fn submit(&self, draft_id: DraftId, pin: &str) -> Result<Submission, DossierError> {
+        let now = crate::unix_now();
+        let (draft, procedure, attachments) = self
+            .inner
+            .store
+            .read(move |conn| {
+                let (draft, procedure) = draft::editable(conn, draft_id)?;
+                let attachments = attachment::list(conn, draft_id)?;
+                Ok::<_, DossierError>((draft, procedure, attachments))
+            })
+            .await?;
+        let counts = count_by_kind(&attachments);
+        let errors = validate::validate(&procedure, &draft.values, &counts, now);
+        if !errors.is_empty() {
+            return Err(DossierError::NotValid(errors));
+        }
+        let snapshot_values = draft.values.clone();
+        let snapshot_files: Vec<_> = attachments.iter().map(|a| (a.id, a.sha256)).collect();
+        let filed = attachments
+            .iter()
+            .map(|a| FiledAttachment {
+                attachment_id: a.id.0,
+                kind: a.kind.clone(),
+                media_type: a.media_type.clone(),
+                size: a.size,
+                sha256: a.sha256,
+            })
+            .collect();
+        self.file_dossier(
+            Some(draft_id.0),
+            ProcedureRef {
+                code: draft.procedure_code.clone(),
+                version: draft.procedure_version,
+            },
+            draft.values,
+            filed,
+            pin,
+            move |tx| {
+                // What was signed must be what is locked: the draft may have changed while the
+                // PIN was checked.
+                let (now_draft, _) = draft::editable(tx, draft_id)?;
+                let now_files: Vec<_> = attachment::list(tx, draft_id)?
+                    .iter()
+                    .map(|a| (a.id, a.sha256))
+                    .collect();
+                if now_draft.values != snapshot_values || now_files != snapshot_files {
+                    return Err(DossierError::DraftChanged);
+                }
+                draft::set_state(tx, draft_id, DraftState::Submitted)?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
     /// Signs and queues a dossier: checks `pin` (with the wallet's lockout), signs the manifest
     /// with the device key of the citizen's PID, writes the submission and its outbox entry in
     /// one transaction (`before_commit` runs in it too, e.g. to lock the draft), and returns at
@@ -162,6 +225,14 @@ impl Dossiers {
             .await?;
         discarded.ok_or(DossierError::UnknownSubmission)
     }
+}
+
+fn count_by_kind(attachments: &[AttachmentInfo]) -> std::collections::BTreeMap<String, u32> {
+    let mut counts = std::collections::BTreeMap::new();
+    for attachment in attachments {
+        *counts.entry(attachment.kind.clone()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// A new dossier id: 128 random bits, base64url (22 characters).
