@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use citizen_core::dossier::attachment::CHUNK_SIZE;
-use citizen_core::dossier::{
-    AttachmentError, CatalogueFilter, DossierError, FieldKind, FormField, Procedure,
-};
+use citizen_core::dossier::{AttachmentError, CatalogueFilter, DossierError, FormField, Procedure};
 use citizen_e2e::*;
 
 const ID_NUMBER: &str = "001090077777";
@@ -16,44 +14,16 @@ const ID_NUMBER: &str = "001090077777";
 const CHILD_NAME: &str = "Trần Thị Bé Marker";
 const DOCUMENT_MARKER: &str = "CITIZEN-DOCUMENT-PLAINTEXT-MARKER";
 
-/// A value that passes `field`'s checks, for the fields the PID does not fill.
 fn filler(field: &FormField) -> String {
-    match field.kind {
-        FieldKind::Text => CHILD_NAME.into(),
-        FieldKind::Address => "Số 1 Tràng Tiền, Hoàn Kiếm, Hà Nội".into(),
-        FieldKind::Phone => "0912345678".into(),
-        FieldKind::Email => "an.nguyen@example.vn".into(),
-        FieldKind::IdNumber => ID_NUMBER.into(),
-        FieldKind::Date => "2026-01-15".into(),
-        FieldKind::Number => field.min.unwrap_or(1).max(1).to_string(),
-        FieldKind::Select => field.options[0].value.clone(),
-    }
+    dossier_kit::filler(field, CHILD_NAME, ID_NUMBER)
 }
 
-/// A PDF of `len` bytes with the marker in it.
 fn pdf(len: usize) -> Vec<u8> {
-    let mut bytes = format!("%PDF-1.7\n% {DOCUMENT_MARKER}\n").into_bytes();
-    let mut state: u32 = 1;
-    while bytes.len() < len {
-        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        bytes.push((state >> 16) as u8);
-    }
-    bytes
+    dossier_kit::pdf(len, DOCUMENT_MARKER)
 }
 
 fn content_for(procedure: &Procedure, kind: &str) -> Vec<u8> {
-    let rule = procedure
-        .attachments
-        .iter()
-        .find(|r| r.kind == kind)
-        .unwrap();
-    if rule.media_types.iter().any(|t| t == "application/pdf") {
-        pdf(2_000)
-    } else {
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-        jpeg.resize(2_000, 3);
-        jpeg
-    }
+    dossier_kit::content_for(procedure, kind, DOCUMENT_MARKER)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ use citizen_core::{Citizen, CitizenConfig, Event, EventListener, Platform, Softw
 use citizen_sandbox::enrollment::EnrollmentRequest;
 use citizen_sandbox::{RunningSandbox, SandboxConfig};
 
+pub mod dossier_kit;
 pub mod tls_server;
 
 pub struct Portal {

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use citizen_core::dossier::manifest::{
-    self, MAX_SUBMIT_BODY_BYTES, Manifest, SubmitRequest, SubmitResponse,
+    self, MAX_SUBMIT_BODY_BYTES, Manifest, SubmitRequest, SubmitResponse, UploadRef,
 };
 use citizen_core::dossier::{FieldKind, Procedure};
 use citizen_core::jose::EcPublicJwk;
@@ -61,6 +61,8 @@ pub struct ReceivedDossier {
     pub id_number: String,
     /// The signed manifest's content.
     pub manifest: Manifest,
+    /// The uploads the request named, as sent.
+    pub uploads: Vec<UploadRef>,
     pub status: String,
     pub received_at: i64,
 }
@@ -74,6 +76,8 @@ pub(crate) enum IntakeError {
     Manifest(manifest::ManifestError),
     #[error("the manifest is not signed by a device key bound at activation")]
     UnknownDevice,
+    #[error("the citizen's credential is revoked or suspended")]
+    CredentialNotValid,
     #[error("the idempotency key does not name this manifest")]
     KeyMismatch,
     #[error("the idempotency key was used for another request")]
@@ -94,6 +98,7 @@ impl IntoResponse for IntakeError {
             IntakeError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_field"),
             IntakeError::Manifest(_) => (StatusCode::BAD_REQUEST, "invalid_manifest"),
             IntakeError::UnknownDevice => (StatusCode::FORBIDDEN, "unknown_device"),
+            IntakeError::CredentialNotValid => (StatusCode::FORBIDDEN, "credential_not_valid"),
             IntakeError::KeyMismatch => (StatusCode::BAD_REQUEST, "idempotency_key_mismatch"),
             IntakeError::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
@@ -186,7 +191,11 @@ pub(crate) fn submit(
     if manifest.jti != key {
         return Err(IntakeError::KeyMismatch);
     }
-    let id_number = citizen_of(conn, &device_key)?.ok_or(IntakeError::UnknownDevice)?;
+    let (id_number, activation_id) =
+        citizen_of(conn, &device_key)?.ok_or(IntakeError::UnknownDevice)?;
+    if !credential_valid(conn, activation_id)? {
+        return Err(IntakeError::CredentialNotValid);
+    }
     let procedure = procedure(conn, &manifest.procedure.code)?
         .filter(|p| !p.withdrawn && p.version >= manifest.procedure.version)
         .ok_or(IntakeError::UnknownProcedure)?;
@@ -270,19 +279,43 @@ fn stored_answer(
     }
 }
 
-/// The citizen whose wallet holds `device_key`: an activation that was redeemed with it.
-fn citizen_of(conn: &Connection, device_key: &EcPublicJwk) -> Result<Option<String>, IntakeError> {
+/// The citizen whose wallet holds `device_key` (an activation redeemed with it), and that
+/// activation.
+fn citizen_of(
+    conn: &Connection,
+    device_key: &EcPublicJwk,
+) -> Result<Option<(String, i64)>, IntakeError> {
     let mut statement = conn.prepare_cached(
-        "SELECT id_number, device_jwk FROM wallet_activations WHERE record IS NOT NULL",
+        "SELECT id_number, device_jwk, id FROM wallet_activations WHERE record IS NOT NULL",
     )?;
-    let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
     for row in rows {
-        let (id_number, jwk) = row?;
+        let (id_number, jwk, activation_id) = row?;
         if EcPublicJwk::from_json(jwk.as_bytes()).is_ok_and(|k| &k == device_key) {
-            return Ok(Some(id_number));
+            return Ok(Some((id_number, activation_id)));
         }
     }
     Ok(None)
+}
+
+/// Whether the newest credential issued for `activation_id` is valid (status 0): a revoked or
+/// suspended identity files nothing.
+fn credential_valid(conn: &Connection, activation_id: i64) -> Result<bool, IntakeError> {
+    let status: Option<i64> = conn
+        .query_row(
+            "SELECT status FROM issued_credentials WHERE activation_id = ?1
+             ORDER BY issued_at DESC LIMIT 1",
+            [activation_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(status == Some(0))
 }
 
 fn procedure(conn: &Connection, code: &str) -> Result<Option<Procedure>, IntakeError> {
@@ -400,7 +433,7 @@ fn year_of(now: i64) -> i64 {
 pub(crate) fn received(conn: &Connection) -> rusqlite::Result<Vec<ReceivedDossier>> {
     let mut statement = conn.prepare(
         "SELECT idempotency_key, receipt_code, procedure_code, procedure_version, id_number,
-                manifest, status, received_at
+                manifest, status, received_at, uploads
          FROM sandbox_dossiers ORDER BY id",
     )?;
     let rows = statement.query_map([], |r| {
@@ -414,6 +447,7 @@ pub(crate) fn received(conn: &Connection) -> rusqlite::Result<Vec<ReceivedDossie
             compact,
             r.get::<_, String>(6)?,
             r.get::<_, i64>(7)?,
+            r.get::<_, String>(8)?,
         ))
     })?;
     let mut dossiers = Vec::new();
@@ -427,6 +461,7 @@ pub(crate) fn received(conn: &Connection) -> rusqlite::Result<Vec<ReceivedDossie
             compact,
             status,
             received_at,
+            uploads,
         ) = row?;
         let Ok((manifest, _)) = manifest::verify(&compact) else {
             continue;
@@ -438,6 +473,7 @@ pub(crate) fn received(conn: &Connection) -> rusqlite::Result<Vec<ReceivedDossie
             procedure_version: version as u64,
             id_number,
             manifest,
+            uploads: serde_json::from_str(&uploads).unwrap_or_default(),
             status,
             received_at,
         });

@@ -188,6 +188,17 @@ impl Dossiers {
             .await?)
     }
 
+    /// The manifest the citizen signed for filed dossier `id` (a compact JWS): their proof of
+    /// what they filed, and what the portal received.
+    pub async fn signed_manifest(&self, id: i64) -> Result<Option<String>, DossierError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| submission::to_send(conn, id))
+            .await?
+            .map(|(manifest, _)| manifest))
+    }
+
     /// Every filed dossier, newest first.
     pub async fn submissions(&self) -> Result<Vec<Submission>, DossierError> {
         Ok(self.inner.store.read(submission::list).await?)
