@@ -341,9 +341,19 @@ impl From<DossierError> for CitizenError {
             DossierError::Store(store) => from_store(store, detail),
             DossierError::Wallet(wallet) => wallet.into(),
             DossierError::UnknownSubmission => CitizenError::NotFound { detail },
-            DossierError::Manifest(_) => CitizenError::InvalidInput {
-                field: "dossier".into(),
-                code: "too_large".into(),
+            DossierError::Manifest(_) => input("dossier", "too_large"),
+            // The field errors themselves come from `validate_draft`; the first names the field.
+            DossierError::NotValid(errors) => CitizenError::InvalidInput {
+                field: errors.first().map(|e| e.field.clone()).unwrap_or_default(),
+                code: "not_valid".into(),
+                detail,
+            },
+            DossierError::DraftChanged => CitizenError::InvalidState {
+                code: "draft_changed".into(),
+                detail,
+            },
+            DossierError::DraftInFlight => CitizenError::InvalidState {
+                code: "dossier_in_flight".into(),
                 detail,
             },
             _ => CitizenError::Internal { detail },

@@ -102,6 +102,25 @@ impl From<dossier::DrainReport> for DrainReport {
 
 #[uniffi::export]
 impl Dossiers {
+    /// Files draft `draft_id`: validates it (`InvalidInput` with code `not_valid` when it does
+    /// not pass: `validate_draft` lists why), checks `pin` (`WrongPin`, `Locked`), signs the
+    /// dossier with the device key, locks the draft and queues it. Returns at once, also
+    /// offline; `Event.DossierDeliveryChanged` follows it to the portal.
+    pub async fn submit(&self, draft_id: i64, pin: String) -> Result<Submission, CitizenError> {
+        let inner = self.core().clone();
+        Ok(
+            runtime::run(async move { inner.submit(dossier::DraftId(draft_id), &pin).await })
+                .await??
+                .into(),
+        )
+    }
+
+    /// The manifest the citizen signed for filed dossier `id` (a compact JWS).
+    pub async fn signed_manifest(&self, id: i64) -> Result<Option<String>, CitizenError> {
+        let inner = self.core().clone();
+        Ok(runtime::run(async move { inner.signed_manifest(id).await }).await??)
+    }
+
     /// Filed dossier `id`, if it exists.
     pub async fn submission(&self, id: i64) -> Result<Option<Submission>, CitizenError> {
         let inner = self.core().clone();
