@@ -103,3 +103,34 @@ pub async fn ready_draft(
     assert!(errors.is_empty(), "{errors:?}");
     draft.id
 }
+
+// --- the crash test's child process (tests/dossier_crash_child.rs) ---
+
+/// What the test tells the child.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChildConfig {
+    pub data_dir: std::path::PathBuf,
+    pub base_url: String,
+    pub ca_pem: String,
+    pub spki_pin: String,
+    pub anchor_kid: String,
+    pub anchor_jwk: serde_json::Value,
+    pub id_number: String,
+    pub pin: String,
+    pub target: usize,
+    pub attachment_bytes: usize,
+}
+
+/// `Crash dossier` and `n` in letters (free-text fields may refuse digits).
+pub fn marker(n: usize) -> String {
+    let mut letters = String::new();
+    let mut rest = n;
+    loop {
+        letters.insert(0, char::from(b'a' + (rest % 26) as u8));
+        rest /= 26;
+        if rest == 0 {
+            break;
+        }
+    }
+    format!("Crash dossier {letters}")
+}

@@ -12,6 +12,7 @@
 //!   `ffi-docs`, `r8-rules`; also part of `test`).
 //! - `cargo xtask size`: builds the phone library (profile `phone`) for the
 //!   host and prints its stripped size and largest crates (`lib.size_mb` of `bench`).
+//! - `cargo xtask soak [KILLS]`: the dossier crash test with KILLS SIGKILLs (default 1,000).
 //! - `cargo xtask deny [--advisories]`: cargo-deny's licence, ban and source checks offline
 //!   (suite `deny`, also part of `test`); with `--advisories`, the RustSec advisory check alone
 //!   (needs GitHub).
@@ -31,6 +32,7 @@ mod rust_tests;
 mod sandbox_proc;
 mod ship;
 mod size;
+mod soak;
 mod supply;
 mod swift;
 mod tools;
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Some("interop") => rust_tests::run_interop_alone(),
         Some("ship-checks") => ship::run_alone(),
         Some("size") => size::run_alone(),
+        Some("soak") => soak::run(args.get(1)),
         Some("deny") => supply::run_alone(&args[1..]),
         Some("sbom") => supply::sbom(),
         Some("docs") => docs::run(),
@@ -93,7 +96,7 @@ fn main() -> ExitCode {
             .map(drop),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | ship-checks | size | deny [--advisories] | sbom | docs | bindings | bench | fuzz [SECONDS] | setup>"
+                "usage: cargo xtask <test | kotlin [TestClass ...] | interop | ship-checks | size | soak [KILLS] | deny [--advisories] | sbom | docs | bindings | bench | fuzz [SECONDS] | setup>"
             );
             return ExitCode::from(2);
         }
