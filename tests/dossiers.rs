@@ -460,3 +460,88 @@ fn ring_sha256(bytes: &[u8]) -> Vec<u8> {
         .as_ref()
         .to_vec()
 }
+
+/// The fault test of issue 9: with 30 % of the portal's answers failing (15 % `503` before any
+/// work, 15 % cut off after the work was done), every queued dossier arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_thirty_percent_failures_every_dossier_arrives_exactly_once() {
+    const DOSSIERS: usize = 12;
+    let portal = start_portal("Faulty dossier portal").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = wallet_config(&portal, dir.path());
+    config.outbox_retry = citizen_core::outbox::RetryPolicy {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(2),
+    };
+    {
+        let citizen = activated(&portal, dir.path(), ID_NUMBER).await;
+        citizen.dossiers().sync_catalogue().await.unwrap();
+    }
+    let citizen = citizen_core::Citizen::open(
+        config,
+        software_platform(dir.path()).with_software_key_store(),
+    )
+    .await
+    .unwrap();
+    let dossiers = citizen.dossiers();
+    let procedure = birth_registration(&dossiers).await;
+    portal
+        .sandbox
+        .set_faults(Faults {
+            error_rate: 0.15,
+            drop_rate: 0.15,
+            ..Faults::default()
+        })
+        .unwrap();
+    let mut filed = Vec::new();
+    for n in 0..DOSSIERS {
+        let text = citizen_e2e::dossier_kit::marker(n);
+        let draft = ready_draft(
+            &dossiers,
+            &procedure,
+            &text,
+            ID_NUMBER,
+            pdf(1_500_000, &text),
+        )
+        .await;
+        filed.push(dossiers.submit(draft, PIN).await.unwrap());
+    }
+    let mut rounds = 0;
+    loop {
+        let report = dossiers
+            .send_queued(Duration::from_secs(60), true)
+            .await
+            .unwrap();
+        rounds += 1;
+        if report.pending == 0 || rounds == 5 {
+            break;
+        }
+    }
+    let phone = dossiers.submissions().await.unwrap();
+    let at_portal = portal.sandbox.dossiers().unwrap();
+    let retried: u32 = phone.iter().map(|s| s.attempts.saturating_sub(1)).sum();
+    println!(
+        "fault test: {} dossiers, {} at the portal, {retried} retries",
+        phone.len(),
+        at_portal.len()
+    );
+    assert!(
+        phone.iter().all(|s| s.state == DeliveryState::Received),
+        "{phone:?}"
+    );
+    assert_eq!(at_portal.len(), DOSSIERS);
+    for submission in &phone {
+        let at = at_portal
+            .iter()
+            .filter(|d| d.idempotency_key == submission.dossier_id)
+            .collect::<Vec<_>>();
+        assert_eq!(at.len(), 1);
+        assert_eq!(Some(&at[0].receipt_code), submission.receipt_code.as_ref());
+    }
+    // The faults really happened: requests failed and were sent again.
+    assert!(
+        portal.sandbox.responses_for("/v1/dossiers", 503).unwrap()
+            + portal.sandbox.responses_for("/v1/uploads", 503).unwrap()
+            > 0
+    );
+}
