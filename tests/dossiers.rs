@@ -108,17 +108,14 @@ async fn a_dossier_reaches_the_portal_exactly_once_with_its_attachment() {
         .iter()
         .map(|a| a.size)
         .sum();
-    let last_progress = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::DossierUploadProgress {
-                sent_bytes,
-                total_bytes,
-                ..
-            } => Some((*sent_bytes, *total_bytes)),
-            _ => None,
-        })
-        .last();
+    let last_progress = events.iter().rev().find_map(|e| match e {
+        Event::DossierUploadProgress {
+            sent_bytes,
+            total_bytes,
+            ..
+        } => Some((*sent_bytes, *total_bytes)),
+        _ => None,
+    });
     assert_eq!(last_progress, Some((total, total)));
     let states: Vec<DeliveryState> = events
         .iter()
