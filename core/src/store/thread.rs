@@ -20,6 +20,8 @@ use super::StoreError;
 use super::lock::DirLock;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// A store job's answer, its type erased (see [`StoreThread::call_any`]).
+type AnyAnswer = Box<dyn std::any::Any + Send>;
 
 pub(crate) struct StoreThread {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
@@ -95,6 +97,23 @@ impl StoreThread {
         &self,
         f: impl FnOnce(&mut Connection) -> R + Send + 'static,
     ) -> Result<R, StoreError> {
+        let answer = self
+            .call_any(Box::new(move |conn| Box::new(f(conn)) as AnyAnswer))
+            .await?;
+        // The answer is the job's own `R`; a mismatch cannot happen, but is not a panic either.
+        answer
+            .downcast::<R>()
+            .map(|boxed| *boxed)
+            .map_err(|_| StoreError::Panicked)
+    }
+
+    /// [`StoreThread::call_async`] with the answer's type erased: the channel and the future
+    /// that waits on it exist once in the library instead of once per answer type (about a
+    /// hundred of them; see `docs/size.md`). It costs one allocation per store call.
+    async fn call_any(
+        &self,
+        f: Box<dyn FnOnce(&mut Connection) -> AnyAnswer + Send>,
+    ) -> Result<AnyAnswer, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Box::new(move |conn| {
             let _ = reply.send(f(conn));
