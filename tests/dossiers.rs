@@ -118,7 +118,7 @@ async fn a_dossier_reaches_the_portal_exactly_once_with_its_attachment() {
             } => Some((*sent_bytes, *total_bytes)),
             _ => None,
         })
-        .last();
+        .next_back();
     assert_eq!(last_progress, Some((total, total)));
     let states: Vec<DeliveryState> = events
         .iter()
@@ -443,7 +443,7 @@ async fn the_portal_refuses_forged_tampered_and_replayed_dossiers() {
     );
     assert_eq!(portal.sandbox.dossiers().unwrap().len(), 1);
 
-    // What the JVM and Swift tests read back: one dossier, without personal data.
+    // What the JVM tests read back: one dossier, without personal data.
     let listing = http
         .get(format!("{}v1/test/dossiers", portal.sandbox.base_url))
         .send()

@@ -665,12 +665,11 @@ async fn birth_registration(dossiers: &Dossiers, query: &str) -> Result<Procedur
         .search(query, CatalogueFilter::default(), 0, 20)
         .await?;
     for hit in &page.hits {
-        if let Some(procedure) = dossiers.procedure(&hit.code).await? {
-            if procedure.form.iter().any(|f| f.id == "ho_ten_tre")
-                && procedure.attachments.iter().any(|r| r.kind == "to_khai")
-            {
-                return Ok(procedure);
-            }
+        if let Some(procedure) = dossiers.procedure(&hit.code).await?
+            && procedure.form.iter().any(|f| f.id == "ho_ten_tre")
+            && procedure.attachments.iter().any(|r| r.kind == "to_khai")
+        {
+            return Ok(procedure);
         }
     }
     Err(DemoError::Check(format!(
