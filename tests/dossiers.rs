@@ -439,6 +439,33 @@ async fn the_portal_refuses_forged_tampered_and_replayed_dossiers() {
         (200, None)
     );
     assert_eq!(portal.sandbox.dossiers().unwrap().len(), 1);
+
+    // What the JVM tests read back: one dossier, without personal data.
+    let listing = http
+        .get(format!("{}v1/test/dossiers", portal.sandbox.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listing.status().as_u16(), 200);
+    let text = listing.text().await.unwrap();
+    assert!(
+        !text.contains(ID_NUMBER) && !text.contains(MARKER),
+        "{text}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let listed = listed["dossiers"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{text}");
+    assert_eq!(
+        listed[0]["idempotency_key"],
+        genuine.idempotency_key.as_str()
+    );
+    assert_eq!(listed[0]["receipt_code"], genuine.receipt_code.as_str());
+    assert_eq!(listed[0]["procedure_code"], procedure.code.as_str());
+    assert_eq!(
+        listed[0]["attachments"],
+        genuine.manifest.attachments.len() as u64
+    );
+    assert_eq!(listed[0]["status"], "received");
 }
 
 /// The signed manifest the phone sent, as the portal stored it (the portal keeps the compact

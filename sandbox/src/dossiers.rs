@@ -15,7 +15,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -48,7 +48,48 @@ pub(crate) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 pub(crate) fn routes() -> Router<PortalState> {
-    Router::new().route("/v1/dossiers", post(submit_handler))
+    Router::new()
+        .route("/v1/dossiers", post(submit_handler))
+        .route("/v1/test/dossiers", get(list_handler))
+}
+
+/// One received dossier as `GET /v1/test/dossiers` lists it: what a test checks delivery by,
+/// never the form's values, the citizen's ID number or the attachments' digests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierListing {
+    pub idempotency_key: String,
+    pub receipt_code: String,
+    pub procedure_code: String,
+    pub procedure_version: u64,
+    pub attachments: usize,
+    pub status: String,
+    pub received_at: i64,
+}
+
+impl From<&ReceivedDossier> for DossierListing {
+    fn from(dossier: &ReceivedDossier) -> Self {
+        Self {
+            idempotency_key: dossier.idempotency_key.clone(),
+            receipt_code: dossier.receipt_code.clone(),
+            procedure_code: dossier.procedure_code.clone(),
+            procedure_version: dossier.procedure_version,
+            attachments: dossier.manifest.attachments.len(),
+            status: dossier.status.clone(),
+            received_at: dossier.received_at,
+        }
+    }
+}
+
+/// `GET /v1/test/dossiers` (sandbox only): every dossier received, oldest first, without
+/// personal data.
+async fn list_handler(State(state): State<PortalState>) -> Response {
+    match state.with_conn(received) {
+        Ok(dossiers) => {
+            let listed: Vec<DossierListing> = dossiers.iter().map(DossierListing::from).collect();
+            Json(json!({ "dossiers": listed })).into_response()
+        }
+        Err(error) => IntakeError::Database(error).into_response(),
+    }
 }
 
 /// A dossier as the portal holds it (for tests and the demo).

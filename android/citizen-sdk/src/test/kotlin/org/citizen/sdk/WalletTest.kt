@@ -183,9 +183,18 @@ data class MintedVenue(val code: String, val agency: String)
 /** A presentation request the sandbox relying party made: its id and the link a QR would show. */
 data class RpRequest(val id: String, val link: String)
 
+/** A dossier the sandbox portal received, as `GET /v1/test/dossiers` lists it (no personal data). */
+data class PortalDossier(
+    val idempotencyKey: String,
+    val receiptCode: String,
+    val procedureCode: String,
+    val attachments: Int,
+    val status: String,
+)
+
 /**
  * The sandbox's test-only endpoints (enrolment, credential status, venue codes, exposure notices,
- * queue pace, received shares, EU DCCs) over HTTPS, trusting its CA, and the trust anchor it
+ * queue pace, received shares, EU DCCs, received dossiers, fault injection) over HTTPS, trusting its CA, and the trust anchor it
  * publishes. What a registration office, an issuer's back office and an agency's tools do.
  */
 object SandboxAdmin {
@@ -259,6 +268,39 @@ object SandboxAdmin {
 
     /** Every share of diary entries the sandbox agency received, as its JSON (`{"shares":[...]}`). */
     fun shares(): String = get("v1/test/shares")
+
+    /**
+     * Sets the sandbox's fault knobs for `/v1/dossiers` and `/v1/uploads` (`POST /v1/test/faults`):
+     * [errorRate] of them answered `503`. All zero: a well-behaved portal.
+     */
+    fun setFaults(errorRate: Double = 0.0, throttleRate: Double = 0.0, retryAfterSecs: Int = 0, dropRate: Double = 0.0) {
+        post(
+            "v1/test/faults",
+            """{"error_rate":$errorRate,"throttle_rate":$throttleRate,"retry_after_secs":$retryAfterSecs,"drop_rate":$dropRate}""",
+        )
+    }
+
+    /** Every dossier the sandbox portal received, oldest first (`GET /v1/test/dossiers`). */
+    fun dossiers(): List<PortalDossier> {
+        val body = get("v1/test/dossiers")
+        // Each dossier is a flat object; the envelope (`{"dossiers":[]}` when empty) has no key.
+        return Regex("\\{[^{}]*\\}").findAll(body).filter { "\"idempotency_key\"" in it.value }.map { match ->
+            val item = match.value
+            fun text(name: String) = field(item, name)
+            val count = Regex("\"attachments\"\\s*:\\s*(\\d+)").find(item)?.groupValues?.get(1)
+                ?: throw AssertionError("no attachments in the sandbox's answer")
+            PortalDossier(
+                idempotencyKey = text("idempotency_key"),
+                receiptCode = text("receipt_code"),
+                procedureCode = text("procedure_code"),
+                attachments = count.toInt(),
+                status = text("status"),
+            )
+        }.toList()
+    }
+
+    /** The idempotency keys of the dossiers the sandbox portal received. */
+    fun dossierKeys(): List<String> = dossiers().map { it.idempotencyKey }
 
     /** Mints an EU DCC (`HC1:`) signed by the sandbox's health signer; [json] is the request body. */
     fun mintDcc(body: String = "{}"): String = field(post("v1/test/dcc", body), "hc1")
