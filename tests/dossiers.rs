@@ -118,7 +118,7 @@ async fn a_dossier_reaches_the_portal_exactly_once_with_its_attachment() {
             } => Some((*sent_bytes, *total_bytes)),
             _ => None,
         })
-        .last();
+        .next_back();
     assert_eq!(last_progress, Some((total, total)));
     let states: Vec<DeliveryState> = events
         .iter()
