@@ -164,9 +164,16 @@ async fn main() {
             .await
             .unwrap();
         let seconds = started.elapsed().as_secs_f64();
+        let mut again = Vec::new();
         for id in ids {
             let submission = dossiers.submission(*id).await.unwrap().unwrap();
             assert_eq!(submission.state, DeliveryState::Received, "{submission:?}");
+            if submission.attempts > 1 {
+                again.push(submission.last_error.unwrap_or_default());
+            }
+        }
+        if !again.is_empty() {
+            println!("{} dossiers needed more than one attempt: {again:?}", again.len());
         }
         seconds
     };
