@@ -173,7 +173,10 @@ async fn main() {
             }
         }
         if !again.is_empty() {
-            println!("{} dossiers needed more than one attempt: {again:?}", again.len());
+            println!(
+                "{} dossiers needed more than one attempt: {again:?}",
+                again.len()
+            );
         }
         seconds
     };
