@@ -82,6 +82,22 @@ fn revision(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
+/// Publishes `procedure` (new, or replacing the one with its code) as the catalogue's latest
+/// change, so the next delta sync fetches it. Sandbox only: benches and tests that need a
+/// procedure the generated catalogue does not have (e.g. one accepting a 50 MB document).
+pub(crate) fn publish(conn: &Connection, procedure: &Procedure) -> rusqlite::Result<()> {
+    seed(conn)?;
+    let tx = conn.unchecked_transaction()?;
+    let next = revision(&tx)? + 1;
+    tx.execute(
+        "INSERT INTO catalogue_procedures (code, seq, withdrawn, record) VALUES (?1, ?2, 0, ?3)
+         ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, withdrawn = 0,
+             record = excluded.record",
+        params![procedure.code, next, to_json(procedure)],
+    )?;
+    tx.commit()
+}
+
 /// How many procedures the catalogue holds now (withdrawn ones not counted).
 pub(crate) fn live_count(conn: &Connection) -> rusqlite::Result<u64> {
     seed(conn)?;

@@ -96,6 +96,18 @@ impl RunningSandbox {
             .with_conn(|conn| catalogue::revise(conn, request))?)
     }
 
+    /// Publishes `procedure` in the catalogue (new, or replacing the one with its code), as the
+    /// latest change a delta sync fetches. For benches and tests that need a procedure the
+    /// generated catalogue does not have.
+    pub fn publish_procedure(
+        &self,
+        procedure: &citizen_core::dossier::Procedure,
+    ) -> Result<(), SandboxError> {
+        Ok(self
+            .portal_state()
+            .with_conn(|conn| catalogue::publish(conn, procedure))?)
+    }
+
     /// Sets the tus server's fault knobs (cuts mid-`PATCH`, latency, hostile answers); the
     /// `PATCH` count behind `skip_patches` restarts from now. `TusFaults::default()` clears them.
     pub fn set_tus_faults(&self, faults: tus::TusFaults) {

@@ -18,6 +18,9 @@
 //! - `attachment.resend_chunks` from the end-to-end upload test (`tests/uploads.rs`), which writes
 //!   it to the same directory.
 //!
+//! - `attachment.rss_mb`, `outbox.drain_ratio` (a lower bound: `FLOORS`) and
+//!   `catalogue.sync_ms` from the sandbox benches of `citizen-e2e` (`tests/benches/`).
+//!
 //! Last, `lib.size_mb`: the stripped phone library's size from `size.rs` (its own LTO build).
 
 use std::path::Path;
@@ -35,6 +38,9 @@ struct Figure {
     /// For ratios: the figure as `benches/ratios.rs` wrote it (spread, pairs, sides).
     ratio: Option<Map<String, Value>>,
 }
+
+/// Figures whose target is a lower bound (every other target is an upper bound).
+const FLOORS: [&str; 1] = ["outbox.drain_ratio"];
 
 /// The ratio figures `benches/ratios.rs` and `benches/checkin.rs` write, with their targets.
 const RATIOS: [(&str, Option<f64>); 5] = [
@@ -79,6 +85,23 @@ pub fn run() -> Result<()> {
             .env("CITIZEN_BENCH_FIGURES", &figures_dir),
     )?;
     let resend_chunks = read_value(&figures_dir, "attachment.resend_chunks")?;
+
+    // Issue 9's benches that need the sandbox portal (`tests/benches/`): plain binaries, each in
+    // its own process (the memory figure must not inherit the other's heap).
+    util::step("cargo bench (citizen-e2e: attachment_rss, dossier_drain)");
+    util::run(
+        util::cargo()
+            .args(["bench", "-p", "citizen-e2e", "--bench", "attachment_rss"])
+            .env("CITIZEN_BENCH_FIGURES", &figures_dir),
+    )?;
+    util::run(
+        util::cargo()
+            .args(["bench", "-p", "citizen-e2e", "--bench", "dossier_drain"])
+            .env("CITIZEN_BENCH_FIGURES", &figures_dir),
+    )?;
+    let attachment_rss = read_value(&figures_dir, "attachment.rss_mb")?;
+    let drain_ratio = read_value(&figures_dir, "outbox.drain_ratio")?;
+    let catalogue_sync = read_value(&figures_dir, "catalogue.sync_ms")?;
 
     let criterion = util::target_dir().join("criterion");
     let open = mean_estimate_ns(&criterion, "store/open")?;
@@ -171,6 +194,30 @@ pub fn run() -> Result<()> {
         target: Some(1.0),
         ratio: None,
     });
+    // Peak RSS growth storing a 50 MB attachment from a file and uploading it (MB of 10^6 bytes).
+    figures.push(Figure {
+        name: "attachment.rss_mb",
+        value: attachment_rss,
+        unit: "MB",
+        target: Some(16.0),
+        ratio: None,
+    });
+    // SDK outbox throughput over a plain reqwest loop posting the same bodies: a floor (FLOORS).
+    figures.push(Figure {
+        name: "outbox.drain_ratio",
+        value: drain_ratio,
+        unit: "ratio",
+        target: Some(0.8),
+        ratio: None,
+    });
+    // The first full catalogue sync from the loopback sandbox.
+    figures.push(Figure {
+        name: "catalogue.sync_ms",
+        value: catalogue_sync,
+        unit: "ms",
+        target: None,
+        ratio: None,
+    });
     figures.push(Figure {
         name: "identity.qr_chars",
         value: qr_chars,
@@ -192,13 +239,23 @@ pub fn run() -> Result<()> {
     let mut report = Vec::new();
     let mut missed = Vec::new();
     for figure in &figures {
-        let ok = figure.target.map(|t| figure.value <= t);
+        let floor = FLOORS.contains(&figure.name);
+        let ok = figure.target.map(|t| {
+            if floor {
+                figure.value >= t
+            } else {
+                figure.value <= t
+            }
+        });
         println!(
             "{:<28} {:>8.3} {:<6} target {:<8} {:<6} {}",
             figure.name,
             figure.value,
             figure.unit,
-            figure.target.map_or("-".into(), |t| format!("<= {t}")),
+            figure.target.map_or("-".into(), |t| format!(
+                "{} {t}",
+                if floor { ">=" } else { "<=" }
+            )),
             match ok {
                 Some(true) => "ok",
                 Some(false) => "MISSED",
@@ -217,6 +274,12 @@ pub fn run() -> Result<()> {
         row.insert("value".into(), json!(figure.value));
         row.insert("unit".into(), json!(figure.unit));
         row.insert("target".into(), json!(figure.target));
+        if figure.target.is_some() {
+            row.insert(
+                "target_is".into(),
+                json!(if floor { "at_least" } else { "at_most" }),
+            );
+        }
         row.insert("ok".into(), json!(ok));
         report.push(Value::Object(row));
     }

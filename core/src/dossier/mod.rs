@@ -43,7 +43,7 @@ pub use catalogue::{AgencySummary, CatalogueFilter, ProcedureSummary, SearchPage
 pub use draft::{Draft, DraftId, DraftState, DraftSummary};
 pub use error::DossierError;
 pub use prefill::PrefillCandidate;
-pub use sender::DrainReport;
+pub use sender::{DrainReport, SenderHold};
 pub use submission::{DeliveryState, Submission};
 pub use validate::{FieldError, FieldErrorCode};
 pub use wire::{Agency, AttachmentRule, Fee, FieldKind, FormField, Level, Procedure, SelectOption};
@@ -92,8 +92,8 @@ struct Inner {
     retry: RetryPolicy,
     /// One catalogue sync at a time, so two cannot interleave their cursors. Guards no data.
     sync_gate: tokio::sync::Mutex<()>,
-    /// One outbox drain at a time (`sender`). Guards no data.
-    send_gate: tokio::sync::Mutex<()>,
+    /// One outbox drain at a time (`sender`; held by a [`SenderHold`] too). Guards no data.
+    send_gate: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the background sender.
     wake: Arc<tokio::sync::Notify>,
     sender_task: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
@@ -134,7 +134,7 @@ impl Dossiers {
                 wallet,
                 retry,
                 sync_gate: tokio::sync::Mutex::new(()),
-                send_gate: tokio::sync::Mutex::new(()),
+                send_gate: Arc::new(tokio::sync::Mutex::new(())),
                 wake: Arc::new(tokio::sync::Notify::new()),
                 sender_task: std::sync::Mutex::new(None),
             }),

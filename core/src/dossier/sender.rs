@@ -1,6 +1,6 @@
 //! The dossier sender: drains the outbox's `dossier.submit` entries to the portal, exactly once.
 //!
-//! Owns: one drain ([`Dossiers::send_queued`]; one at a time per `Citizen`, and the store is one
+//! Owns: one drain ([`Dossiers::send_queued`]; one at a time per `Citizen`, a couple of dossiers in flight within it, and the store is one
 //! process's alone, so one sender per phone), the per-entry steps (upload each attachment by tus
 //! unless its upload already finished, then `POST v1/dossiers` with `Idempotency-Key`), deciding
 //! what an answer means (received, try again later, or park), and the background task that
@@ -32,6 +32,10 @@ use super::{DossierError, Dossiers, Inner};
 /// How long a sender holds an entry. Long enough for a large upload; after a crash the lease is
 /// released at the next open (`outbox::release_leases`), so it never delays a restart.
 const LEASE_SECS: i64 = 15 * 60;
+/// Attempts a drain keeps under way at once (each its own entry, lease and idempotency key).
+/// Two keep the portal busy while the phone stores the last answer and leases the next; more
+/// would multiply the memory of concurrent attachment uploads (one `PATCH` buffer each).
+const IN_FLIGHT: usize = 2;
 /// The background sender looks at the outbox at least this often even when nothing wakes it.
 const IDLE_RECHECK: Duration = Duration::from_secs(15 * 60);
 
@@ -50,6 +54,26 @@ pub struct DrainReport {
     pub next_due_at: Option<i64>,
 }
 
+/// While alive, no outbox drain runs ([`Dossiers::hold_sender`]).
+#[must_use = "the sender is held only while the guard lives"]
+pub struct SenderHold {
+    _gate: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl std::fmt::Debug for SenderHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SenderHold").finish_non_exhaustive()
+    }
+}
+
+/// How one attempt of a drain ended.
+enum Attempt {
+    /// Its entry's new state; `None` when it had no submission any more.
+    Done(Option<DeliveryState>),
+    /// The drain's budget ran out first; the entry was handed back.
+    OutOfTime,
+}
+
 /// What one attempt came to.
 enum Outcome {
     Received(SubmitResponse),
@@ -62,8 +86,9 @@ enum Outcome {
 }
 
 impl Dossiers {
-    /// Sends every queued dossier that is due, one after another, until none is due or
-    /// `time_budget` runs out. With `wait_for_retries`, a dossier that failed transiently and
+    /// Sends every queued dossier that is due, [`IN_FLIGHT`] at a time (each under its own
+    /// lease and idempotency key, so exactly once holds for each as before), until none is due
+    /// or `time_budget` runs out. With `wait_for_retries`, a dossier that failed transiently and
     /// falls due again within the budget is waited for and sent; without, the drain ends when
     /// nothing is due now (what background work and `Citizen::sync_now` want).
     pub async fn send_queued(
@@ -74,14 +99,42 @@ impl Dossiers {
         let deadline = Instant::now() + time_budget;
         let _one_sender = self.inner.send_gate.lock().await;
         let mut report = DrainReport::default();
+        // Up to `IN_FLIGHT` attempts at once, each under its own lease: the portal works on one
+        // dossier while the phone records the last answer and leases the next.
+        let mut in_flight: tokio::task::JoinSet<Result<Attempt, DossierError>> =
+            tokio::task::JoinSet::new();
+        let mut out_of_time = false;
         loop {
-            let now = crate::unix_now();
-            let lease = self
-                .inner
-                .store
-                .write(move |tx| outbox::lease_next(tx, now, LEASE_SECS, Some(&[OUTBOX_KIND])))
-                .await?;
-            let Some(lease) = lease else {
+            // Fill the window.
+            let mut nothing_due = false;
+            while !out_of_time && in_flight.len() < IN_FLIGHT {
+                let now = crate::unix_now();
+                let lease = self
+                    .inner
+                    .store
+                    .write(move |tx| outbox::lease_next(tx, now, LEASE_SECS, Some(&[OUTBOX_KIND])))
+                    .await;
+                let lease = match lease {
+                    Ok(Some(lease)) => lease,
+                    Ok(None) => {
+                        nothing_due = true;
+                        break;
+                    }
+                    Err(error) => {
+                        // Attempts under way finish (their leases are theirs to settle).
+                        while in_flight.join_next().await.is_some() {}
+                        return Err(error.into());
+                    }
+                };
+                let dossiers = self.clone();
+                in_flight.spawn(async move { dossiers.attempt(lease, deadline).await });
+            }
+            let Some(joined) = in_flight.join_next().await else {
+                if out_of_time || !nothing_due {
+                    break;
+                }
+                // Nothing in flight and nothing due now.
+                let now = crate::unix_now();
                 let next = self.inner.store.read(next_due).await?;
                 match next {
                     Some(at) if wait_for_retries => {
@@ -95,35 +148,31 @@ impl Dossiers {
                     _ => break,
                 }
             };
-            match tokio::time::timeout_at(deadline, self.send_one(&lease)).await {
-                Ok(Ok(Some(state))) => match state {
+            match joined {
+                Ok(Ok(Attempt::Done(Some(state)))) => match state {
                     DeliveryState::Received => report.delivered += 1,
                     DeliveryState::Parked => report.parked += 1,
                     DeliveryState::Queued => report.retried += 1,
                 },
-                Ok(Ok(None)) => {}
+                Ok(Ok(Attempt::Done(None))) => {}
+                Ok(Ok(Attempt::OutOfTime)) => out_of_time = true,
                 Ok(Err(error)) => {
                     // The store failed under us; the lease expires or is released at the next
                     // open, and the entry is sent again then.
+                    while in_flight.join_next().await.is_some() {}
                     return Err(error);
                 }
-                Err(_) => {
-                    // Out of time mid-send: hand the entry back so the next drain starts at once.
-                    let lease = lease.clone();
-                    let now = crate::unix_now();
-                    let policy = self.inner.retry;
-                    self.inner
-                        .store
-                        .write(move |tx| {
-                            outbox::retry_later(tx, &lease, now, "timeout", Some(now), &policy)
-                        })
-                        .await
-                        .ok();
+                Err(join) => {
+                    while in_flight.join_next().await.is_some() {}
+                    if join.is_panic() {
+                        std::panic::resume_unwind(join.into_panic());
+                    }
+                    // Cancelled: only when the runtime shuts down.
                     break;
                 }
             }
             if Instant::now() >= deadline {
-                break;
+                out_of_time = true;
             }
         }
         let (pending, next_due_at) = self
@@ -152,10 +201,40 @@ impl Dossiers {
         Ok(report)
     }
 
+    /// Holds every drain off (the background sender's and [`Dossiers::send_queued`], which
+    /// waits) until the returned guard is dropped; waits for a drain under way to end first.
+    /// For benchmarks and tests that queue work and then time its delivery from a known start;
+    /// an app has no use for it. Nothing is lost while held: queued work waits in the outbox.
+    pub async fn hold_sender(&self) -> SenderHold {
+        SenderHold {
+            _gate: self.inner.send_gate.clone().lock_owned().await,
+        }
+    }
+
     /// Tells the background sender to look at the outbox now (the network came back, the app
     /// came to the foreground). Cheap; safe to call often.
     pub fn wake_sender(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// One attempt at the entry under `lease`, ended at `deadline`: out of time mid-send, the
+    /// entry is handed back so the next drain starts it at once.
+    async fn attempt(&self, lease: Lease, deadline: Instant) -> Result<Attempt, DossierError> {
+        match tokio::time::timeout_at(deadline, self.send_one(&lease)).await {
+            Ok(result) => result.map(Attempt::Done),
+            Err(_) => {
+                let now = crate::unix_now();
+                let policy = self.inner.retry;
+                self.inner
+                    .store
+                    .write(move |tx| {
+                        outbox::retry_later(tx, &lease, now, "timeout", Some(now), &policy)
+                    })
+                    .await
+                    .ok();
+                Ok(Attempt::OutOfTime)
+            }
+        }
     }
 
     /// One attempt at the entry under `lease`. `None` when the entry has no submission (it was
