@@ -128,6 +128,18 @@ impl StoreThread {
         &self,
         f: impl FnOnce(&mut Connection) -> R + Send + 'static,
     ) -> Result<R, StoreError> {
+        self.call_any_blocking(Box::new(move |conn| Box::new(f(conn)) as AnyAnswer))?
+            .downcast::<R>()
+            .map(|boxed| *boxed)
+            .map_err(|_| StoreError::Panicked)
+    }
+
+    /// [`StoreThread::call_blocking`] with the answer's type erased, like
+    /// [`StoreThread::call_any`].
+    fn call_any_blocking(
+        &self,
+        f: Box<dyn FnOnce(&mut Connection) -> AnyAnswer + Send>,
+    ) -> Result<AnyAnswer, StoreError> {
         if std::thread::current().id() == self.thread_id {
             return Err(StoreError::Reentrant);
         }
