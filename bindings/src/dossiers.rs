@@ -372,15 +372,17 @@ impl From<dossier::DraftState> for DraftState {
 pub struct Draft {
     /// Its id, for the other draft calls.
     pub id: i64,
-    /// The procedure it is for, and the version of the procedure's record it was made from
-    /// (`Dossiers.draft_procedure` gives that record).
+    /// The procedure it is for (`Dossiers.draft_procedure` gives the record it was made from).
     pub procedure_code: String,
+    /// The version of the procedure's record the draft was made from.
     pub procedure_version: u64,
+    /// Editing, or locked once submitted.
     pub state: DraftState,
     /// Field id -> value, for the fields that have one.
     pub values: HashMap<String, String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds of the last change.
     pub updated_at: i64,
 }
 
@@ -414,15 +416,21 @@ impl From<dossier::Draft> for Draft {
 /// A draft as a list shows it (no values).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DraftSummary {
+    /// The draft's id.
     pub id: i64,
+    /// The procedure it is for.
     pub procedure_code: String,
+    /// The version of the procedure's record the draft was made from.
     pub procedure_version: u64,
     /// The procedure's name (Vietnamese) when the draft was made.
     pub procedure_name: String,
+    /// Editing, or locked once submitted.
     pub state: DraftState,
     /// How many fields have a value.
     pub filled: u32,
+    /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds of the last change.
     pub updated_at: i64,
 }
 
@@ -503,12 +511,15 @@ impl From<dossier::PrefillCandidate> for PrefillCandidate {
 /// An attached document, stored encrypted in chunks. No content, no file name.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct AttachmentInfo {
+    /// The attachment's id, for `remove_attachment` and `attachment_chunk`.
     pub id: i64,
+    /// The draft it belongs to.
     pub draft_id: i64,
     /// The procedure's attachment kind.
     pub kind: String,
     /// Sniffed from the content: `application/pdf`, `image/jpeg` or `image/png`.
     pub media_type: String,
+    /// Bytes.
     pub size: u64,
     /// SHA-256 of the whole content, 64 lower-case hex digits (a string rather than bytes, so
     /// records compare by value in Kotlin, where a `ByteArray` member compares by identity).

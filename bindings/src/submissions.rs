@@ -36,20 +36,31 @@ impl From<dossier::DeliveryState> for DeliveryState {
 /// A filed dossier. See `citizen_core::dossier::Submission`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Submission {
+    /// The submission's id, for the other submission calls.
     pub id: i64,
     /// The dossier's id (also its `Idempotency-Key` at the portal).
     pub dossier_id: String,
+    /// The draft it was filed from, while that draft exists.
     pub draft_id: Option<i64>,
+    /// The procedure it was filed under.
     pub procedure_code: String,
+    /// The version of the procedure the citizen filled in.
     pub procedure_version: u64,
+    /// Where it is on its way to the portal.
     pub state: DeliveryState,
     /// A machine code (`validation_failed`, `unknown_device`, `http_403`, ...) when parked.
     pub parked_reason: Option<String>,
+    /// The portal's receipt code, once received.
     pub receipt_code: Option<String>,
+    /// The portal's status of the dossier (`received`, ...), once received.
     pub portal_status: Option<String>,
+    /// How many documents it carries.
     pub attachments: u32,
+    /// Unix seconds when the citizen signed it.
     pub submitted_at: i64,
+    /// Unix seconds when the portal received it.
     pub received_at: Option<i64>,
+    /// Delivery attempts so far.
     pub attempts: u32,
     /// The last transient failure's code (`unreachable`, `server`, `throttled`, ...).
     pub last_error: Option<String>,
@@ -79,8 +90,11 @@ impl From<dossier::Submission> for Submission {
 /// What one `send_queued` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct DrainReport {
+    /// Dossiers the portal received.
     pub delivered: u32,
+    /// Attempts that failed for now and were scheduled again.
     pub retried: u32,
+    /// Dossiers the portal refused; they wait for the citizen.
     pub parked: u32,
     /// Dossiers still queued afterwards.
     pub pending: u64,
