@@ -341,7 +341,10 @@ impl From<DossierError> for CitizenError {
             DossierError::Store(store) => from_store(store, detail),
             DossierError::Wallet(wallet) => wallet.into(),
             DossierError::UnknownSubmission => CitizenError::NotFound { detail },
-            DossierError::Manifest(_) => input("dossier", "too_large"),
+            DossierError::Manifest(citizen_core::dossier::manifest::ManifestError::TooLarge) => {
+                input("dossier", "too_large")
+            }
+            DossierError::Manifest(_) => input("dossier", "invalid"),
             // The field errors themselves come from `validate_draft`; the first names the field.
             DossierError::NotValid(errors) => CitizenError::InvalidInput {
                 field: errors.first().map(|e| e.field.clone()).unwrap_or_default(),

@@ -47,7 +47,7 @@ pub(crate) fn routes() -> Router<PortalState> {
 }
 
 /// Fills the catalogue from the generator if it is empty.
-fn seed(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn seed(conn: &Connection) -> rusqlite::Result<()> {
     let count: i64 = conn.query_row("SELECT count(*) FROM catalogue_procedures", [], |r| {
         r.get(0)
     })?;

@@ -360,7 +360,7 @@ fn credential_valid(conn: &Connection, activation_id: i64) -> Result<bool, Intak
 }
 
 fn procedure(conn: &Connection, code: &str) -> Result<Option<Procedure>, IntakeError> {
-    crate::catalogue::live_count(conn)?; // seeds the catalogue on first use
+    crate::catalogue::seed(conn)?; // on first use
     let record: Option<String> = conn
         .query_row(
             "SELECT record FROM catalogue_procedures WHERE code = ?1",

@@ -1,8 +1,9 @@
 //! The dossier sender: drains the outbox's `dossier.submit` entries to the portal, exactly once.
 //!
-//! Owns: one drain ([`Dossiers::send_queued`]; one at a time per `Citizen`, a couple of dossiers in flight within it, and the store is one
-//! process's alone, so one sender per phone), the per-entry steps (upload each attachment by tus
-//! unless its upload already finished, then `POST v1/dossiers` with `Idempotency-Key`), deciding
+//! Owns: one drain ([`Dossiers::send_queued`]; one at a time per `Citizen`, two dossiers in
+//! flight within it, and the store is one process's alone, so one sender per phone), the
+//! per-entry steps (upload each attachment by tus unless its upload already finished, then
+//! `POST v1/dossiers` with `Idempotency-Key`), deciding
 //! what an answer means (received, try again later, or park), and the background task that
 //! drains whenever work is queued, is due again, or the app says the network is back
 //! ([`Dossiers::wake_sender`]). Does not own the outbox's states (`outbox`), the submission rows
