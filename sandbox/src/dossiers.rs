@@ -284,6 +284,7 @@ pub(crate) fn submit(
             receipt_code,
             status: "received".into(),
             received_at: now,
+            status_token: None,
         },
     ))
 }
@@ -316,6 +317,7 @@ fn stored_answer(
             // The first answer's status: what the dossier's status was when it was received.
             status: "received".into(),
             received_at,
+            status_token: None,
         })),
     }
 }

@@ -157,11 +157,30 @@ fn run_selected(
         format!("JUnit printed no summary line (java exited with {status})")
     })?;
     Ok(SuiteResult {
-        name: "kotlin",
         passed,
         failed,
-        skipped: 0,
+        failures: junit_failures(&output),
+        ..SuiteResult::new("kotlin")
     })
+}
+
+/// JUnit 4 lists each failure as `N) testName(ClassName)` followed by the exception's first
+/// line; both are kept for the summary.
+fn junit_failures(output: &str) -> Vec<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut failures = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let Some((number, test)) = line.split_once(") ") else {
+            continue;
+        };
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || !test.ends_with(')')
+        {
+            continue;
+        }
+        let reason = lines.get(index + 1).copied().unwrap_or("").trim();
+        failures.push(format!("{test}: {reason}"));
+    }
+    failures
 }
 
 /// Reads JUnit 4's closing line: `OK (N tests)` or `Tests run: N,  Failures: M`. Returns
@@ -277,6 +296,24 @@ mod tests {
             Some((5, 2))
         );
         assert_eq!(parse_junit_summary("Exception in thread \"main\"\n"), None);
+    }
+
+    #[test]
+    fn junit_failures_are_named_with_their_reason() {
+        let output = "Time: 3.1\nThere was 1 failure:\n\
+                      1) journeyReachesReceived(uniffi.citizen.DossierSubmissionTest)\n\
+                      java.lang.AssertionError: expected:<Received> but was:<Queued>\n\
+                      \tat org.junit.Assert.fail(Assert.java:89)\n\nFAILURES!!!\n\
+                      Tests run: 7,  Failures: 1\n";
+        assert_eq!(
+            junit_failures(output),
+            vec![
+                "journeyReachesReceived(uniffi.citizen.DossierSubmissionTest): \
+                 java.lang.AssertionError: expected:<Received> but was:<Queued>"
+                    .to_string()
+            ]
+        );
+        assert!(junit_failures("OK (5 tests)\n").is_empty());
     }
 
     #[test]

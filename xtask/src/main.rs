@@ -47,6 +47,9 @@ pub struct SuiteResult {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// The failing tests' names (and, where the runner prints one, the first line of the
+    /// reason), repeated in the summary so a failure is found without scrolling the whole log.
+    pub failures: Vec<String>,
 }
 
 impl SuiteResult {
@@ -57,6 +60,7 @@ impl SuiteResult {
             passed: 0,
             failed: 0,
             skipped: 0,
+            failures: Vec::new(),
         }
     }
 
@@ -157,6 +161,12 @@ fn test() -> util::Result<()> {
     println!("== summary ({} s)", started.elapsed().as_secs());
     for suite in &suites {
         println!("{}", suite.line());
+    }
+    for suite in suites.iter().filter(|suite| !suite.failures.is_empty()) {
+        println!("failing in {}:", suite.name);
+        for failure in &suite.failures {
+            println!("  {failure}");
+        }
     }
     let passed: usize = suites.iter().map(|s| s.passed).sum();
     let failed: usize = suites.iter().map(|s| s.failed).sum();

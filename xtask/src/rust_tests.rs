@@ -56,12 +56,7 @@ fn with_sdjwt_python<'c>(command: &'c mut Command, python: &Path) -> &'c mut Com
 /// Runs `command` (a `cargo test`), echoing its output and counting its result lines.
 fn collect(command: &mut Command) -> Result<Vec<SuiteResult>> {
     let mut child = command.stdout(Stdio::piped()).spawn()?;
-    let mut rust = SuiteResult {
-        name: "rust",
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-    };
+    let mut rust = SuiteResult::new("rust");
     let mut own_suites: Vec<SuiteResult> = Vec::new();
     let mut saw_results = false;
     let stdout = child.stdout.take().ok_or("no stdout from cargo test")?;
@@ -82,13 +77,24 @@ fn collect(command: &mut Command) -> Result<Vec<SuiteResult>> {
                     suite.skipped += counts.2;
                 }
                 None => own_suites.push(SuiteResult {
-                    // Suite names live as long as the process; a handful of short strings.
-                    name: Box::leak(name.to_owned().into_boxed_str()),
                     passed: counts.0,
                     failed: counts.1,
                     skipped: counts.2,
+                    // Suite names live as long as the process; a handful of short strings.
+                    ..SuiteResult::new(Box::leak(name.to_owned().into_boxed_str()))
                 }),
             }
+        } else if let Some(test) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        {
+            rust.failures.push(test.to_owned());
+        } else if let Some(rest) = line.strip_prefix("FAIL ")
+            && let Some((suite, _)) = rest.split_once(':')
+            && !suite.contains(' ')
+        {
+            // A conformance suite's own failure line: `FAIL <suite>: <case>: <reason>`.
+            rust.failures.push(line.clone());
         }
     }
     let status = child.wait()?;

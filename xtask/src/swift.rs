@@ -18,12 +18,7 @@ use crate::tools::SwiftTools;
 use crate::util::{Result, root, step, target_dir};
 
 pub fn check(tools: &SwiftTools, bindings: &Bindings) -> Result<SuiteResult> {
-    let mut result = SuiteResult {
-        name: "swift",
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-    };
+    let mut result = SuiteResult::new("swift");
 
     step("Swift: tree-sitter syntax check");
     let mut files = Vec::new();

@@ -72,6 +72,20 @@ pub struct Manifest {
     pub form: BTreeMap<String, String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentDigest>,
+    /// Present when this manifest answers a supplement request of an earlier dossier: what it
+    /// adds to. Its `form` and `attachments` then hold only what the request asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplement: Option<SupplementRef>,
+}
+
+/// The supplement request a manifest answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementRef {
+    /// The original dossier's id (its manifest's `jti`).
+    pub dossier_id: String,
+    /// The portal's id of the request being answered.
+    pub request_id: String,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -83,6 +97,7 @@ impl std::fmt::Debug for Manifest {
             .field("procedure", &self.procedure)
             .field("fields", &self.form.len())
             .field("attachments", &self.attachments.len())
+            .field("supplement", &self.supplement)
             .finish()
     }
 }
@@ -141,8 +156,21 @@ impl Manifest {
                 return Err(ManifestError::Invalid("attachments"));
             }
         }
+        if let Some(supplement) = &self.supplement
+            && (!is_dossier_id(&supplement.dossier_id)
+                || supplement.dossier_id == self.jti
+                || !is_portal_id(&supplement.request_id))
+        {
+            return Err(ManifestError::Invalid("supplement"));
+        }
         Ok(())
     }
+}
+
+/// An id the portal made (a receipt code, a supplement request's or a fee's id): 1 to 40
+/// characters of `[A-Za-z0-9-]`, so it can go into a path, a log line or a transfer note.
+pub fn is_portal_id(text: &str) -> bool {
+    (1..=40).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// A dossier id: 22 to 64 base64url characters.
@@ -157,29 +185,47 @@ pub fn is_dossier_id(text: &str) -> bool {
 /// public key.
 pub fn sign(manifest: &Manifest, signer: &dyn JwsSigner) -> Result<String, ManifestError> {
     manifest.check()?;
+    let payload = serde_json::to_vec(manifest).map_err(|_| ManifestError::Malformed)?;
+    sign_with_key_header(MANIFEST_TYP, &payload, signer)
+}
+
+/// Verifies a compact manifest against the key in its own header and returns it with that key.
+/// The caller decides whether the key is one it trusts (a portal: a key it bound at activation).
+pub fn verify(compact: &str) -> Result<(Manifest, EcPublicJwk), ManifestError> {
+    let (payload, key) = verify_with_key_header(MANIFEST_TYP, compact)?;
+    let manifest: Manifest =
+        serde_json::from_slice(&payload).map_err(|_| ManifestError::Malformed)?;
+    manifest.check()?;
+    Ok((manifest, key))
+}
+
+fn sign_with_key_header(
+    typ: &str,
+    payload: &[u8],
+    signer: &dyn JwsSigner,
+) -> Result<String, ManifestError> {
     let public = signer.public_jwk().map_err(|_| ManifestError::Signer)?;
     let mut header = Map::new();
-    header.insert("typ".into(), Value::from(MANIFEST_TYP));
+    header.insert("typ".into(), Value::from(typ));
     header.insert("jwk".into(), public.to_value());
-    let payload = serde_json::to_vec(manifest).map_err(|_| ManifestError::Malformed)?;
     let compact =
-        jose::sign_compact(&header, &payload, signer).map_err(|_| ManifestError::Signer)?;
+        jose::sign_compact(&header, payload, signer).map_err(|_| ManifestError::Signer)?;
     if compact.len() > MAX_MANIFEST_BYTES {
         return Err(ManifestError::TooLarge);
     }
     Ok(compact)
 }
 
-/// Verifies a compact manifest against the key in its own header and returns it with that key.
-/// The caller decides whether the key is one it trusts (a portal: a key it bound at activation).
-pub fn verify(compact: &str) -> Result<(Manifest, EcPublicJwk), ManifestError> {
+fn verify_with_key_header(
+    typ: &str,
+    compact: &str,
+) -> Result<(Vec<u8>, EcPublicJwk), ManifestError> {
     if compact.len() > MAX_MANIFEST_BYTES {
         return Err(ManifestError::TooLarge);
     }
     let jws =
         jose::Jws::parse(compact, MAX_MANIFEST_BYTES).map_err(|_| ManifestError::Malformed)?;
-    jws.check_typ(MANIFEST_TYP)
-        .map_err(|_| ManifestError::WrongType)?;
+    jws.check_typ(typ).map_err(|_| ManifestError::WrongType)?;
     let key = jws
         .header()
         .params()
@@ -187,10 +233,7 @@ pub fn verify(compact: &str) -> Result<(Manifest, EcPublicJwk), ManifestError> {
         .ok_or(ManifestError::MissingKey)
         .and_then(|v| EcPublicJwk::from_value(v).map_err(|_| ManifestError::MissingKey))?;
     jws.verify(&key).map_err(|_| ManifestError::BadSignature)?;
-    let manifest: Manifest =
-        serde_json::from_slice(jws.payload()).map_err(|_| ManifestError::Malformed)?;
-    manifest.check()?;
-    Ok((manifest, key))
+    Ok((jws.payload().to_vec(), key))
 }
 
 /// Where the portal finds one attachment's bytes: the tus upload that carried them.
@@ -223,31 +266,148 @@ impl std::fmt::Debug for SubmitRequest {
 }
 
 /// The portal's answer: `201` the first time, `200` with the same body for a repeat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// For a supplement, `receipt_code` is the original dossier's.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitResponse {
     /// The receipt code the citizen quotes to the agency (e.g. `HS-2026-000042`).
     pub receipt_code: String,
     /// The dossier's status at the portal (`received`).
     pub status: String,
     pub received_at: i64,
+    /// The bearer token of this device's status feed (`GET v1/dossiers/changes`): the portal
+    /// gives one per device key, the same for each of its dossiers. A secret: `Debug` hides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_token: Option<String>,
+}
+
+impl std::fmt::Debug for SubmitResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmitResponse")
+            .field("receipt_code", &self.receipt_code)
+            .field("status", &self.status)
+            .field("received_at", &self.received_at)
+            .field("status_token", &self.status_token.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl SubmitResponse {
-    /// Bounds and formats: a receipt code is 1 to 40 characters of `[A-Za-z0-9-]`.
+    /// Bounds and formats: a receipt code is 1 to 40 characters of `[A-Za-z0-9-]`; a status
+    /// token 16 to 128 characters of base64url.
     pub fn check(&self) -> Result<(), ManifestError> {
-        let receipt_ok = (1..=40).contains(&self.receipt_code.len())
-            && self
-                .receipt_code
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !receipt_ok {
+        if !is_portal_id(&self.receipt_code) {
             return Err(ManifestError::Invalid("receipt_code"));
         }
         if self.status.is_empty() || self.status.len() > 32 {
             return Err(ManifestError::Invalid("status"));
         }
+        if let Some(token) = &self.status_token
+            && !is_status_token(token)
+        {
+            return Err(ManifestError::Invalid("status_token"));
+        }
         Ok(())
     }
+}
+
+/// A status feed token: 16 to 128 characters of base64url.
+pub fn is_status_token(text: &str) -> bool {
+    (16..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The JWS `typ` of a withdrawal request.
+pub const WITHDRAWAL_TYP: &str = "dossier-withdrawal+jwt";
+/// Where withdrawal requests go, below the portal's base URL (with `Idempotency-Key` = the
+/// request's `jti`).
+pub const WITHDRAWAL_PATH: &str = "v1/dossiers/withdrawals";
+/// The longest reason a citizen may give for withdrawing, in characters.
+pub const MAX_WITHDRAWAL_REASON_CHARS: usize = 500;
+
+/// What the citizen signs to withdraw a dossier the portal has: signed like a manifest (device
+/// key, `jwk` header), so only the device that filed a dossier can withdraw it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalRequest {
+    /// This request's id, and its `Idempotency-Key`.
+    pub jti: String,
+    pub iat: i64,
+    /// The dossier to withdraw (its manifest's `jti`).
+    pub dossier_id: String,
+    /// The citizen's reason, if they gave one (free text: `Debug` hides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Debug for WithdrawalRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithdrawalRequest")
+            .field("jti", &self.jti)
+            .field("iat", &self.iat)
+            .field("dossier_id", &self.dossier_id)
+            .field("reason", &self.reason.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+impl WithdrawalRequest {
+    pub fn check(&self) -> Result<(), ManifestError> {
+        if !is_dossier_id(&self.jti) || self.jti == self.dossier_id {
+            return Err(ManifestError::Invalid("jti"));
+        }
+        if self.iat <= 0 {
+            return Err(ManifestError::Invalid("iat"));
+        }
+        if !is_dossier_id(&self.dossier_id) {
+            return Err(ManifestError::Invalid("dossier_id"));
+        }
+        if self
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_WITHDRAWAL_REASON_CHARS)
+        {
+            return Err(ManifestError::Invalid("reason"));
+        }
+        Ok(())
+    }
+}
+
+/// The body of `POST v1/dossiers/withdrawals`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalBody {
+    /// The compact JWS of a [`WithdrawalRequest`].
+    pub request: String,
+}
+
+/// The portal's answer to a withdrawal request: `202` the first time (the clerk withdraws the
+/// dossier and the status feed reports `withdrawn`), `200` with the same body for a repeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalResponse {
+    pub receipt_code: String,
+    /// `withdrawal_requested`.
+    pub status: String,
+}
+
+/// Signs a withdrawal request with the device key, like [`sign`].
+pub fn sign_withdrawal(
+    request: &WithdrawalRequest,
+    signer: &dyn JwsSigner,
+) -> Result<String, ManifestError> {
+    request.check()?;
+    let payload = serde_json::to_vec(request).map_err(|_| ManifestError::Malformed)?;
+    sign_with_key_header(WITHDRAWAL_TYP, &payload, signer)
+}
+
+/// Verifies a withdrawal request against the key in its own header, like [`verify`].
+pub fn verify_withdrawal(compact: &str) -> Result<(WithdrawalRequest, EcPublicJwk), ManifestError> {
+    let (payload, key) = verify_with_key_header(WITHDRAWAL_TYP, compact)?;
+    let request: WithdrawalRequest =
+        serde_json::from_slice(&payload).map_err(|_| ManifestError::Malformed)?;
+    request.check()?;
+    Ok((request, key))
 }
 
 /// A refusal's body: `{"error": code, ...}`. The code is what the outbox parks with.
@@ -287,6 +447,7 @@ mod tests {
                 size: 1234,
                 sha256: jose::base64url::encode([7u8; 32]),
             }],
+            supplement: None,
         }
     }
 
@@ -393,7 +554,9 @@ mod tests {
             receipt_code: "HS-2026-000042".into(),
             status: "received".into(),
             received_at: 1,
+            status_token: Some("t".repeat(32)),
         };
+        assert!(!format!("{ok:?}").contains(&"t".repeat(32)));
         assert!(ok.check().is_ok());
         let bad = SubmitResponse {
             receipt_code: "<script>".into(),

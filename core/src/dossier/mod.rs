@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod pattern;
 pub mod prefill;
 pub mod sender;
+pub mod status_feed;
 pub mod submission;
 mod submit;
 #[cfg(test)]

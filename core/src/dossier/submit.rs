@@ -133,6 +133,7 @@ impl Dossiers {
                     sha256: base64url::encode(a.sha256),
                 })
                 .collect(),
+            supplement: None,
         };
         manifest.check()?;
         let to_sign = manifest.clone();
