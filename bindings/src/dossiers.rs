@@ -384,6 +384,9 @@ pub struct Draft {
     pub created_at: i64,
     /// Unix seconds of the last change.
     pub updated_at: i64,
+    /// For a supplement draft (`Dossiers.start_supplement`): the filed dossier whose supplement
+    /// request it answers. Its form holds only what the agency asked for.
+    pub supplement_of: Option<i64>,
 }
 
 impl std::fmt::Debug for Draft {
@@ -409,6 +412,7 @@ impl From<dossier::Draft> for Draft {
             values: d.values.into_iter().collect(),
             created_at: d.created_at,
             updated_at: d.updated_at,
+            supplement_of: d.supplement_of,
         }
     }
 }
@@ -432,6 +436,8 @@ pub struct DraftSummary {
     pub created_at: i64,
     /// Unix seconds of the last change.
     pub updated_at: i64,
+    /// For a supplement draft: the filed dossier it answers.
+    pub supplement_of: Option<i64>,
 }
 
 impl From<dossier::DraftSummary> for DraftSummary {
@@ -445,6 +451,7 @@ impl From<dossier::DraftSummary> for DraftSummary {
             filled: d.filled,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            supplement_of: d.supplement_of,
         }
     }
 }

@@ -359,6 +359,17 @@ impl From<DossierError> for CitizenError {
                 code: "dossier_in_flight".into(),
                 detail,
             },
+            DossierError::InvalidStatusFeed(_) => CitizenError::Server { status: 0, detail },
+            DossierError::NoOpenSupplementRequest => CitizenError::InvalidState {
+                code: "no_open_supplement_request".into(),
+                detail,
+            },
+            DossierError::NotWithdrawable => CitizenError::InvalidState {
+                code: "not_withdrawable".into(),
+                detail,
+            },
+            DossierError::FeeNotFound => CitizenError::NotFound { detail },
+            DossierError::FeeQr(_) => CitizenError::Server { status: 0, detail },
             _ => CitizenError::Internal { detail },
         }
     }

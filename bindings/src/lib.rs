@@ -14,6 +14,7 @@ mod qr;
 mod runtime;
 mod scan;
 mod submissions;
+mod tracking;
 mod types;
 mod verifier;
 mod vietqr;
@@ -36,6 +37,10 @@ pub use platform::{EventListener, KeyPolicy, KeyStore, LogSink, PlatformServices
 pub use qr::{QrCodeImage, QrErrorCorrection, render_qr};
 pub use scan::{ScannedKind, classify};
 pub use submissions::{DeliveryState, DrainReport, Submission};
+pub use tracking::{
+    DossierFee, FeePaymentCode, FeeState, PaymentReceipt, StatusSync, SupplementItem,
+    SupplementRequest, TimelineEntry, TrackingStatus, WithdrawalState,
+};
 pub use types::{
     CitizenConfig, Event, LogLevel, LogRecord, OriginPins, PortalContact, Status, SyncReport,
     TrustAnchor, TrustListState,

@@ -64,6 +64,17 @@ pub struct Submission {
     pub attempts: u32,
     /// The last transient failure's code (`unreachable`, `server`, `throttled`, ...).
     pub last_error: Option<String>,
+    /// Where it is: on its way, or its status at the portal (kept current by `sync_statuses`).
+    pub status: crate::tracking::TrackingStatus,
+    /// The agency's explanation of the status (a rejection's reason, a clerk's note).
+    pub status_reason: Option<String>,
+    /// Unix seconds when the portal's status last changed.
+    pub status_at: Option<i64>,
+    /// The agency's open supplement request, until a supplement answering it is filed
+    /// (`start_supplement`).
+    pub supplement_request: Option<crate::tracking::SupplementRequest>,
+    /// The citizen's withdrawal request, once asked (`withdraw`).
+    pub withdrawal: Option<crate::tracking::WithdrawalState>,
 }
 
 impl From<dossier::Submission> for Submission {
@@ -83,6 +94,11 @@ impl From<dossier::Submission> for Submission {
             received_at: s.received_at,
             attempts: s.attempts,
             last_error: s.last_error,
+            status: s.status.into(),
+            status_reason: s.status_reason,
+            status_at: s.status_at,
+            supplement_request: s.supplement_request.map(Into::into),
+            withdrawal: s.withdrawal.map(Into::into),
         }
     }
 }

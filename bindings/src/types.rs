@@ -242,6 +242,23 @@ pub enum Event {
         sent_bytes: u64,
         total_bytes: u64,
     },
+    /// A received dossier's status changed at the portal (`dossiers().submission(submission_id)`
+    /// and `timeline` read the details).
+    DossierStatusChanged {
+        submission_id: i64,
+        status: crate::tracking::TrackingStatus,
+    },
+    /// A withdrawal request reached the portal, or was refused.
+    DossierWithdrawalChanged {
+        submission_id: i64,
+        state: crate::tracking::WithdrawalState,
+    },
+    /// A dossier's fee was asked for, or paid (`dossiers().fees(submission_id)`).
+    DossierFeeChanged {
+        submission_id: i64,
+        fee_id: String,
+        state: crate::tracking::FeeState,
+    },
 }
 
 impl Event {
@@ -297,6 +314,29 @@ impl Event {
                 submission_id,
                 sent_bytes,
                 total_bytes,
+            },
+            citizen_core::Event::DossierStatusChanged {
+                submission_id,
+                status,
+            } => Event::DossierStatusChanged {
+                submission_id,
+                status: status.into(),
+            },
+            citizen_core::Event::DossierWithdrawalChanged {
+                submission_id,
+                state,
+            } => Event::DossierWithdrawalChanged {
+                submission_id,
+                state: state.into(),
+            },
+            citizen_core::Event::DossierFeeChanged {
+                submission_id,
+                fee_id,
+                state,
+            } => Event::DossierFeeChanged {
+                submission_id,
+                fee_id,
+                state: state.into(),
             },
             _ => return None,
         })

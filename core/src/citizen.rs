@@ -286,7 +286,9 @@ impl Citizen {
     /// Does the work that waits for the network (the outbox senders of each capability), for at
     /// most `time_budget`, and reports what is left. For Android WorkManager and iOS background
     /// tasks; safe to call at any time and from several places (runs do not overlap). Sends the
-    /// filed dossiers that are due (`dossier::sender`), refreshes the trust list (when trust anchors are configured) and the credential status, purges
+    /// filed dossiers (and supplements, withdrawals) that are due (`dossier::sender`), syncs
+    /// their statuses (`dossier::tracking`), refreshes the trust list (when trust anchors are
+    /// configured) and the credential status, purges
     /// check-ins past their retention, downloads and matches exposure notices, and keeps the
     /// procedure catalogue current (once the app synced it a first time); a failure in any of
     /// these does not fail this call.
@@ -299,6 +301,14 @@ impl Citizen {
         match self.dossiers.send_queued(remaining, false).await {
             Ok(_) => completed = tokio::time::Instant::now() < deadline,
             Err(error) => tracing::warn!(%error, "the dossier outbox was not drained"),
+        }
+        // Then what became of them: statuses, supplement requests, fees.
+        if completed {
+            match tokio::time::timeout_at(deadline, self.dossiers.sync_statuses()).await {
+                Ok(Ok(report)) => completed = report.complete,
+                Ok(Err(error)) => tracing::info!(%error, "dossier statuses were not synced"),
+                Err(_) => completed = false,
+            }
         }
         // Best effort: offline, the cached lists stay in use and their answers say how old they are.
         if self.trust.has_anchors() {

@@ -62,6 +62,23 @@ pub enum Event {
         sent_bytes: u64,
         total_bytes: u64,
     },
+    /// A received dossier's status changed at the portal (found by the status feed:
+    /// `dossiers.sync_statuses`), or a withdrawal request of it was answered.
+    DossierStatusChanged {
+        submission_id: i64,
+        status: crate::dossier::TrackingStatus,
+    },
+    /// A withdrawal request of a dossier reached the portal, or was refused.
+    DossierWithdrawalChanged {
+        submission_id: i64,
+        state: crate::dossier::WithdrawalState,
+    },
+    /// A dossier's fee was asked for, or paid (`dossiers.fees` reads it).
+    DossierFeeChanged {
+        submission_id: i64,
+        fee_id: String,
+        state: crate::dossier::FeeState,
+    },
 }
 
 pub trait EventListener: Send + Sync {

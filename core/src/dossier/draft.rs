@@ -60,6 +60,9 @@ pub struct Draft {
     pub values: BTreeMap<String, String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// For a supplement draft: the filed dossier (submission id) whose supplement request it
+    /// answers. Its procedure record then holds only what the request asked for.
+    pub supplement_of: Option<i64>,
 }
 
 impl std::fmt::Debug for Draft {
@@ -72,6 +75,7 @@ impl std::fmt::Debug for Draft {
             .field("filled", &self.values.keys().collect::<Vec<_>>())
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("supplement_of", &self.supplement_of)
             .finish()
     }
 }
@@ -89,6 +93,8 @@ pub struct DraftSummary {
     pub filled: u32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// For a supplement draft: the filed dossier it answers.
+    pub supplement_of: Option<i64>,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -148,9 +154,11 @@ pub fn create(
 
 /// The draft `id`, if it exists.
 pub fn get(conn: &Connection, id: DraftId) -> Result<Option<Draft>, StoreError> {
-    let row: Option<(String, i64, String, String, i64, i64)> = conn
+    type Row = (String, i64, String, String, i64, i64, Option<i64>);
+    let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT procedure_code, procedure_version, state, field_values, created_at, updated_at
+            "SELECT procedure_code, procedure_version, state, field_values, created_at, updated_at,
+                    supplement_of
              FROM dossier_drafts WHERE id = ?1",
         )?
         .query_row([id.0], |r| {
@@ -161,10 +169,11 @@ pub fn get(conn: &Connection, id: DraftId) -> Result<Option<Draft>, StoreError> 
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .optional()?;
-    let Some((code, version, state, values, created_at, updated_at)) = row else {
+    let Some((code, version, state, values, created_at, updated_at, supplement_of)) = row else {
         return Ok(None);
     };
     Ok(Some(Draft {
@@ -175,6 +184,7 @@ pub fn get(conn: &Connection, id: DraftId) -> Result<Option<Draft>, StoreError> 
         values: values_from_json(&values)?,
         created_at,
         updated_at,
+        supplement_of,
     }))
 }
 
@@ -191,24 +201,28 @@ pub fn procedure(conn: &Connection, id: DraftId) -> Result<Option<Procedure>, St
 pub fn list(conn: &Connection) -> Result<Vec<DraftSummary>, StoreError> {
     let mut query = conn.prepare_cached(
         "SELECT id, procedure_code, procedure_version, procedure_name, state, field_values,
-                created_at, updated_at
+                created_at, updated_at, supplement_of
          FROM dossier_drafts ORDER BY updated_at DESC, id DESC",
     )?;
     let rows = query.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, String>(3)?,
+            (
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ),
             r.get::<_, String>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, i64>(6)?,
             r.get::<_, i64>(7)?,
+            r.get::<_, Option<i64>>(8)?,
         ))
     })?;
     let mut drafts = Vec::new();
     for row in rows {
-        let (id, code, version, name, state, values, created_at, updated_at) = row?;
+        let ((id, code, version, name), state, values, created_at, updated_at, supplement_of) =
+            row?;
         let values = values_from_json(&values)?;
         drafts.push(DraftSummary {
             id: DraftId(id),
@@ -219,6 +233,7 @@ pub fn list(conn: &Connection) -> Result<Vec<DraftSummary>, StoreError> {
             filled: u32::try_from(values.len()).unwrap_or(u32::MAX),
             created_at,
             updated_at,
+            supplement_of,
         });
     }
     Ok(drafts)

@@ -71,6 +71,23 @@ pub enum DossierError {
     UnknownSubmission,
     #[error("the system could not provide randomness")]
     Randomness,
+    /// The portal's status feed answer was not acceptable; nothing of it was stored.
+    #[error(transparent)]
+    InvalidStatusFeed(super::status_feed::InvalidStatusFeed),
+    /// The dossier has no open supplement request (none was asked, or one was already filed
+    /// for it).
+    #[error("the dossier has no open supplement request")]
+    NoOpenSupplementRequest,
+    /// The dossier cannot be withdrawn: the portal does not have it yet, its status is final, or
+    /// a withdrawal is already on its way.
+    #[error("the dossier cannot be withdrawn now")]
+    NotWithdrawable,
+    /// No fee with that id.
+    #[error("no such fee")]
+    FeeNotFound,
+    /// The portal's payment request cannot be drawn as a VietQR.
+    #[error(transparent)]
+    FeeQr(#[from] crate::vietqr::VietQrError),
 }
 
 impl From<crate::outbox::OutboxError> for DossierError {

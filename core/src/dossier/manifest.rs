@@ -511,6 +511,74 @@ mod tests {
     }
 
     #[test]
+    fn a_withdrawal_verifies_only_as_itself_and_only_untampered() {
+        let signer = SoftwareSigner::generate().unwrap();
+        let request = WithdrawalRequest {
+            jti: "BBBBBBBBBBBBBBBBBBBBBB".into(),
+            iat: 1_790_000_000,
+            dossier_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            reason: Some("Tôi nộp nhầm thủ tục".into()),
+        };
+        let compact = sign_withdrawal(&request, &signer).unwrap();
+        let (back, key) = verify_withdrawal(&compact).unwrap();
+        assert_eq!(back, request);
+        assert_eq!(key, signer.public_jwk().unwrap());
+        assert!(!format!("{request:?}").contains("nhầm"));
+        // A manifest is not a withdrawal, nor the other way round.
+        let manifest_compact = sign(&manifest(), &signer).unwrap();
+        assert_eq!(
+            verify_withdrawal(&manifest_compact).unwrap_err(),
+            ManifestError::WrongType
+        );
+        assert_eq!(verify(&compact).unwrap_err(), ManifestError::WrongType);
+        // Another dossier under the same signature.
+        let parts: Vec<&str> = compact.split('.').collect();
+        let mut other = request.clone();
+        other.dossier_id = "CCCCCCCCCCCCCCCCCCCCCC".into();
+        let payload = jose::base64url::encode(serde_json::to_vec(&other).unwrap());
+        let forged = format!("{}.{}.{}", parts[0], payload, parts[2]);
+        assert_eq!(
+            verify_withdrawal(&forged).unwrap_err(),
+            ManifestError::BadSignature
+        );
+        // A request that names itself as the dossier.
+        let mut bad = request;
+        bad.jti = bad.dossier_id.clone();
+        assert_eq!(
+            sign_withdrawal(&bad, &signer).unwrap_err(),
+            ManifestError::Invalid("jti")
+        );
+    }
+
+    #[test]
+    fn a_supplement_manifest_names_another_dossier_and_a_portal_request() {
+        let signer = SoftwareSigner::generate().unwrap();
+        let mut supplement = manifest();
+        supplement.jti = "BBBBBBBBBBBBBBBBBBBBBB".into();
+        supplement.supplement = Some(SupplementRef {
+            dossier_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            request_id: "SR-1".into(),
+        });
+        let (back, _) = verify(&sign(&supplement, &signer).unwrap()).unwrap();
+        assert_eq!(back.supplement, supplement.supplement);
+        let mut own = supplement.clone();
+        own.supplement.as_mut().unwrap().dossier_id = own.jti.clone();
+        assert_eq!(
+            sign(&own, &signer).unwrap_err(),
+            ManifestError::Invalid("supplement")
+        );
+        let mut bad = supplement;
+        bad.supplement.as_mut().unwrap().request_id = "SR 1/..".into();
+        assert_eq!(
+            sign(&bad, &signer).unwrap_err(),
+            ManifestError::Invalid("supplement")
+        );
+        // A dossier manifest serialises without the member, as before.
+        let json = serde_json::to_string(&manifest()).unwrap();
+        assert!(!json.contains("supplement"), "{json}");
+    }
+
+    #[test]
     fn bounds_are_checked_before_signing() {
         let signer = SoftwareSigner::generate().unwrap();
         let mut bad = manifest();

@@ -1,5 +1,5 @@
 //! Dossiers: a citizen finds the administrative procedure they need, fills in a draft dossier
-//! for it with attachments, and (in later increments) submits it.
+//! for it with attachments, files it, and follows it to its result.
 //!
 //! Owns: the [`Dossiers`] handle (`Citizen::dossiers()`); syncing the procedure catalogue from
 //! the portal by delta ([`Dossiers::sync_catalogue`]: cursor + `ETag`, following `more`, each page
@@ -13,14 +13,17 @@
 //! Beside it: [`fold`] (pure folding of Vietnamese text), [`wire`] (the portal contract),
 //! [`catalogue`] (the store queries), [`error`].
 //!
-//! Does not own yet (issue 9, later increments): status tracking, fees (the submission outbox is
-//! in [`submission`], [`sender`] and [`manifest`], resumable uploads in [`tus`]). Does not own transport (`net`),
+//! Filed dossiers: the signed manifest ([`manifest`]), the submission outbox ([`submission`],
+//! [`sender`]), resumable uploads ([`tus`]), what comes back from the portal ([`status_feed`]
+//! pure, [`tracking`]), supplements ([`supplement`]), withdrawals ([`withdrawal`]) and fees
+//! ([`fees`]). Does not own transport (`net`),
 //! the store (`store`) nor VietQR (`vietqr`). `docs/dossiers.md` explains the design.
 
 pub mod attachment;
 pub mod catalogue;
 pub mod draft;
 pub mod error;
+pub mod fees;
 pub mod fold;
 pub mod manifest;
 pub mod pattern;
@@ -29,11 +32,14 @@ pub mod sender;
 pub mod status_feed;
 pub mod submission;
 mod submit;
+pub mod supplement;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod tracking;
 pub mod tus;
 pub mod validate;
 pub mod wire;
+pub mod withdrawal;
 
 use std::io::Read;
 use std::path::Path;
@@ -43,9 +49,12 @@ pub use attachment::{AttachmentError, AttachmentId, AttachmentInfo};
 pub use catalogue::{AgencySummary, CatalogueFilter, ProcedureSummary, SearchPage};
 pub use draft::{Draft, DraftId, DraftState, DraftSummary};
 pub use error::DossierError;
+pub use fees::DossierFee;
 pub use prefill::PrefillCandidate;
 pub use sender::{DrainReport, SenderHold};
-pub use submission::{DeliveryState, Submission};
+pub use status_feed::{FeeState, PaymentReceipt, PortalStatus, SupplementItem, SupplementRequest};
+pub use submission::{DeliveryState, Submission, WithdrawalState};
+pub use tracking::{StatusSync, TimelineEntry, TrackingStatus};
 pub use validate::{FieldError, FieldErrorCode};
 pub use wire::{Agency, AttachmentRule, Fee, FieldKind, FormField, Level, Procedure, SelectOption};
 
@@ -93,6 +102,8 @@ struct Inner {
     retry: RetryPolicy,
     /// One catalogue sync at a time, so two cannot interleave their cursors. Guards no data.
     sync_gate: tokio::sync::Mutex<()>,
+    /// One status sync at a time, likewise.
+    status_gate: tokio::sync::Mutex<()>,
     /// One outbox drain at a time (`sender`; held by a [`SenderHold`] too). Guards no data.
     send_gate: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the background sender.
@@ -135,6 +146,7 @@ impl Dossiers {
                 wallet,
                 retry,
                 sync_gate: tokio::sync::Mutex::new(()),
+                status_gate: tokio::sync::Mutex::new(()),
                 send_gate: Arc::new(tokio::sync::Mutex::new(())),
                 wake: Arc::new(tokio::sync::Notify::new()),
                 sender_task: std::sync::Mutex::new(None),

@@ -25,10 +25,17 @@ use crate::net::{HttpMethod, HttpRequest, NetError};
 use crate::outbox::{self, Lease};
 
 use super::attachment::{self, AttachmentId};
-use super::manifest::{self, SUBMIT_PATH, SubmitRequest, SubmitResponse, UploadRef};
-use super::submission::{self, DeliveryState, FileToSend, OUTBOX_KIND};
+use super::manifest::{
+    self, SUBMIT_PATH, SubmitRequest, SubmitResponse, UploadRef, WITHDRAWAL_PATH, WithdrawalBody,
+};
+use super::submission::{self, DeliveryState, FileToSend, OUTBOX_KIND, WithdrawalState};
 use super::tus::{self, TusError};
+use super::withdrawal;
 use super::{DossierError, Dossiers, Inner};
+
+/// The outbox kinds this sender delivers: dossiers (and supplements, which are dossiers to the
+/// outbox) and withdrawal requests.
+const SENT_KINDS: [&str; 2] = [OUTBOX_KIND, withdrawal::OUTBOX_KIND];
 
 /// How long a sender holds an entry. Long enough for a large upload; after a crash the lease is
 /// released at the next open (`outbox::release_leases`), so it never delays a restart.
@@ -113,7 +120,7 @@ impl Dossiers {
                 let lease = self
                     .inner
                     .store
-                    .write(move |tx| outbox::lease_next(tx, now, LEASE_SECS, Some(&[OUTBOX_KIND])))
+                    .write(move |tx| outbox::lease_next(tx, now, LEASE_SECS, Some(&SENT_KINDS)))
                     .await;
                 let lease = match lease {
                     Ok(Some(lease)) => lease,
@@ -181,7 +188,8 @@ impl Dossiers {
             .store
             .read(|conn| {
                 let pending: i64 = conn.query_row(
-                    "SELECT count(*) FROM dossier_submissions WHERE state = 'queued'",
+                    "SELECT (SELECT count(*) FROM dossier_submissions WHERE state = 'queued')
+                          + (SELECT count(*) FROM dossier_withdrawals WHERE state = 'queued')",
                     [],
                     |r| r.get(0),
                 )?;
@@ -241,6 +249,9 @@ impl Dossiers {
     /// One attempt at the entry under `lease`. `None` when the entry has no submission (it was
     /// discarded while leased): the entry is completed so it is not tried again.
     async fn send_one(&self, lease: &Lease) -> Result<Option<DeliveryState>, DossierError> {
+        if lease.kind == withdrawal::OUTBOX_KIND {
+            return self.send_withdrawal(lease).await;
+        }
         let dossier_id = String::from_utf8_lossy(&lease.payload).into_owned();
         let found = {
             let dossier_id = dossier_id.clone();
@@ -412,22 +423,96 @@ impl Dossiers {
                             not_before,
                         },
                     },
-                    408 | 409 | 425 | 429 | 500..=599 => Outcome::Retry {
-                        code: if response.status == 429 {
-                            "throttled"
-                        } else {
-                            "server"
-                        },
-                        not_before,
-                    },
-                    status => Outcome::Park(
-                        manifest::error_code(&response.body)
-                            .unwrap_or_else(|| format!("http_{status}")),
-                    ),
+                    _ => refusal(&response, not_before),
                 }
             }
             Err(error) => net_outcome(&error),
         }
+    }
+
+    /// One attempt at the withdrawal request under `lease`: `Received` when the portal accepted
+    /// it, `None` when it is gone (the dossier was discarded while leased).
+    async fn send_withdrawal(&self, lease: &Lease) -> Result<Option<DeliveryState>, DossierError> {
+        let request_id = String::from_utf8_lossy(&lease.payload).into_owned();
+        let found = {
+            let request_id = request_id.clone();
+            self.inner
+                .store
+                .read(move |conn| withdrawal::to_send(conn, &request_id))
+                .await?
+        };
+        let lease = lease.clone();
+        let Some(to_send) = found else {
+            let now = crate::unix_now();
+            self.inner
+                .store
+                .write(move |tx| outbox::complete(tx, &lease, now))
+                .await?;
+            return Ok(None);
+        };
+        let body = WithdrawalBody {
+            request: to_send.request,
+        };
+        let outcome = match self
+            .inner
+            .http
+            .portal_url(WITHDRAWAL_PATH)
+            .and_then(|url| HttpRequest::post_json(url, &body))
+        {
+            Ok(mut request) => {
+                request.headers.push(("idempotency-key", request_id));
+                request.headers.push(("accept", "application/json".into()));
+                match self.inner.http.fetch(request).await {
+                    Ok(response) if (200..300).contains(&response.status) => Ok(()),
+                    Ok(response) => {
+                        let not_before = response
+                            .retry_after_secs(std::time::SystemTime::now())
+                            .map(|secs| crate::unix_now() + secs.min(24 * 3600) as i64);
+                        Err(refusal(&response, not_before))
+                    }
+                    Err(error) => Err(net_outcome(&error)),
+                }
+            }
+            Err(error) => Err(net_outcome(&error)),
+        };
+        let submission_id = to_send.submission_id;
+        let now = crate::unix_now();
+        let policy = self.inner.retry;
+        let state = self
+            .inner
+            .store
+            .write(move |tx| {
+                Ok::<_, DossierError>(match outcome {
+                    Ok(()) => {
+                        withdrawal::mark_sent(tx, submission_id, now)?;
+                        outbox::complete(tx, &lease, now)?;
+                        Some(WithdrawalState::Sent)
+                    }
+                    Err(Outcome::Park(reason)) => {
+                        withdrawal::mark_parked(tx, submission_id, &reason)?;
+                        outbox::park(tx, &lease, &reason, now)?;
+                        Some(WithdrawalState::Parked { reason })
+                    }
+                    Err(Outcome::Retry { code, not_before }) => {
+                        outbox::retry_later(tx, &lease, now, code, not_before, &policy)?;
+                        None
+                    }
+                    Err(Outcome::Received(_)) => None,
+                })
+            })
+            .await?;
+        let delivery = match &state {
+            Some(WithdrawalState::Sent) => DeliveryState::Received,
+            Some(_) => DeliveryState::Parked,
+            None => DeliveryState::Queued,
+        };
+        if let Some(state) = state {
+            self.inner.events.emit(Event::DossierWithdrawalChanged {
+                submission_id,
+                state,
+            });
+        }
+        Ok(Some(delivery))
     }
 
     /// Stores what the attempt came to and announces it.
@@ -523,7 +608,7 @@ impl Dossiers {
         let released = self
             .inner
             .store
-            .write(move |tx| outbox::release_leases(tx, &[OUTBOX_KIND], now))
+            .write(move |tx| outbox::release_leases(tx, &SENT_KINDS, now))
             .await?;
         if released > 0 {
             tracing::info!(
@@ -627,12 +712,31 @@ fn next_due(conn: &rusqlite::Connection) -> Result<Option<i64>, crate::store::St
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            "SELECT min(next_attempt_at) FROM outbox WHERE kind = ?1 AND state = 'queued'",
-            [OUTBOX_KIND],
+            "SELECT min(next_attempt_at) FROM outbox WHERE kind IN (?1, ?2) AND state = 'queued'",
+            SENT_KINDS,
             |r| r.get::<_, Option<i64>>(0),
         )
         .optional()?
         .flatten())
+}
+
+/// What a portal's answer other than success means for an attempt: `408`, `409` (the same key
+/// still being processed), `425`, `429` and `5xx` are tried again (not before `not_before`, a
+/// `Retry-After`); any other status parks with the portal's error code.
+fn refusal(response: &crate::net::HttpResponse, not_before: Option<i64>) -> Outcome {
+    match response.status {
+        408 | 409 | 425 | 429 | 500..=599 => Outcome::Retry {
+            code: if response.status == 429 {
+                "throttled"
+            } else {
+                "server"
+            },
+            not_before,
+        },
+        status => Outcome::Park(
+            manifest::error_code(&response.body).unwrap_or_else(|| format!("http_{status}")),
+        ),
+    }
 }
 
 /// A transport failure: the request may or may not have reached the portal, so it is sent

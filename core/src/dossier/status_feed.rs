@@ -210,7 +210,11 @@ pub struct StatusChange {
     /// The dossier's status after it. A status this SDK does not know makes the change
     /// unreadable (`None` after [`StatusFeedPage::parse`]): it is skipped, the cursor still
     /// moves past it.
-    #[serde(default, deserialize_with = "lenient_status")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_status",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<PortalStatus>,
     /// When it happened (Unix seconds).
     pub at: i64,

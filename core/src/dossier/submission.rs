@@ -12,6 +12,8 @@ use crate::outbox::{self, NewEntry, OutboxError, OutboxId};
 use crate::store::StoreError;
 
 use super::manifest::SubmitResponse;
+use super::status_feed::{PortalStatus, SupplementRequest};
+use super::tracking::{self, TrackingStatus};
 
 /// The outbox kind of a dossier submission.
 pub const OUTBOX_KIND: &str = "dossier.submit";
@@ -37,6 +39,18 @@ impl DeliveryState {
     }
 }
 
+/// Where a withdrawal request is on its way to the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WithdrawalState {
+    /// Signed and waiting in the outbox.
+    Queued,
+    /// The portal accepted the request; the status feed reports `withdrawn` when the agency
+    /// has acted on it.
+    Sent,
+    /// The portal refused it (a machine code such as `not_withdrawable`).
+    Parked { reason: String },
+}
+
 /// A filed dossier as the citizen sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
@@ -60,6 +74,16 @@ pub struct Submission {
     /// Delivery attempts so far, and the last transient failure's code.
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// Where it is: on its way, or its status at the portal (from the status feed).
+    pub status: TrackingStatus,
+    /// The agency's explanation of the status (a rejection's reason, a clerk's note).
+    pub status_reason: Option<String>,
+    /// When the portal's status last changed.
+    pub status_at: Option<i64>,
+    /// The agency's open supplement request, until a supplement answering it is filed.
+    pub supplement_request: Option<SupplementRequest>,
+    /// The citizen's withdrawal request, once asked.
+    pub withdrawal: Option<WithdrawalState>,
 }
 
 /// One attachment of a new submission.
@@ -92,6 +116,7 @@ pub(crate) fn insert(
     procedure_version: u64,
     manifest: &str,
     files: &[NewFile],
+    supplement: Option<(i64, &str)>,
     now: i64,
 ) -> Result<i64, OutboxError> {
     let outbox_id = outbox::enqueue(
@@ -105,8 +130,9 @@ pub(crate) fn insert(
     )?;
     tx.execute(
         "INSERT INTO dossier_submissions (dossier_id, outbox_id, draft_id, procedure_code,
-             procedure_version, manifest, submitted_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+             procedure_version, manifest, submitted_at, updated_at, supplement_of,
+             supplement_request)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
         params![
             dossier_id,
             outbox_id.0,
@@ -114,10 +140,16 @@ pub(crate) fn insert(
             procedure_code,
             procedure_version as i64,
             manifest,
-            now
+            now,
+            supplement.map(|(of, _)| of),
+            supplement.map(|(_, request)| request)
         ],
     )?;
     let id = tx.last_insert_rowid();
+    match supplement {
+        None => tracking::record(tx, id, "submitted", None, now)?,
+        Some((of, _)) => tracking::record(tx, of, "supplement_filed", None, now)?,
+    }
     let mut insert = tx.prepare_cached(
         "INSERT INTO dossier_submission_files (submission_id, position, attachment_id, sha256, size)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -137,33 +169,70 @@ pub(crate) fn insert(
 const COLUMNS: &str = "s.id, s.dossier_id, s.draft_id, s.procedure_code, s.procedure_version,
     s.state, s.parked_reason, s.receipt_code, s.portal_status, s.submitted_at, s.received_at,
     (SELECT count(*) FROM dossier_submission_files f WHERE f.submission_id = s.id),
-    coalesce(o.attempts, 0), o.last_error";
+    coalesce(o.attempts, 0), o.last_error, s.status_reason, s.status_at, s.open_request,
+    (SELECT group_concat(x.supplement_request, ' ') FROM dossier_submissions x
+     WHERE x.supplement_of = s.id AND x.state != 'parked'),
+    w.state, w.parked_reason";
+
+/// The tables [`COLUMNS`] reads.
+const FROM: &str = "dossier_submissions s LEFT JOIN outbox o ON o.id = s.outbox_id
+    LEFT JOIN dossier_withdrawals w ON w.submission_id = s.id";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
+    let state = DeliveryState::from_sql(&row.get::<_, String>(5)?);
+    let portal_status: Option<String> = row.get(8)?;
+    let status = match state {
+        DeliveryState::Queued => TrackingStatus::Queued,
+        DeliveryState::Parked => TrackingStatus::Parked,
+        DeliveryState::Received => portal_status
+            .as_deref()
+            .and_then(PortalStatus::parse)
+            .map_or(TrackingStatus::Received, TrackingStatus::from_portal),
+    };
+    // The open request, unless a supplement answering it was filed (and not refused).
+    let answered: Option<String> = row.get(17)?;
+    let supplement_request = row
+        .get::<_, Option<String>>(16)?
+        .and_then(|json| serde_json::from_str::<SupplementRequest>(&json).ok())
+        .filter(|request| {
+            !answered
+                .as_deref()
+                .is_some_and(|ids| ids.split(' ').any(|id| id == request.request_id))
+        });
+    let withdrawal = match row.get::<_, Option<String>>(18)?.as_deref() {
+        None => None,
+        Some("queued") => Some(WithdrawalState::Queued),
+        Some("sent") => Some(WithdrawalState::Sent),
+        Some(_) => Some(WithdrawalState::Parked {
+            reason: row.get::<_, Option<String>>(19)?.unwrap_or_default(),
+        }),
+    };
     Ok(Submission {
         id: row.get(0)?,
         dossier_id: row.get(1)?,
         draft_id: row.get(2)?,
         procedure_code: row.get(3)?,
         procedure_version: row.get::<_, i64>(4)? as u64,
-        state: DeliveryState::from_sql(&row.get::<_, String>(5)?),
+        state,
         parked_reason: row.get(6)?,
         receipt_code: row.get(7)?,
-        portal_status: row.get(8)?,
+        portal_status,
         submitted_at: row.get(9)?,
         received_at: row.get(10)?,
         attachments: row.get(11)?,
         attempts: row.get(12)?,
         last_error: row.get(13)?,
+        status,
+        status_reason: row.get(14)?,
+        status_at: row.get(15)?,
+        supplement_request,
+        withdrawal,
     })
 }
 
 /// Submission `id`, if it exists.
 pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<Submission>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM dossier_submissions s LEFT JOIN outbox o ON o.id = s.outbox_id
-         WHERE s.id = ?1"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE s.id = ?1");
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
@@ -172,17 +241,14 @@ pub(crate) fn by_dossier_id(
     conn: &Connection,
     dossier_id: &str,
 ) -> Result<Option<Submission>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM dossier_submissions s LEFT JOIN outbox o ON o.id = s.outbox_id
-         WHERE s.dossier_id = ?1"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE s.dossier_id = ?1");
     Ok(conn.query_row(&sql, [dossier_id], from_row).optional()?)
 }
 
-/// Every submission, newest first.
+/// Every dossier (not their supplements), newest first.
 pub(crate) fn list(conn: &Connection) -> Result<Vec<Submission>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM dossier_submissions s LEFT JOIN outbox o ON o.id = s.outbox_id
+        "SELECT {COLUMNS} FROM {FROM} WHERE s.supplement_of IS NULL
          ORDER BY s.submitted_at DESC, s.id DESC"
     );
     let mut statement = conn.prepare(&sql)?;
@@ -245,9 +311,13 @@ pub(crate) fn mark_received(
     answer: &SubmitResponse,
     now: i64,
 ) -> Result<(), StoreError> {
+    // The status feed may have reported a newer status already (the receipt of an earlier
+    // attempt was lost on the way): the receipt's status does not overwrite it.
     tx.execute(
         "UPDATE dossier_submissions SET state = 'received', parked_reason = NULL,
-             receipt_code = ?2, portal_status = ?3, received_at = ?4, updated_at = ?5
+             receipt_code = ?2,
+             portal_status = CASE WHEN status_seq IS NULL THEN ?3 ELSE portal_status END,
+             received_at = ?4, updated_at = ?5
          WHERE id = ?1",
         params![
             id,
@@ -257,6 +327,18 @@ pub(crate) fn mark_received(
             now
         ],
     )?;
+    let supplement_of: Option<i64> = tx.query_row(
+        "SELECT supplement_of FROM dossier_submissions WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    match supplement_of {
+        None => tracking::record(tx, id, "received", Some(&answer.status), answer.received_at)?,
+        Some(of) => tracking::record(tx, of, "supplement_sent", None, now)?,
+    }
+    if let Some(token) = &answer.status_token {
+        tracking::store_token(tx, token)?;
+    }
     Ok(())
 }
 

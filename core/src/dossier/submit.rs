@@ -17,10 +17,10 @@ use crate::wallet::device_key::DeviceKey;
 
 use super::attachment::{self, AttachmentInfo};
 use super::draft::{self, DraftId, DraftState};
-use super::manifest::{self, AttachmentDigest, Manifest, ProcedureRef};
+use super::manifest::{self, AttachmentDigest, Manifest, ProcedureRef, SupplementRef};
 use super::submission::{self, DeliveryState, NewFile, Submission};
-use super::validate;
 use super::{DossierError, Dossiers};
+use super::{supplement, validate};
 
 /// One attachment to file, as stored on the phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,26 @@ impl Dossiers {
         if !errors.is_empty() {
             return Err(DossierError::NotValid(errors));
         }
+        // A supplement draft: the request it answers must still be open.
+        let supplement = match draft.supplement_of {
+            None => None,
+            Some(_) => {
+                let open = self
+                    .inner
+                    .store
+                    .write(move |tx| supplement::check_still_open(tx, draft_id))
+                    .await?;
+                let (of, dossier_id, request_id) =
+                    open.ok_or(DossierError::NoOpenSupplementRequest)?;
+                Some((
+                    of,
+                    SupplementRef {
+                        dossier_id,
+                        request_id,
+                    },
+                ))
+            }
+        };
         let snapshot_values = draft.values.clone();
         let snapshot_files: Vec<_> = attachments.iter().map(|a| (a.id, a.sha256)).collect();
         let filed = attachments
@@ -74,6 +94,7 @@ impl Dossiers {
             },
             draft.values,
             filed,
+            supplement,
             pin,
             move |tx| {
                 // What was signed must be what is locked: the draft may have changed while the
@@ -86,6 +107,11 @@ impl Dossiers {
                 if now_draft.values != snapshot_values || now_files != snapshot_files {
                     return Err(DossierError::DraftChanged);
                 }
+                if now_draft.supplement_of.is_some()
+                    && supplement::check_still_open(tx, draft_id)?.is_none()
+                {
+                    return Err(DossierError::NoOpenSupplementRequest);
+                }
                 draft::set_state(tx, draft_id, DraftState::Submitted)?;
                 Ok(())
             },
@@ -97,28 +123,21 @@ impl Dossiers {
     /// with the device key of the citizen's PID, writes the submission and its outbox entry in
     /// one transaction (`before_commit` runs in it too, e.g. to lock the draft), and returns at
     /// once: the background sender delivers it when it can.
+    // Each argument is one part of what is signed; a struct for them would only be unpacked here.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn file_dossier<F>(
         &self,
         draft_id: Option<i64>,
         procedure: ProcedureRef,
         form: BTreeMap<String, String>,
         attachments: Vec<FiledAttachment>,
+        supplement: Option<(i64, SupplementRef)>,
         pin: &str,
         before_commit: F,
     ) -> Result<Submission, DossierError>
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(), DossierError> + Send + 'static,
     {
-        let wallet = &self.inner.wallet;
-        wallet.verify_pin(pin).await?;
-        let key_alias = self
-            .inner
-            .store
-            .read(|conn| credentials::usable_by_vct(conn, PID_VCT))
-            .await?
-            .ok_or(WalletError::NotActivated)?
-            .key_alias;
-        let keys = wallet.key_store()?;
         let manifest = Manifest {
             jti: new_dossier_id()?,
             iat: crate::unix_now(),
@@ -133,15 +152,13 @@ impl Dossiers {
                     sha256: base64url::encode(a.sha256),
                 })
                 .collect(),
-            supplement: None,
+            supplement: supplement.as_ref().map(|(_, reference)| reference.clone()),
         };
         manifest.check()?;
         let to_sign = manifest.clone();
-        let signed = crate::blocking::run(move || {
-            let device = DeviceKey::open(keys, &key_alias).map_err(WalletError::from)?;
-            manifest::sign(&to_sign, &device).map_err(DossierError::from)
-        })
-        .await?;
+        let signed = self
+            .sign_as_citizen(pin, move |device| manifest::sign(&to_sign, device))
+            .await?;
         let files: Vec<NewFile> = manifest
             .attachments
             .iter()
@@ -166,6 +183,9 @@ impl Dossiers {
                     manifest.procedure.version,
                     &signed,
                     &files,
+                    supplement
+                        .as_ref()
+                        .map(|(of, reference)| (*of, reference.request_id.as_str())),
                     now,
                 )?;
                 submission::get(tx, id)?.ok_or(DossierError::UnknownSubmission)
@@ -178,6 +198,34 @@ impl Dossiers {
         });
         self.wake_sender();
         Ok(submission)
+    }
+
+    /// Checks `pin` (with the wallet's lockout) and signs with the device key of the citizen's
+    /// PID, off the async threads: what every request the citizen signs (a dossier, a
+    /// supplement, a withdrawal) goes through.
+    pub(crate) async fn sign_as_citizen<F>(
+        &self,
+        pin: &str,
+        sign: F,
+    ) -> Result<String, DossierError>
+    where
+        F: FnOnce(&DeviceKey) -> Result<String, manifest::ManifestError> + Send + 'static,
+    {
+        let wallet = &self.inner.wallet;
+        wallet.verify_pin(pin).await?;
+        let key_alias = self
+            .inner
+            .store
+            .read(|conn| credentials::usable_by_vct(conn, PID_VCT))
+            .await?
+            .ok_or(WalletError::NotActivated)?
+            .key_alias;
+        let keys = wallet.key_store()?;
+        crate::blocking::run(move || {
+            let device = DeviceKey::open(keys, &key_alias).map_err(WalletError::from)?;
+            sign(&device).map_err(DossierError::from)
+        })
+        .await
     }
 
     /// Filed dossier `id`, with where it is on its way.
@@ -248,7 +296,7 @@ fn count_by_kind(attachments: &[AttachmentInfo]) -> std::collections::BTreeMap<S
 }
 
 /// A new dossier id: 128 random bits, base64url (22 characters).
-fn new_dossier_id() -> Result<String, DossierError> {
+pub(crate) fn new_dossier_id() -> Result<String, DossierError> {
     let mut bytes = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .map_err(|_| DossierError::Randomness)?;

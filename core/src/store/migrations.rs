@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_dossier_drafts"),
     migration!(14, "0014_tus_uploads"),
     migration!(15, "0015_dossier_submissions"),
+    migration!(16, "0016_dossier_tracking"),
 ];
 
 /// The schema version this build writes.
