@@ -446,6 +446,45 @@ mod tests {
         assert_eq!(chunk, b"%PDF-1");
     }
 
+    /// Dossiers filed before tracking existed keep their delivery state and get the two
+    /// timeline lines the phone knows of (filed, received).
+    #[test]
+    fn submissions_survive_the_tracking_migration_with_a_timeline() {
+        use crate::dossier::{TrackingStatus, submission, tracking};
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = Arc::new(SoftwareSealer::in_dir(dir.path()));
+        Store::create_at_version(dir.path(), sealer.clone(), 15).unwrap();
+        {
+            let (_, conn, _) =
+                crate::store::open_keyed_connection(dir.path(), sealer.as_ref()).unwrap();
+            conn.execute_batch(
+                "INSERT INTO dossier_submissions (id, dossier_id, outbox_id, procedure_code,
+                     procedure_version, manifest, state, receipt_code, portal_status,
+                     submitted_at, received_at, updated_at)
+                 VALUES (4, 'AAAAAAAAAAAAAAAAAAAAAA', 1, '1.000100', 1, 'm', 'received',
+                         'HS-2026-000004', 'received', 10, 20, 20),
+                        (5, 'BBBBBBBBBBBBBBBBBBBBBB', 1, '1.000100', 1, 'm', 'queued',
+                         NULL, NULL, 30, NULL, 30);",
+            )
+            .unwrap();
+        }
+        let store = Store::open_blocking(dir.path(), sealer).unwrap();
+        let (received, queued, lines) = store
+            .read_blocking(|c| {
+                Ok::<_, StoreError>((
+                    submission::get(c, 4)?.unwrap(),
+                    submission::get(c, 5)?.unwrap(),
+                    tracking::timeline(c, 4)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(received.status, TrackingStatus::Received);
+        assert_eq!(received.receipt_code.as_deref(), Some("HS-2026-000004"));
+        assert_eq!(queued.status, TrackingStatus::Queued);
+        let steps: Vec<_> = lines.iter().map(|l| (l.event.as_str(), l.at)).collect();
+        assert_eq!(steps, [("submitted", 10), ("received", 20)]);
+    }
+
     #[test]
     fn a_newer_schema_is_refused_without_changes() {
         let dir = tempfile::tempdir().unwrap();
