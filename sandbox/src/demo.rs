@@ -11,7 +11,8 @@ use std::sync::Arc;
 use citizen_core::checkin::wire::{MintVenueRequest, NotifyRequest};
 use citizen_core::checkin::{CheckInError, TicketState, VenueKind};
 use citizen_core::dossier::{
-    CatalogueFilter, DeliveryState, DossierError, Dossiers, FieldKind, FormField, Procedure,
+    CatalogueFilter, DeliveryState, DossierError, Dossiers, FeeState, FieldKind, FormField,
+    Procedure, TrackingStatus,
 };
 use citizen_core::trust_list::TrustAnchor;
 use citizen_core::verifier::IdentityQrError;
@@ -116,7 +117,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
             temporary_store.path().to_path_buf()
         }
     };
-    const STEPS: usize = 20;
+    const STEPS: usize = 23;
     let mut step = 0;
     let mut next = || {
         step += 1;
@@ -128,6 +129,14 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         "Citizen SDK demo: one citizen's journey against an embedded sandbox portal"
     )?;
     let sandbox = crate::start(SandboxConfig::loopback(portal_dir.path())).await?;
+    // The agency's clerk takes a step every 300 ms instead of its default pace, so the demo's
+    // dossier reaches its result in seconds.
+    sandbox
+        .set_clerk(crate::tracking::ClerkPolicy {
+            pace_ms: 300,
+            ..Default::default()
+        })
+        .map_err(DemoError::Sandbox)?;
     writeln!(
         out,
         "{} Sandbox portal listening at {}\n        CA {} · pin {}\n        trust anchor kid {}",
@@ -556,7 +565,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     }
     writeln!(
         out,
-        "{} Submitted with the PIN: the manifest (form, {} attachment digest(s)) signed by the device key, dossier {} queued\n        offline (the portal answers 503): still {:?} after {} attempt(s), last error {:?}; {} queued item(s) in the status\n        back online: the sender was woken and its next retry (back-off with jitter) delivered it {:.1} s later\n        {:?}: receipt code {}, portal status {:?}, {} KB of attachments uploaded by tus; the portal holds exactly one dossier with that key\n        (status tracking, supplements, fees and completion follow in a later increment)",
+        "{} Submitted with the PIN: the manifest (form, {} attachment digest(s)) signed by the device key, dossier {} queued\n        offline (the portal answers 503): still {:?} after {} attempt(s), last error {:?}; {} queued item(s) in the status\n        back online: the sender was woken and its next retry (back-off with jitter) delivered it {:.1} s later\n        {:?}: receipt code {}, portal status {:?}, {} KB of attachments uploaded by tus; the portal holds exactly one dossier with that key",
         next(),
         filed.attachments,
         filed.dossier_id,
@@ -570,6 +579,111 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         received.portal_status.as_deref().unwrap_or("-"),
         attached.iter().map(|a| a.size).sum::<u64>() / 1024,
     )?;
+    let receipt = received.receipt_code.clone().unwrap_or_default();
+
+    // The agency works on it; its clerk needs one more document.
+    let asked = until_status(&dossiers, filed.id, TrackingStatus::SupplementRequested).await?;
+    let request = asked
+        .supplement_request
+        .clone()
+        .ok_or_else(|| DemoError::Check("a supplement request without its items".into()))?;
+    let supplement = dossiers.start_supplement(filed.id).await?;
+    let form = dossiers
+        .draft_procedure(supplement.id)
+        .await?
+        .ok_or_else(|| DemoError::Check("the supplement draft has no form".into()))?;
+    let values: Vec<(String, String)> = form
+        .form
+        .iter()
+        .map(|f| (f.id.clone(), sample_value(f)))
+        .collect();
+    dossiers.set_fields(supplement.id, values).await?;
+    for rule in &form.attachments {
+        dossiers
+            .add_attachment_bytes(supplement.id, &rule.kind, sample_pdf(60 * 1024))
+            .await?;
+    }
+    let supplement_filed = dossiers.submit(supplement.id, DEMO_PIN).await?;
+    let processing = until_status(&dossiers, filed.id, TrackingStatus::ResultReady).await?;
+    writeln!(
+        out,
+        "{} The agency's clerk took it up and asked for a supplement ({} item(s): {:?}); the status feed brought it:\n        the citizen answered in a supplement draft (only what was asked, each required), signed it with the PIN,\n        and the same outbox delivered it once under its own key ({}); the result is now {:?}",
+        next(),
+        request.items.len(),
+        request
+            .items
+            .iter()
+            .map(|item| match item {
+                citizen_core::dossier::SupplementItem::Field { field_id, .. } => format!("field {field_id}"),
+                citizen_core::dossier::SupplementItem::Attachment { attachment_kind, .. } =>
+                    format!("document {attachment_kind}"),
+            })
+            .collect::<Vec<_>>(),
+        supplement_filed.dossier_id,
+        processing.status,
+    )?;
+
+    // A fee is due before the result is handed over: its VietQR, paid at the sandbox bank.
+    let fee = dossiers
+        .fees(filed.id)
+        .await?
+        .into_iter()
+        .find(|f| f.state == FeeState::Due)
+        .ok_or_else(|| DemoError::Check("the result is ready but no fee is due".into()))?;
+    let code = dossiers.fee_payment_code(&fee.fee_id).await?;
+    let text = code
+        .encode()
+        .map_err(|e| DemoError::Check(e.to_string()))?;
+    let scanned =
+        citizen_core::vietqr::parse(&text).map_err(|e| DemoError::Check(e.to_string()))?;
+    let drawn = citizen_core::qr::render(&text, citizen_core::qr::ErrorCorrection::Medium)
+        .map_err(|e| DemoError::Check(e.to_string()))?;
+    writeln!(
+        out,
+        "{} Fee due: {} đồng ({}), to bank {} for \"{}\", reference {}. Its VietQR ({} characters, {}x{} modules;\n        the strict parser reads back amount {:?} and note {:?}):",
+        next(),
+        fee.amount,
+        fee.label,
+        fee.bank_bin,
+        fee.payee_name,
+        fee.reference,
+        text.len(),
+        drawn.width,
+        drawn.width,
+        scanned.amount,
+        scanned.purpose(),
+    )?;
+    writeln!(out, "{text}")?;
+    write!(out, "{}", drawn.to_terminal())?;
+    let payment = sandbox.pay(&text).map_err(DemoError::Sandbox)?;
+    let completed = until_status(&dossiers, filed.id, TrackingStatus::Completed).await?;
+    let paid = dossiers
+        .fees(filed.id)
+        .await?
+        .into_iter()
+        .find(|f| f.fee_id == fee.fee_id)
+        .and_then(|f| f.payment)
+        .ok_or_else(|| DemoError::Check("the portal never confirmed the payment".into()))?;
+    let timeline = dossiers.timeline(filed.id).await?;
+    writeln!(
+        out,
+        "{} The sandbox bank paid the code (transaction {}); the portal confirmed it in the status feed and the phone\n        keeps the receipt ({} đồng, transaction {}). Dossier {} is {:?}. Its timeline:",
+        next(),
+        payment.transaction_id,
+        paid.amount,
+        paid.transaction_id,
+        receipt,
+        completed.status,
+    )?;
+    for entry in &timeline {
+        writeln!(
+            out,
+            "        {} {}{}",
+            entry.at,
+            entry.event,
+            if entry.from_portal { " (portal)" } else { "" }
+        )?;
+    }
     drop(dossiers);
 
     sandbox.shutdown();
@@ -656,6 +770,36 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         status,
         events,
     })
+}
+
+/// Syncs the status feed until filed dossier `id` is `status` (a minute at most), sending what
+/// is queued meanwhile (a supplement).
+async fn until_status(
+    dossiers: &Dossiers,
+    id: i64,
+    status: TrackingStatus,
+) -> Result<citizen_core::dossier::Submission, DemoError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        dossiers
+            .send_queued(std::time::Duration::from_secs(10), false)
+            .await?;
+        dossiers.sync_statuses().await?;
+        let now = dossiers
+            .submission(id)
+            .await?
+            .ok_or_else(|| DemoError::Check("the filed dossier vanished".into()))?;
+        if now.status == status {
+            return Ok(now);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(DemoError::Check(format!(
+                "the dossier is {:?}, never {status:?}",
+                now.status
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// The first birth registration `query` finds whose form names the child and whose

@@ -299,6 +299,17 @@ object SandboxAdmin {
         }.toList()
     }
 
+    /**
+     * Sets the sandbox clerk (`POST /v1/test/clerk`): [paceMs] between two steps of a dossier, and
+     * whether it asks one supplement per dossier ([supplement] `once`) or none (`never`).
+     */
+    fun setClerk(paceMs: Long, supplement: String = "once") {
+        post("v1/test/clerk", """{"pace_ms":$paceMs,"supplement":"$supplement"}""")
+    }
+
+    /** The sandbox bank pays the VietQR [qr] (`POST /v1/bank/transfers`); returns its transaction id. */
+    fun pay(qr: String): String = field(post("v1/bank/transfers", """{"qr":${json(qr)}}"""), "transaction_id")
+
     /** The idempotency keys of the dossiers the sandbox portal received. */
     fun dossierKeys(): List<String> = dossiers().map { it.idempotencyKey }
 
