@@ -42,6 +42,8 @@ pub struct RunningSandbox {
     pub trust_anchor_kid: String,
     state: PortalState,
     handle: Handle<SocketAddr>,
+    /// The clerk's background task (`tracking`), stopped with the server.
+    clerk: tokio::task::AbortHandle,
 }
 
 impl RunningSandbox {
@@ -280,12 +282,14 @@ impl RunningSandbox {
 
     /// Stops accepting connections and lets open ones finish for up to a second.
     pub fn shutdown(&self) {
+        self.clerk.abort();
         self.handle.graceful_shutdown(Some(Duration::from_secs(1)));
     }
 }
 
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
+        self.clerk.abort();
         self.handle.shutdown();
     }
 }
@@ -323,6 +327,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         portal_name: state.portal_name.clone(),
         trust_anchor: trust_anchor.public_key().clone(),
         trust_anchor_kid: trust_anchor.kid.clone(),
+        clerk: tokio::spawn(crate::tracking::run_clerk(state.clone())).abort_handle(),
         state,
         handle,
     })
@@ -340,6 +345,8 @@ fn router(state: PortalState) -> Router {
         .merge(crate::checkin::routes())
         .merge(crate::catalogue::routes())
         .merge(crate::dossiers::routes())
+        .merge(crate::tracking::routes())
+        .merge(crate::bank::routes())
         .route("/v1/test/faults", post(crate::faults::set_handler))
         .merge(crate::tus::routes())
         .fallback(not_found)
