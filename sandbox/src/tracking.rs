@@ -199,6 +199,11 @@ pub fn set_policy(conn: &Connection, policy: &ClerkPolicy) -> Result<(), ClerkPo
          ON CONFLICT (id) DO UPDATE SET policy = excluded.policy",
         [serde_json::to_string(policy).unwrap_or_default()],
     )?;
+    // A new pace takes effect at once: no dossier waits longer than one new pace.
+    conn.execute(
+        "UPDATE sandbox_tracking SET due_ms = min(due_ms, ?1) WHERE due_ms != ?2",
+        params![now_ms() + policy.pace_ms as i64, WAITING],
+    )?;
     Ok(())
 }
 
