@@ -404,3 +404,43 @@ async fn log_request(State(state): State<PortalState>, request: Request, next: N
     state.log_request(&method, &path, response.status().as_u16());
     response
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every route the sandbox serves is in `docs/portal-api.yaml`, the contract agency
+    /// developers build against.
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let api = std::fs::read_to_string(root.join("../docs/portal-api.yaml")).unwrap();
+        let mut sources = vec![root.join("src")];
+        let mut routes = Vec::new();
+        while let Some(path) = sources.pop() {
+            if path.is_dir() {
+                sources.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split(".route(").skip(1) {
+                let piece = piece.trim_start();
+                if let Some(rest) = piece.strip_prefix('"') {
+                    routes.push(rest[..rest.find('"').unwrap()].to_string());
+                }
+            }
+        }
+        assert!(routes.len() > 30, "{routes:?}");
+        let missing: Vec<&String> = routes
+            .iter()
+            // Not this test's own text.
+            .filter(|route| route.starts_with('/'))
+            .filter(|route| !api.contains(&format!("\n  {route}:\n")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in docs/portal-api.yaml: {missing:?}"
+        );
+    }
+}

@@ -335,7 +335,6 @@ fn load_where(conn: &Connection, column: &str, value: &str) -> rusqlite::Result<
 }
 
 fn save(conn: &Connection, tracking: &Tracking) -> rusqlite::Result<()> {
-    let json = |value: Option<String>| value;
     conn.execute(
         "UPDATE sandbox_tracking SET status = ?2, supplement = ?3, supplements_asked = ?4,
              fee = ?5, withdrawal_requested = ?6, due_ms = ?7
@@ -343,19 +342,15 @@ fn save(conn: &Connection, tracking: &Tracking) -> rusqlite::Result<()> {
         params![
             tracking.dossier_id,
             tracking.status.as_str(),
-            json(
-                tracking
-                    .supplement
-                    .as_ref()
-                    .and_then(|s| serde_json::to_string(s).ok())
-            ),
+            tracking
+                .supplement
+                .as_ref()
+                .and_then(|s| serde_json::to_string(s).ok()),
             i64::from(tracking.supplements_asked),
-            json(
-                tracking
-                    .fee
-                    .as_ref()
-                    .and_then(|f| serde_json::to_string(f).ok())
-            ),
+            tracking
+                .fee
+                .as_ref()
+                .and_then(|f| serde_json::to_string(f).ok()),
             i64::from(tracking.withdrawal_requested),
             tracking.due_ms,
         ],
