@@ -39,7 +39,7 @@ use citizen_core::dossier::status_feed::{
     FeeNotice, FeeState, Payee, PaymentReceipt, PortalStatus, StatusChange, StatusFeedPage,
     SupplementItem, SupplementRequest,
 };
-use citizen_core::dossier::{FieldKind, Procedure};
+use citizen_core::dossier::{Procedure, validate};
 use citizen_core::jose::EcPublicJwk;
 
 use crate::dossiers::{FinishedUpload, IntakeError};
@@ -697,7 +697,7 @@ pub(crate) fn submit_supplement(
     }
     let procedure =
         procedure(conn, &tracking.procedure_code)?.ok_or(IntakeError::UnknownProcedure)?;
-    let problems = supplement_problems(&procedure, &open, manifest);
+    let problems = supplement_problems(&procedure, &open, manifest, now);
     if !problems.is_empty() {
         return Err(IntakeError::ValidationFailed(problems));
     }
@@ -747,12 +747,15 @@ pub(crate) fn submit_supplement(
 }
 
 /// What is wrong with a supplement's content, by field id or attachment kind (never values):
-/// each requested field has a value (a select's among its options), each requested attachment
-/// kind is present, and nothing names a field or kind the procedure does not have.
+/// each requested field has a value and each requested attachment kind is present; every value
+/// passes its field's rules (core's `check_field`, as the phone validated it); every attachment
+/// is of a kind, media type and size the procedure accepts, no more of a kind than it allows;
+/// nothing names a field or kind the procedure does not have.
 fn supplement_problems(
     procedure: &Procedure,
     open: &SupplementRequest,
     manifest: &Manifest,
+    now: i64,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for item in &open.items {
@@ -779,23 +782,35 @@ fn supplement_problems(
             }
         }
     }
+    let today = (now + validate::VIETNAM_UTC_OFFSET_SECS).div_euclid(86_400);
     for (name, value) in &manifest.form {
         match procedure.form.iter().find(|field| &field.id == name) {
             None => problems.push(name.clone()),
-            Some(field)
-                if field.kind == FieldKind::Select
-                    && !field.options.iter().any(|option| &option.value == value) =>
-            {
-                problems.push(name.clone())
+            Some(field) => {
+                let value = value.trim();
+                if !value.is_empty() && validate::check_field(field, value, today).is_some() {
+                    problems.push(name.clone());
+                }
             }
-            Some(_) => {}
         }
     }
     for attachment in &manifest.attachments {
-        if !procedure
+        let Some(rule) = procedure
             .attachments
             .iter()
-            .any(|rule| rule.kind == attachment.kind)
+            .find(|rule| rule.kind == attachment.kind)
+        else {
+            problems.push(attachment.kind.clone());
+            continue;
+        };
+        let count = manifest
+            .attachments
+            .iter()
+            .filter(|a| a.kind == attachment.kind)
+            .count();
+        if !rule.media_types.contains(&attachment.media_type)
+            || attachment.size > rule.max_bytes
+            || count > rule.max_count as usize
         {
             problems.push(attachment.kind.clone());
         }

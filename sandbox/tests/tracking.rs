@@ -8,13 +8,15 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use citizen_core::dossier::manifest::{
-    self, Manifest, ProcedureRef, SubmitRequest, SubmitResponse, SupplementRef, WithdrawalBody,
-    WithdrawalRequest, WithdrawalResponse,
+    self, AttachmentDigest, Manifest, ProcedureRef, SubmitRequest, SubmitResponse, SupplementRef,
+    UploadRef, WithdrawalBody, WithdrawalRequest, WithdrawalResponse,
 };
 use citizen_core::dossier::status_feed::{
     FeeNotice, FeeState, PortalStatus, StatusChange, StatusFeedPage, SupplementItem,
 };
-use citizen_core::dossier::wire::{Agency, Fee, FieldKind, FormField, Level, Procedure};
+use citizen_core::dossier::wire::{
+    Agency, AttachmentRule, Fee, FieldKind, FormField, Level, Procedure,
+};
 use citizen_core::vietqr;
 use citizen_sandbox::RunningSandbox;
 use citizen_sandbox::enrollment::EnrollmentRequest;
@@ -659,4 +661,212 @@ async fn a_rejected_dossier_says_why_and_the_offline_bank_pays_a_fee() {
         Err(citizen_sandbox::SandboxError::Bank(_))
     ));
     wait_for(&wallet, &token, &paid.jti, "completed").await;
+}
+
+/// Uploads `bytes` by tus (one `PATCH`); the absolute upload URL.
+async fn upload(wallet: &Wallet, bytes: &[u8]) -> String {
+    let created = wallet
+        .http
+        .post(format!("{}v1/uploads", wallet.base_url))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", bytes.len().to_string())
+        .header("upload-metadata", "media_type YXBwbGljYXRpb24vcGRm,kind")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let url = format!("{}{}", wallet.base_url.trim_end_matches('/'), location);
+    let patched = wallet
+        .http
+        .patch(&url)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::NO_CONTENT);
+    url
+}
+
+async fn submit_with(
+    wallet: &Wallet,
+    manifest: &Manifest,
+    uploads: Vec<UploadRef>,
+) -> (StatusCode, Value) {
+    let response = wallet
+        .http
+        .post(format!("{}v1/dossiers", wallet.base_url))
+        .header("idempotency-key", &manifest.jti)
+        .json(&SubmitRequest {
+            manifest: manifest::sign(manifest, &wallet.device).unwrap(),
+            uploads,
+        })
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplement_attaches_a_document_and_a_restarted_sandbox_continues() {
+    let data = tempfile::tempdir().unwrap();
+    let sandbox = citizen_sandbox::start(citizen_sandbox::SandboxConfig::loopback(data.path()))
+        .await
+        .unwrap();
+    let mut with_document = procedure();
+    with_document.attachments = vec![AttachmentRule {
+        kind: "don_de_nghi".into(),
+        label: "Đơn đề nghị".into(),
+        media_types: vec!["application/pdf".into()],
+        max_bytes: 100_000,
+        min_count: 0,
+        max_count: 1,
+    }];
+    sandbox.publish_procedure(&with_document).unwrap();
+    sandbox
+        .set_clerk(ClerkPolicy {
+            pace_ms: 30,
+            ..ClerkPolicy::default()
+        })
+        .unwrap();
+    let wallet = citizen(&sandbox, ID).await;
+    let original = manifest(&dossier_id(1));
+    let token = file(&wallet, &original).await.status_token.unwrap();
+    let changes = wait_for(&wallet, &token, &original.jti, "supplement_requested").await;
+    let asked = changes.last().unwrap().supplement.clone().unwrap();
+    assert_eq!(
+        asked.items,
+        vec![SupplementItem::Attachment {
+            attachment_kind: "don_de_nghi".into(),
+            label: "Đơn đề nghị".into()
+        }]
+    );
+
+    let bytes = b"%PDF-1.4 don de nghi (sandbox test)".to_vec();
+    let digest =
+        citizen_core::jose::base64url::encode(ring::digest::digest(&ring::digest::SHA256, &bytes));
+    let document = AttachmentDigest {
+        kind: "don_de_nghi".into(),
+        media_type: "application/pdf".into(),
+        size: bytes.len() as u64,
+        sha256: digest.clone(),
+    };
+    let mut supplement = manifest(&dossier_id(2));
+    supplement.form.clear();
+    supplement.supplement = Some(SupplementRef {
+        dossier_id: original.jti.clone(),
+        request_id: asked.request_id.clone(),
+    });
+    // Without the document; with a kind of file the procedure does not take; with a value
+    // that breaks its field's rules (at most 200 characters).
+    let (status, body) = submit_with(&wallet, &supplement, vec![]).await;
+    assert_eq!(
+        (status, &body["fields"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!(["don_de_nghi"]))
+    );
+    let location = upload(&wallet, &bytes).await;
+    let uploads = vec![UploadRef {
+        sha256: digest.clone(),
+        location: location.clone(),
+    }];
+    let mut gif = supplement.clone();
+    gif.jti = dossier_id(3);
+    gif.attachments = vec![AttachmentDigest {
+        media_type: "image/gif".into(),
+        ..document.clone()
+    }];
+    let (status, body) = submit_with(&wallet, &gif, uploads.clone()).await;
+    assert_eq!(
+        (status, &body["fields"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!(["don_de_nghi"]))
+    );
+    let mut long = supplement.clone();
+    long.jti = dossier_id(4);
+    long.attachments = vec![document.clone()];
+    long.form = BTreeMap::from([("ghi_chu".to_string(), "x".repeat(201))]);
+    let (status, body) = submit_with(&wallet, &long, uploads.clone()).await;
+    assert_eq!(
+        (status, &body["fields"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!(["ghi_chu"]))
+    );
+    // The bytes must be the ones signed.
+    let mut other_bytes = supplement.clone();
+    other_bytes.jti = dossier_id(5);
+    other_bytes.attachments = vec![AttachmentDigest {
+        size: bytes.len() as u64 + 1,
+        ..document.clone()
+    }];
+    let (status, body) = submit_with(&wallet, &other_bytes, uploads.clone()).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!("attachment_mismatch")
+        )
+    );
+
+    // The withdrawal endpoint has the dossier endpoints' faults.
+    sandbox
+        .set_faults(citizen_sandbox::faults::Faults {
+            error_rate: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
+    let (status, _, _) = withdraw(
+        &wallet,
+        &dossier_id(9),
+        &withdrawal(&dossier_id(9), &original.jti, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    sandbox
+        .set_faults(citizen_sandbox::faults::Faults::default())
+        .unwrap();
+
+    // The right one, then the sandbox stops before the clerk's next step.
+    sandbox
+        .set_clerk(ClerkPolicy {
+            pace_ms: 600_000,
+            ..ClerkPolicy::default()
+        })
+        .unwrap();
+    supplement.attachments = vec![document];
+    let (status, body) = submit_with(&wallet, &supplement, uploads).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "supplement_received");
+    drop(sandbox);
+
+    let sandbox = citizen_sandbox::start(citizen_sandbox::SandboxConfig::loopback(data.path()))
+        .await
+        .unwrap();
+    sandbox
+        .set_clerk(ClerkPolicy {
+            pace_ms: 30,
+            ..ClerkPolicy::default()
+        })
+        .unwrap();
+    let wallet = Wallet {
+        http: client(&sandbox),
+        base_url: sandbox.base_url.clone(),
+        device: wallet.device,
+    };
+    let changes = wait_for(&wallet, &token, &original.jti, "fee_requested").await;
+    let events: Vec<&str> = changes.iter().map(|c| c.event.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "received",
+            "processing",
+            "supplement_requested",
+            "supplement_received",
+            "result_ready",
+            "fee_requested"
+        ]
+    );
+    let fee = changes.last().unwrap().fee.clone().unwrap();
+    sandbox.pay(&qr_for(&fee, FEE)).unwrap();
+    wait_for(&wallet, &token, &original.jti, "completed").await;
 }
