@@ -870,3 +870,41 @@ async fn a_supplement_attaches_a_document_and_a_restarted_sandbox_continues() {
     sandbox.pay(&qr_for(&fee, FEE)).unwrap();
     wait_for(&wallet, &token, &original.jti, "completed").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_waiting_for_a_supplement_can_be_withdrawn() {
+    let (sandbox, _data) = sandbox_with(ClerkPolicy {
+        pace_ms: 30,
+        ..ClerkPolicy::default()
+    })
+    .await;
+    let wallet = citizen(&sandbox, ID).await;
+    let original = manifest(&dossier_id(1));
+    let token = file(&wallet, &original).await.status_token.unwrap();
+    let changes = wait_for(&wallet, &token, &original.jti, "supplement_requested").await;
+    let asked = changes.last().unwrap().supplement.clone().unwrap();
+    let (status, _, _) = withdraw(
+        &wallet,
+        &dossier_id(2),
+        &withdrawal(&dossier_id(2), &original.jti, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let changes = wait_for(&wallet, &token, &original.jti, "withdrawn").await;
+    let requested = &changes[changes.len() - 2];
+    assert_eq!(requested.event, "withdrawal_requested");
+    assert_eq!(requested.status, Some(PortalStatus::SupplementRequested));
+    assert_eq!(requested.supplement.as_ref(), Some(&asked));
+    assert_eq!(changes.last().unwrap().supplement, None);
+
+    let mut late = manifest(&dossier_id(3));
+    late.supplement = Some(SupplementRef {
+        dossier_id: original.jti.clone(),
+        request_id: asked.request_id,
+    });
+    let (status, body) = submit(&wallet, &late).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::CONFLICT, &json!("no_open_request"))
+    );
+}
