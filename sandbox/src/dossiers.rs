@@ -3,8 +3,10 @@
 //! Owns: `POST /v1/dossiers` (a manifest signed by a device key the portal bound at activation,
 //! with the tus uploads of its attachments; `Idempotency-Key` = the manifest's `jti`), the
 //! `sandbox_dossiers` table, receipt codes, and what tests read back (`RunningSandbox::dossiers`).
-//! Does not own uploads (`tus`), the catalogue it checks procedures against (`catalogue`), nor
-//! faults (`faults`).
+//! Does not own uploads (`tus`), the catalogue it checks procedures against (`catalogue`),
+//! faults (`faults`), nor what follows the receipt (`tracking`: the status token a receipt
+//! carries, the status feed, supplement manifests, which this intake hands over after the
+//! checks every manifest passes, and withdrawals).
 //!
 //! Idempotency follows the IETF `Idempotency-Key` draft: the first request with a key is
 //! processed and its answer stored (`201`); a repeat with the same key and the same body gets the

@@ -106,6 +106,17 @@ impl RunningSandbox {
             .map_err(|e| SandboxError::InvalidArgument(e.to_string()))
     }
 
+    /// Every status change of dossier `dossier_id` (its manifest's `jti`), oldest first, as its
+    /// device's feed (`GET /v1/dossiers/changes`) shows them.
+    pub fn status_changes(
+        &self,
+        dossier_id: &str,
+    ) -> Result<Vec<citizen_core::dossier::status_feed::StatusChange>, SandboxError> {
+        Ok(self
+            .portal_state()
+            .with_conn(|conn| tracking::changes_of(conn, dossier_id))?)
+    }
+
     /// The clerk's policy in force.
     pub fn clerk(&self) -> Result<tracking::ClerkPolicy, SandboxError> {
         Ok(self.portal_state().with_conn(tracking::policy)?)

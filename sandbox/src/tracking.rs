@@ -437,6 +437,26 @@ pub(crate) fn on_received(
     status_token(conn, &tracking.device)
 }
 
+/// Every change of `dossier_id`, oldest first, with its `seq` (what its device's feed shows of
+/// it).
+pub fn changes_of(conn: &Connection, dossier_id: &str) -> rusqlite::Result<Vec<StatusChange>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, change FROM sandbox_changes WHERE dossier_id = ?1 ORDER BY seq",
+    )?;
+    let rows = statement.query_map([dossier_id], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut changes = Vec::new();
+    for row in rows {
+        let (seq, text) = row?;
+        if let Ok(mut change) = serde_json::from_str::<StatusChange>(&text) {
+            change.seq = seq as u64;
+            changes.push(change);
+        }
+    }
+    Ok(changes)
+}
+
 /// The status token of the device that filed `dossier_id` (for a replayed answer).
 pub(crate) fn token_of_dossier(
     conn: &Connection,

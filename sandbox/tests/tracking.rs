@@ -449,6 +449,7 @@ async fn the_clerk_asks_a_supplement_and_a_fee_and_completes_once_paid() {
         (StatusCode::CONFLICT, &json!("not_withdrawable"))
     );
 
+    assert_eq!(sandbox.status_changes(&original.jti).unwrap(), changes);
     // What tests list shows the status.
     let listed = sandbox.dossiers().unwrap();
     assert_eq!(listed[0].status, "completed");
