@@ -866,7 +866,12 @@ async fn changes_handler(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 9110).
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .and(v.get(7..))
+        })
         .map(str::trim)
         .filter(|t| manifest::is_status_token(t));
     let Some(token) = token else {
