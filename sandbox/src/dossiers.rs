@@ -3,8 +3,10 @@
 //! Owns: `POST /v1/dossiers` (a manifest signed by a device key the portal bound at activation,
 //! with the tus uploads of its attachments; `Idempotency-Key` = the manifest's `jti`), the
 //! `sandbox_dossiers` table, receipt codes, and what tests read back (`RunningSandbox::dossiers`).
-//! Does not own uploads (`tus`), the catalogue it checks procedures against (`catalogue`), nor
-//! faults (`faults`).
+//! Does not own uploads (`tus`), the catalogue it checks procedures against (`catalogue`),
+//! faults (`faults`), nor what follows the receipt (`tracking`: the status token a receipt
+//! carries, the status feed, supplement manifests, which this intake hands over after the
+//! checks every manifest passes, and withdrawals).
 //!
 //! Idempotency follows the IETF `Idempotency-Key` draft: the first request with a key is
 //! processed and its answer stored (`201`); a repeat with the same key and the same body gets the
@@ -129,6 +131,12 @@ pub(crate) enum IntakeError {
     ValidationFailed(Vec<String>),
     #[error("an attachment's upload is missing, unfinished or does not match its digest")]
     AttachmentMismatch,
+    #[error("the dossier was filed by another device")]
+    NotYourDossier,
+    #[error("the dossier has no open supplement request with that id")]
+    NoOpenRequest,
+    #[error("a supplement must keep the original dossier's procedure and version")]
+    ProcedureMismatch,
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
 }
@@ -152,6 +160,11 @@ impl IntoResponse for IntakeError {
             }
             IntakeError::AttachmentMismatch => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "attachment_mismatch")
+            }
+            IntakeError::NotYourDossier => (StatusCode::FORBIDDEN, "not_your_dossier"),
+            IntakeError::NoOpenRequest => (StatusCode::CONFLICT, "no_open_request"),
+            IntakeError::ProcedureMismatch => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "procedure_mismatch")
             }
             IntakeError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
@@ -225,6 +238,9 @@ pub(crate) fn submit(
     if let Some(previous) = stored_answer(conn, key, &digest)? {
         return Ok((false, previous));
     }
+    if let Some(previous) = crate::tracking::stored_supplement_answer(conn, key, &digest)? {
+        return Ok((false, previous));
+    }
     let request: SubmitRequest =
         serde_json::from_slice(body).map_err(|_| IntakeError::Invalid("body"))?;
     let (manifest, device_key) =
@@ -236,6 +252,18 @@ pub(crate) fn submit(
         citizen_of(conn, &device_key)?.ok_or(IntakeError::UnknownDevice)?;
     if !credential_valid(conn, activation_id)? {
         return Err(IntakeError::CredentialNotValid);
+    }
+    if manifest.supplement.is_some() {
+        return crate::tracking::submit_supplement(
+            conn,
+            key,
+            &digest,
+            &request,
+            &manifest,
+            &device_key,
+            uploads,
+            now,
+        );
     }
     let procedure = procedure(conn, &manifest.procedure.code)?
         .filter(|p| !p.withdrawn && p.version >= manifest.procedure.version)
@@ -270,6 +298,17 @@ pub(crate) fn submit(
             now
         ],
     )?;
+    let status_token = if inserted == 0 {
+        None
+    } else {
+        Some(crate::tracking::on_received(
+            &tx,
+            &manifest,
+            &device_key,
+            &receipt_code,
+            now,
+        )?)
+    };
     tx.commit()?;
     if inserted == 0 {
         // Another request with this key won the race: answer as a repeat.
@@ -284,7 +323,7 @@ pub(crate) fn submit(
             receipt_code,
             status: "received".into(),
             received_at: now,
-            status_token: None,
+            status_token,
         },
     ))
 }
@@ -317,7 +356,7 @@ fn stored_answer(
             // The first answer's status: what the dossier's status was when it was received.
             status: "received".into(),
             received_at,
-            status_token: None,
+            status_token: crate::tracking::token_of_dossier(conn, key)?,
         })),
     }
 }
@@ -407,7 +446,7 @@ fn missing_fields(procedure: &Procedure, manifest: &Manifest) -> Vec<String> {
 
 /// Each attachment in the manifest must have a finished upload on this portal whose bytes hash
 /// to the signed digest.
-fn check_uploads(
+pub(crate) fn check_uploads(
     manifest: &Manifest,
     request: &SubmitRequest,
     uploads: &dyn Fn(&str) -> Option<FinishedUpload>,

@@ -5,6 +5,7 @@
 //! scripted citizen journey ([`demo`]) that drives the SDK's public Rust API against it. Does not
 //! own any SDK logic: it talks to the SDK only the way an app or a real portal would.
 
+pub mod bank;
 pub mod catalogue;
 pub mod checkin;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod relying_party;
 mod server;
 mod state;
 mod tls;
+pub mod tracking;
 pub mod trust;
 pub mod tus;
 
@@ -84,7 +86,50 @@ pub fn notify_offline(
     Ok(state.with_conn(|conn| checkin::notify(conn, request, state::now()))?)
 }
 
+/// Pays a dossier's fee from the VietQR text a phone shows, in the sandbox whose data lives in
+/// `data_dir`, without a running server (`citizen-sandbox pay`); a running sandbox on the same
+/// directory reports `fee_paid` at once and completes the dossier one pace later.
+pub fn pay_offline(
+    data_dir: &std::path::Path,
+    qr_text: &str,
+) -> Result<bank::Transfer, SandboxError> {
+    let state = state::PortalState::open(data_dir, None)?;
+    Ok(state.with_conn(|conn| bank::pay(conn, qr_text, state::now()))?)
+}
+
 impl RunningSandbox {
+    /// Sets the clerk's policy (pace, supplement, rejection, fee), as `POST /v1/test/clerk`
+    /// does; the clerk uses it from its next tick.
+    pub fn set_clerk(&self, policy: tracking::ClerkPolicy) -> Result<(), SandboxError> {
+        self.portal_state()
+            .with_conn(|conn| tracking::set_policy(conn, &policy))
+            .map_err(|e| SandboxError::InvalidArgument(e.to_string()))
+    }
+
+    /// Every status change of dossier `dossier_id` (its manifest's `jti`), oldest first, as its
+    /// device's feed (`GET /v1/dossiers/changes`) shows them.
+    pub fn status_changes(
+        &self,
+        dossier_id: &str,
+    ) -> Result<Vec<citizen_core::dossier::status_feed::StatusChange>, SandboxError> {
+        Ok(self
+            .portal_state()
+            .with_conn(|conn| tracking::changes_of(conn, dossier_id))?)
+    }
+
+    /// The clerk's policy in force.
+    pub fn clerk(&self) -> Result<tracking::ClerkPolicy, SandboxError> {
+        Ok(self.portal_state().with_conn(tracking::policy)?)
+    }
+
+    /// Pays a dossier's fee from the VietQR text a phone shows (as `POST /v1/bank/transfers`
+    /// does).
+    pub fn pay(&self, qr_text: &str) -> Result<bank::Transfer, SandboxError> {
+        Ok(self
+            .portal_state()
+            .with_conn(|conn| bank::pay(conn, qr_text, state::now()))?)
+    }
+
     /// Changes, withdraws and adds catalogue procedures and arms broken answers (as
     /// `POST /v1/test/catalogue/revise` does), so a delta sync has something to fetch.
     pub fn revise_catalogue(
@@ -184,6 +229,8 @@ pub enum SandboxError {
     Checkin(#[from] checkin::CheckinError),
     #[error("trust list: {0}")]
     TrustList(#[from] citizen_core::trust_list::TrustListError),
+    #[error("bank: {0}")]
+    Bank(#[from] bank::BankError),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 }

@@ -137,6 +137,17 @@ enum Command {
         #[arg(long)]
         message: String,
     },
+    /// Pay a dossier's fee as a citizen's bank app would, from the VietQR text the phone shows
+    /// (the agency's collection account, the fee's exact amount, the receipt code as the transfer
+    /// note), and print the transaction. A running `serve` on the same data directory reports
+    /// `fee_paid` at once and completes the dossier one pace later.
+    Pay {
+        /// The sandbox's data directory (the one `serve --data` uses).
+        #[arg(long, default_value = "sandbox-data")]
+        data: PathBuf,
+        /// The VietQR text (starts with 000201).
+        qr: String,
+    },
     /// Run a whole citizen journey through the SDK against an embedded sandbox.
     Demo {
         /// Keep the citizen's encrypted store here for inspection.
@@ -169,6 +180,7 @@ async fn main() -> ExitCode {
         Command::RpRequest { .. } => "warn",
         Command::MintVenue { .. } => "warn",
         Command::Notify { .. } => "warn",
+        Command::Pay { .. } => "warn",
         Command::Demo { .. } => "warn",
     };
     tracing_subscriber::fmt()
@@ -246,6 +258,7 @@ async fn main() -> ExitCode {
                 message,
             },
         ),
+        Command::Pay { data, qr } => pay(data, &qr),
         Command::Demo { data_dir } => {
             demo::run(demo::DemoOptions { data_dir }, &mut std::io::stdout())
                 .await
@@ -317,6 +330,18 @@ fn notify(data: PathBuf, request: &NotifyRequest) -> Result<(), String> {
         "Exposure notice {} published for {} in the sandbox at {}",
         published.id,
         request.venue_id,
+        data.display()
+    );
+    Ok(())
+}
+
+fn pay(data: PathBuf, qr: &str) -> Result<(), String> {
+    let transfer = citizen_sandbox::pay_offline(&data, qr).map_err(|e| e.to_string())?;
+    println!(
+        "Transfer {} of {} VND for {} paid in the sandbox at {}",
+        transfer.transaction_id,
+        transfer.amount,
+        transfer.reference,
         data.display()
     );
     Ok(())

@@ -42,6 +42,8 @@ pub struct RunningSandbox {
     pub trust_anchor_kid: String,
     state: PortalState,
     handle: Handle<SocketAddr>,
+    /// The clerk's background task (`tracking`), stopped with the server.
+    clerk: tokio::task::AbortHandle,
 }
 
 impl RunningSandbox {
@@ -280,12 +282,14 @@ impl RunningSandbox {
 
     /// Stops accepting connections and lets open ones finish for up to a second.
     pub fn shutdown(&self) {
+        self.clerk.abort();
         self.handle.graceful_shutdown(Some(Duration::from_secs(1)));
     }
 }
 
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
+        self.clerk.abort();
         self.handle.shutdown();
     }
 }
@@ -323,6 +327,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         portal_name: state.portal_name.clone(),
         trust_anchor: trust_anchor.public_key().clone(),
         trust_anchor_kid: trust_anchor.kid.clone(),
+        clerk: tokio::spawn(crate::tracking::run_clerk(state.clone())).abort_handle(),
         state,
         handle,
     })
@@ -340,6 +345,8 @@ fn router(state: PortalState) -> Router {
         .merge(crate::checkin::routes())
         .merge(crate::catalogue::routes())
         .merge(crate::dossiers::routes())
+        .merge(crate::tracking::routes())
+        .merge(crate::bank::routes())
         .route("/v1/test/faults", post(crate::faults::set_handler))
         .merge(crate::tus::routes())
         .fallback(not_found)
@@ -396,4 +403,44 @@ async fn log_request(State(state): State<PortalState>, request: Request, next: N
     let response = next.run(request).await;
     state.log_request(&method, &path, response.status().as_u16());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every route the sandbox serves is in `docs/portal-api.yaml`, the contract agency
+    /// developers build against.
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let api = std::fs::read_to_string(root.join("../docs/portal-api.yaml")).unwrap();
+        let mut sources = vec![root.join("src")];
+        let mut routes = Vec::new();
+        while let Some(path) = sources.pop() {
+            if path.is_dir() {
+                sources.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split(".route(").skip(1) {
+                let piece = piece.trim_start();
+                if let Some(rest) = piece.strip_prefix('"') {
+                    routes.push(rest[..rest.find('"').unwrap()].to_string());
+                }
+            }
+        }
+        assert!(routes.len() > 30, "{routes:?}");
+        let missing: Vec<&String> = routes
+            .iter()
+            // Not this test's own text.
+            .filter(|route| route.starts_with('/'))
+            .filter(|route| !api.contains(&format!("\n  {route}:\n")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in docs/portal-api.yaml: {missing:?}"
+        );
+    }
 }

@@ -53,6 +53,8 @@ impl PortalState {
         crate::checkin::create_tables(&conn)?;
         crate::catalogue::create_tables(&conn)?;
         crate::dossiers::create_tables(&conn)?;
+        crate::tracking::create_tables(&conn)?;
+        crate::bank::create_tables(&conn)?;
         let stored: Option<String> = conn
             .query_row("SELECT portal_name FROM instance WHERE id = 1", [], |r| {
                 r.get(0)

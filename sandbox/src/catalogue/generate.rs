@@ -1209,6 +1209,13 @@ fn make(
             }
             fees
         }
+        // Registering a birth is free, but the copies of the extract it yields are not: the
+        // demo's procedure has a fee to pay. (No draw from `rng`: the rest of the catalogue is
+        // unchanged.)
+        None if family.form == Form::Birth => vec![Fee {
+            label: "Phí cấp bản sao Trích lục khai sinh".into(),
+            amount: 8_000,
+        }],
         _ => Vec::new(),
     };
     let online = ["toàn trình", "một phần"][rng.below(2) as usize];
