@@ -137,7 +137,12 @@ async fn a_dossier_goes_through_a_supplement_and_a_fee_to_completed() {
     );
     let supplement_id = answer_supplement(&dossiers, id, ID_NUMBER).await;
     assert_eq!(
-        dossiers.submission(id).await.unwrap().unwrap().supplement_request,
+        dossiers
+            .submission(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .supplement_request,
         None,
         "answered"
     );
@@ -151,13 +156,16 @@ async fn a_dossier_goes_through_a_supplement_and_a_fee_to_completed() {
     // The result is ready with a fee: its VietQR, paid at the sandbox bank.
     await_status(&dossiers, id, TrackingStatus::ResultReady).await;
     let supplement_sent = dossiers.submission(supplement_id).await.unwrap().unwrap();
-    assert_eq!(supplement_sent.receipt_code.as_deref(), Some(receipt.as_str()));
+    assert_eq!(
+        supplement_sent.receipt_code.as_deref(),
+        Some(receipt.as_str())
+    );
     let fees = dossiers.fees(id).await.unwrap();
     assert_eq!(fees.len(), 1, "{fees:?}");
     let fee = &fees[0];
     assert_eq!(fee.state, FeeState::Due);
     assert_eq!(fee.reference, receipt);
-    let code = dossiers.fee_payment_code(&fee.fee_id).await.unwrap();
+    let code = dossiers.fee_payment_code(id, &fee.fee_id).await.unwrap();
     let text = code.encode().unwrap();
     let scanned = citizen_core::vietqr::parse(&text).unwrap();
     assert_eq!(scanned.amount, Some(fee.amount));
@@ -178,7 +186,12 @@ async fn a_dossier_goes_through_a_supplement_and_a_fee_to_completed() {
     let mut tampered = text.clone().into_bytes();
     let at = text.find(&receipt).unwrap();
     tampered[at] = b'X';
-    assert!(portal.sandbox.pay(&String::from_utf8(tampered).unwrap()).is_err());
+    assert!(
+        portal
+            .sandbox
+            .pay(&String::from_utf8(tampered).unwrap())
+            .is_err()
+    );
     dossiers.sync_statuses().await.unwrap();
     assert_eq!(dossiers.fees(id).await.unwrap()[0].state, FeeState::Due);
 
@@ -187,7 +200,10 @@ async fn a_dossier_goes_through_a_supplement_and_a_fee_to_completed() {
     let paid = &dossiers.fees(id).await.unwrap()[0];
     assert_eq!(paid.state, FeeState::Paid);
     let receipt_of_payment = paid.payment.clone().unwrap();
-    assert_eq!(receipt_of_payment.transaction_id, transaction.transaction_id);
+    assert_eq!(
+        receipt_of_payment.transaction_id,
+        transaction.transaction_id
+    );
     assert_eq!(receipt_of_payment.amount, fee.amount);
 
     // The timeline has every step once, in order.
@@ -225,7 +241,10 @@ async fn a_dossier_goes_through_a_supplement_and_a_fee_to_completed() {
     }
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::DossierFeeChanged { state: FeeState::Paid, .. }
+        Event::DossierFeeChanged {
+            state: FeeState::Paid,
+            ..
+        }
     )));
     let again = dossiers.sync_statuses().await.unwrap();
     assert!(again.not_modified, "{again:?}");
@@ -251,7 +270,14 @@ async fn a_withdrawal_is_signed_queued_and_acted_on_by_the_agency() {
     let dossiers = citizen.dossiers();
     dossiers.sync_catalogue().await.unwrap();
     let procedure = birth_registration(&dossiers).await;
-    let draft = ready_draft(&dossiers, &procedure, MARKER, ID_NUMBER, pdf(50_000, MARKER)).await;
+    let draft = ready_draft(
+        &dossiers,
+        &procedure,
+        MARKER,
+        ID_NUMBER,
+        pdf(50_000, MARKER),
+    )
+    .await;
 
     // Not before the portal has it: offline, it waits queued and cannot be withdrawn.
     let _held = dossiers.hold_sender().await;
@@ -289,7 +315,10 @@ async fn a_withdrawal_is_signed_queued_and_acted_on_by_the_agency() {
         .into_iter()
         .map(|e| e.event)
         .collect();
-    assert!(steps.contains(&"withdrawal_requested".to_string()), "{steps:?}");
+    assert!(
+        steps.contains(&"withdrawal_requested".to_string()),
+        "{steps:?}"
+    );
     assert!(steps.contains(&"withdrawn".to_string()), "{steps:?}");
     // Withdrawn is final: no supplement can be filed for the old request any more.
     assert!(matches!(
@@ -322,6 +351,7 @@ async fn the_feed_shows_a_device_only_its_own_dossiers() {
     assert_ne!(a_dossier.receipt_code, b_dossier.receipt_code);
 
     // Without a token, or with a made-up one, the feed answers 401.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .add_root_certificate(
             reqwest::Certificate::from_pem(portal.sandbox.ca_pem.as_bytes()).unwrap(),

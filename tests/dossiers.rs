@@ -465,7 +465,11 @@ async fn the_portal_refuses_forged_tampered_and_replayed_dossiers() {
         listed[0]["attachments"],
         genuine.manifest.attachments.len() as u64
     );
-    assert_eq!(listed[0]["status"], "received");
+    // The sandbox clerk may have taken it up already (a step every 1.5 s).
+    assert!(
+        ["received", "processing"].contains(&listed[0]["status"].as_str().unwrap()),
+        "{text}"
+    );
 }
 
 /// The signed manifest the phone sent, as the portal stored it (the portal keeps the compact

@@ -219,7 +219,7 @@ pub struct PaymentReceipt {
 /// A fee of a filed dossier. See `citizen_core::dossier::DossierFee`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DossierFee {
-    /// The portal's id of the fee, for `fee_payment_code`.
+    /// The portal's id of the fee (unique within its dossier), for `fee_payment_code`.
     pub fee_id: String,
     /// The filed dossier it belongs to.
     pub submission_id: i64,
@@ -335,12 +335,16 @@ impl Dossiers {
             .collect())
     }
 
-    /// The VietQR that pays fee `fee_id` (exactly its amount, to the agency's account, with the
-    /// receipt code as transfer note), as text and drawn. The fee is paid when the portal says
-    /// so (`sync_statuses`), never because a bank app said "success".
-    pub async fn fee_payment_code(&self, fee_id: String) -> Result<FeePaymentCode, CitizenError> {
+    /// The VietQR that pays fee `fee_id` of filed dossier `id` (exactly its amount, to the
+    /// agency's account, with the receipt code as transfer note), as text and drawn. The fee is
+    /// paid when the portal says so (`sync_statuses`), never because a bank app said "success".
+    pub async fn fee_payment_code(
+        &self,
+        id: i64,
+        fee_id: String,
+    ) -> Result<FeePaymentCode, CitizenError> {
         let inner = self.core().clone();
-        let code = runtime::run(async move { inner.fee_payment_code(&fee_id).await }).await??;
+        let code = runtime::run(async move { inner.fee_payment_code(id, &fee_id).await }).await??;
         let text = code
             .encode()
             .map_err(|error| CitizenError::from(dossier::DossierError::FeeQr(error)))?;

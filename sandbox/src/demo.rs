@@ -614,9 +614,11 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
             .items
             .iter()
             .map(|item| match item {
-                citizen_core::dossier::SupplementItem::Field { field_id, .. } => format!("field {field_id}"),
-                citizen_core::dossier::SupplementItem::Attachment { attachment_kind, .. } =>
-                    format!("document {attachment_kind}"),
+                citizen_core::dossier::SupplementItem::Field { field_id, .. } =>
+                    format!("field {field_id}"),
+                citizen_core::dossier::SupplementItem::Attachment {
+                    attachment_kind, ..
+                } => format!("document {attachment_kind}"),
             })
             .collect::<Vec<_>>(),
         supplement_filed.dossier_id,
@@ -630,10 +632,8 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         .into_iter()
         .find(|f| f.state == FeeState::Due)
         .ok_or_else(|| DemoError::Check("the result is ready but no fee is due".into()))?;
-    let code = dossiers.fee_payment_code(&fee.fee_id).await?;
-    let text = code
-        .encode()
-        .map_err(|e| DemoError::Check(e.to_string()))?;
+    let code = dossiers.fee_payment_code(filed.id, &fee.fee_id).await?;
+    let text = code.encode().map_err(|e| DemoError::Check(e.to_string()))?;
     let scanned =
         citizen_core::vietqr::parse(&text).map_err(|e| DemoError::Check(e.to_string()))?;
     let drawn = citizen_core::qr::render(&text, citizen_core::qr::ErrorCorrection::Medium)

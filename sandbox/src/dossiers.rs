@@ -162,7 +162,8 @@ impl IntoResponse for IntakeError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "attachment_mismatch")
             }
             IntakeError::NotYourDossier => (StatusCode::FORBIDDEN, "not_your_dossier"),
-            IntakeError::NoOpenRequest => (StatusCode::CONFLICT, "no_open_request"),
+            // 422, not 409: a phone retries 409 (the idempotency draft's "still being processed").
+            IntakeError::NoOpenRequest => (StatusCode::UNPROCESSABLE_ENTITY, "no_open_request"),
             IntakeError::ProcedureMismatch => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "procedure_mismatch")
             }

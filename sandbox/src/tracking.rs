@@ -1006,7 +1006,8 @@ impl IntoResponse for WithdrawalError {
             }
             Self::UnknownDossier => (StatusCode::NOT_FOUND, "unknown_dossier"),
             Self::NotYourDossier => (StatusCode::FORBIDDEN, "not_your_dossier"),
-            Self::NotWithdrawable => (StatusCode::CONFLICT, "not_withdrawable"),
+            // 422, not 409: a phone retries 409 (the idempotency draft's "still being processed").
+            Self::NotWithdrawable => (StatusCode::UNPROCESSABLE_ENTITY, "not_withdrawable"),
             Self::Database(error) => return internal(error),
         };
         feed_error(status, code)

@@ -284,7 +284,7 @@ async fn the_clerk_asks_a_supplement_and_a_fee_and_completes_once_paid() {
     let (status, body) = submit(&wallet, &supplement).await;
     assert_eq!(
         (status, &body["error"]),
-        (StatusCode::CONFLICT, &json!("no_open_request"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("no_open_request"))
     );
     supplement.jti = dossier_id(3);
     supplement.supplement.as_mut().unwrap().request_id = asked.request_id.clone();
@@ -321,7 +321,7 @@ async fn the_clerk_asks_a_supplement_and_a_fee_and_completes_once_paid() {
     let (status, body) = submit(&wallet, &again).await;
     assert_eq!(
         (status, &body["error"]),
-        (StatusCode::CONFLICT, &json!("no_open_request"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("no_open_request"))
     );
 
     let changes = wait_for(&wallet, &token, &original.jti, "fee_requested").await;
@@ -446,7 +446,7 @@ async fn the_clerk_asks_a_supplement_and_a_fee_and_completes_once_paid() {
     .await;
     assert_eq!(
         (status, &body["error"]),
-        (StatusCode::CONFLICT, &json!("not_withdrawable"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("not_withdrawable"))
     );
 
     assert_eq!(sandbox.status_changes(&original.jti).unwrap(), changes);
@@ -521,7 +521,7 @@ async fn withdrawals_come_from_the_filing_device_only_and_once() {
     let (status, _, body) = withdraw(&wallet, &dossier_id(5), &later).await;
     assert_eq!(
         (status, &body["error"]),
-        (StatusCode::CONFLICT, &json!("not_withdrawable"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("not_withdrawable"))
     );
     assert_eq!(sandbox.dossiers().unwrap()[0].status, "withdrawn");
 }
@@ -906,6 +906,6 @@ async fn a_dossier_waiting_for_a_supplement_can_be_withdrawn() {
     let (status, body) = submit(&wallet, &late).await;
     assert_eq!(
         (status, &body["error"]),
-        (StatusCode::CONFLICT, &json!("no_open_request"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("no_open_request"))
     );
 }

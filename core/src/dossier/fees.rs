@@ -83,12 +83,17 @@ struct PaymentRequest {
     reference: String,
 }
 
-/// The payment request of fee `fee_id`.
-fn payment_request(conn: &Connection, fee_id: &str) -> Result<Option<PaymentRequest>, StoreError> {
+/// The payment request of fee `fee_id` of submission `submission_id`.
+fn payment_request(
+    conn: &Connection,
+    submission_id: i64,
+    fee_id: &str,
+) -> Result<Option<PaymentRequest>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT bank_bin, account, amount, reference FROM dossier_fees WHERE fee_id = ?1",
-            [fee_id],
+            "SELECT bank_bin, account, amount, reference FROM dossier_fees
+             WHERE submission_id = ?1 AND fee_id = ?2",
+            rusqlite::params![submission_id, fee_id],
             |r| {
                 Ok(PaymentRequest {
                     bank_bin: r.get(0)?,
@@ -111,16 +116,16 @@ impl Dossiers {
             .await?)
     }
 
-    /// The VietQR that pays fee `fee_id`: a one-time NAPAS247 transfer of exactly the fee to the
-    /// agency's account with the receipt code as the transfer note. Its text (`encode`) is what
-    /// the QR carries; draw it with `crate::qr`. Also for a paid fee (a receipt screen may show
-    /// what was paid); `FeeNotFound` for an unknown id.
-    pub async fn fee_payment_code(&self, fee_id: &str) -> Result<VietQr, DossierError> {
+    /// The VietQR that pays fee `fee_id` of filed dossier `id`: a one-time NAPAS247 transfer of
+    /// exactly the fee to the agency's account with the receipt code as the transfer note. Its
+    /// text (`encode`) is what the QR carries; draw it with `crate::qr`. Also for a paid fee (a
+    /// receipt screen may show what was paid); `FeeNotFound` for an unknown one.
+    pub async fn fee_payment_code(&self, id: i64, fee_id: &str) -> Result<VietQr, DossierError> {
         let fee_id = fee_id.to_owned();
         let request = self
             .inner
             .store
-            .read(move |conn| payment_request(conn, &fee_id))
+            .read(move |conn| payment_request(conn, id, &fee_id))
             .await?
             .ok_or(DossierError::FeeNotFound)?;
         Ok(vietqr::payment_request(

@@ -128,11 +128,16 @@ fn position(conn: &Connection) -> Result<SyncPosition, StoreError> {
         }))
 }
 
-/// Keeps the status token a receipt carried (in the receipt's transaction).
+/// Keeps the status token a receipt carried (in the receipt's transaction). Another token than
+/// the stored one is another feed (the portal was reset, or is another portal): its position
+/// starts again from the beginning.
 pub(crate) fn store_token(tx: &Transaction<'_>, token: &str) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO dossier_status_sync (id, token) VALUES (1, ?1)
-         ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+         ON CONFLICT (id) DO UPDATE SET token = excluded.token,
+             cursor = CASE WHEN token IS excluded.token THEN cursor END,
+             etag = CASE WHEN token IS excluded.token THEN etag END,
+             last_seq = CASE WHEN token IS excluded.token THEN last_seq END",
         [token],
     )?;
     Ok(())
@@ -156,8 +161,10 @@ pub(crate) fn record(
 /// The timeline of submission `id`, oldest first.
 pub(crate) fn timeline(conn: &Connection, id: i64) -> Result<Vec<TimelineEntry>, StoreError> {
     let mut statement = conn.prepare_cached(
+        // Within one second, the order the phone learnt of the steps: a portal change is
+        // stored when synced, before anything the citizen did in answer to it.
         "SELECT at, event, status, reason, seq FROM dossier_timeline WHERE submission_id = ?1
-         ORDER BY at, coalesce(seq, 0), id",
+         ORDER BY at, id",
     )?;
     let rows = statement.query_map([id], |r| {
         Ok(TimelineEntry {
@@ -282,17 +289,18 @@ fn apply_fee(
     fee: &FeeNotice,
     seq: i64,
 ) -> Result<Option<FeeState>, StoreError> {
-    let stored: Option<(i64, i64, String)> = tx
+    let stored: Option<(i64, String)> = tx
         .query_row(
-            "SELECT submission_id, updated_seq, state FROM dossier_fees WHERE fee_id = ?1",
-            [&fee.fee_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "SELECT updated_seq, state FROM dossier_fees WHERE submission_id = ?1 AND fee_id = ?2",
+            params![submission_id, fee.fee_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    if let Some((owner, updated_seq, _)) = &stored
-        && (*owner != submission_id || *updated_seq >= seq)
+    if stored
+        .as_ref()
+        .is_some_and(|(updated_seq, _)| *updated_seq >= seq)
     {
-        // Another dossier's fee id (a portal error), or an older snapshot.
+        // An older snapshot.
         return Ok(None);
     }
     let payment = fee.payment.as_ref();
@@ -301,7 +309,7 @@ fn apply_fee(
              payee_name, reference, state, due_at, transaction_id, paid_amount, paid_at,
              updated_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (fee_id) DO UPDATE SET label = excluded.label, amount = excluded.amount,
+         ON CONFLICT (submission_id, fee_id) DO UPDATE SET label = excluded.label, amount = excluded.amount,
              bank_bin = excluded.bank_bin, account = excluded.account,
              payee_name = excluded.payee_name, reference = excluded.reference,
              state = excluded.state, due_at = excluded.due_at,
@@ -324,7 +332,7 @@ fn apply_fee(
             seq
         ],
     )?;
-    let old_state = stored.and_then(|(_, _, state)| FeeState::parse(&state));
+    let old_state = stored.and_then(|(_, state)| FeeState::parse(&state));
     Ok((old_state != Some(fee.state)).then_some(fee.state))
 }
 

@@ -42,12 +42,13 @@ INSERT INTO dossier_timeline (submission_id, event, status, at)
     SELECT id, 'received', portal_status, received_at FROM dossier_submissions
     WHERE received_at IS NOT NULL;
 
--- Fees the portal asked for, by its fee id: the payment request (payee, amount, reference = the
+-- Fees the portal asked for, by dossier and the portal's fee id (a portal's ids are its own: a
+-- phone that filed with two portals, or one that was reset, may see one id twice): the payment request (payee, amount, reference = the
 -- receipt code) a VietQR is drawn from, and once paid the bank's receipt. `updated_seq` is the
 -- feed change that wrote the row: an older change never overwrites a newer one.
 CREATE TABLE dossier_fees (
-    fee_id         TEXT PRIMARY KEY,
     submission_id  INTEGER NOT NULL REFERENCES dossier_submissions (id) ON DELETE CASCADE,
+    fee_id         TEXT NOT NULL,
     label          TEXT NOT NULL,
     amount         INTEGER NOT NULL CHECK (amount > 0),
     bank_bin       TEXT NOT NULL,
@@ -60,10 +61,9 @@ CREATE TABLE dossier_fees (
     paid_amount    INTEGER,
     paid_at        INTEGER,
     updated_seq    INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, fee_id),
     CHECK ((state = 'paid') = (transaction_id IS NOT NULL))
 ) STRICT;
-
-CREATE INDEX dossier_fees_by_submission ON dossier_fees (submission_id);
 
 -- Withdrawal requests: signed by the device key like a manifest and sent through the outbox
 -- (kind `dossier.withdraw`, idempotency key = `request_id`, the request's `jti`). At most one

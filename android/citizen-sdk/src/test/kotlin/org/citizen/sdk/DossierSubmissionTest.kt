@@ -149,7 +149,7 @@ class DossierSubmissionTest {
                     assertEquals(FeeState.DUE, fee.state)
                     assertEquals(receipt, fee.reference)
                     assertTrue(fee.amount > 0uL)
-                    val code = dossiers.feePaymentCode(fee.feeId)
+                    val code = dossiers.feePaymentCode(filed.id, fee.feeId)
                     val scanned = parseVietqr(code.text)
                     assertEquals(fee.amount, scanned.amount)
                     assertEquals(receipt, scanned.purpose)
