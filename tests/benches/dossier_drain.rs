@@ -57,6 +57,16 @@ async fn main() {
     let portal = start_portal("Bench portal").await;
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
 
+    // The agency's clerk would step thousands of received dossiers through their statuses
+    // while both sides are timed, on the same two cores: it waits ten minutes between steps.
+    portal
+        .sandbox
+        .set_clerk(citizen_sandbox::tracking::ClerkPolicy {
+            pace_ms: 600_000,
+            ..Default::default()
+        })
+        .unwrap();
+
     // The first full catalogue sync (context figure), then the bench procedure.
     let a1 = activated(&portal, dirs[0].path(), ID_NUMBERS[0]).await;
     let started = Instant::now();
