@@ -220,8 +220,8 @@ pub(crate) fn spki_sha256(spki_der: &[u8]) -> [u8; 32] {
 }
 
 fn certificate_spki(certificate_der: &[u8]) -> Option<&[u8]> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(certificate_der).ok()?;
-    Some(parsed.tbs_certificate.subject_pki.raw)
+    let (parsed, _) = crate::x509::Certificate::parse(certificate_der).ok()?;
+    Some(parsed.spki)
 }
 
 #[cfg(test)]

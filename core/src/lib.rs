@@ -39,6 +39,7 @@ pub mod trust_list;
 pub mod verifier;
 pub mod vietqr;
 pub mod wallet;
+mod x509;
 
 pub use checkin::{CheckInError, CheckIns};
 pub use citizen::{Citizen, Error, PortalContact, Status, SyncReport};

@@ -3,8 +3,11 @@
 //! Owns three suites:
 //! - `android-16k`: the Android linker flags of `.cargo/config.toml`, applied to a host build of
 //!   the `citizen-ffi` cdylib, give LOAD segments aligned to 16 KB (Google Play's rule for apps
-//!   targeting Android 15+). There is no NDK here, so the host build stands in for the Android
-//!   ones: it proves the flags do what they say with a real linker.
+//!   targeting Android 15+), and packed relocations (`--pack-dyn-relocs=android`, APS2; the
+//!   host linker is rustc's own lld, which packs them for any ELF target). There is no NDK here,
+//!   so the host build stands in for the Android ones: it proves the flags do what they say with
+//!   a real linker. (That host library is only inspected, never loaded: glibc would not apply
+//!   packed relocations.)
 //! - `ios-privacy`: `ios/Sources/CitizenSDK/PrivacyInfo.xcprivacy` is a well-formed plist that
 //!   declares no tracking and no collected data, and lists every required-reason API category
 //!   whose symbols the host library imports (`nm -uD`; the proxy issue 10 allows, see
@@ -28,13 +31,17 @@ use crate::util::{self, Result, root, step, target_dir};
 /// The page size Android 15+ devices may use; every LOAD segment must be aligned to it.
 const PAGE_16K: u64 = 0x4000;
 /// The Android targets of `.cargo/config.toml` that must carry the 16 KB flag.
-const ANDROID_TARGETS: [&str; 4] = [
+pub(crate) const ANDROID_TARGETS: [&str; 4] = [
     "aarch64-linux-android",
     "armv7-linux-androideabi",
     "i686-linux-android",
     "x86_64-linux-android",
 ];
 const MAX_PAGE_SIZE_FLAG: &str = "link-arg=-Wl,-z,max-page-size=16384";
+/// Android's packed relocations (APS2), for API 23+ (docs/size.md).
+pub(crate) const PACK_RELOCS_FLAG: &str = "link-arg=-Wl,--pack-dyn-relocs=android";
+/// `DT_ANDROID_RELA`, the dynamic tag of APS2-packed relocations, as `readelf -d` prints it.
+const DT_ANDROID_RELA: &str = "0x0000000060000011";
 
 /// Runs the four suites, each independent of the others' failures. `kotlin_dir` holds the
 /// generated Kotlin (`bindings::generate`).
@@ -108,8 +115,9 @@ fn build_16k_library() -> Result<PathBuf> {
 }
 
 /// The `rustflags` of `[target.aarch64-linux-android]` in `.cargo/config.toml`, the flags every
-/// Android target shares (the `android-16k` suite checks that they agree).
-fn android_flags() -> Result<Vec<String>> {
+/// Android target shares (the `android-16k` suite checks that they agree). `cargo xtask size`
+/// links the host measurement with them too.
+pub(crate) fn android_flags() -> Result<Vec<String>> {
     let config = std::fs::read_to_string(root().join(".cargo/config.toml"))?;
     target_rustflags(&config, ANDROID_TARGETS[0]).ok_or_else(|| {
         format!(
@@ -121,7 +129,7 @@ fn android_flags() -> Result<Vec<String>> {
 }
 
 /// The `rustflags = [...]` array of `[target.TRIPLE]`, read as text (one-line array).
-fn target_rustflags(config: &str, triple: &str) -> Option<Vec<String>> {
+pub(crate) fn target_rustflags(config: &str, triple: &str) -> Option<Vec<String>> {
     let header = format!("[target.{triple}]");
     let mut lines = config
         .lines()
@@ -147,17 +155,34 @@ fn android_16k(library: &Path) -> Result<SuiteResult> {
     let config = std::fs::read_to_string(root().join(".cargo/config.toml"))?;
     for triple in ANDROID_TARGETS {
         let flags = target_rustflags(&config, triple).unwrap_or_default();
-        let has_flag = flags
-            .windows(2)
-            .any(|w| w[0] == "-C" && w[1] == MAX_PAGE_SIZE_FLAG);
+        let has_flag = |wanted: &str| {
+            flags
+                .windows(2)
+                .any(|w| w[0] == "-C" && w[1] == wanted)
+                .then_some(())
+                .ok_or_else(|| format!("rustflags are {flags:?}"))
+        };
         check(
             &mut result,
             &format!("{triple} links with max-page-size=16384"),
-            has_flag
-                .then_some(())
-                .ok_or_else(|| format!("rustflags are {flags:?}")),
+            has_flag(MAX_PAGE_SIZE_FLAG),
+        );
+        check(
+            &mut result,
+            &format!("{triple} links with packed relocations"),
+            has_flag(PACK_RELOCS_FLAG),
         );
     }
+    let dynamic = util::output(Command::new("readelf").arg("-dW").arg(library))?;
+    check(
+        &mut result,
+        "the library's relocations are packed (DT_ANDROID_RELA)",
+        dynamic
+            .lines()
+            .any(|line| line.trim_start().starts_with(DT_ANDROID_RELA))
+            .then_some(())
+            .ok_or_else(|| "readelf -d shows no DT_ANDROID_RELA".to_string()),
+    );
     let program = util::output(Command::new("readelf").arg("-lW").arg(library))?;
     let aligns = load_alignments(&program);
     check(

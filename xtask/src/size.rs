@@ -12,11 +12,17 @@
 //! The library is built unstripped (`CARGO_PROFILE_PHONE_STRIP=false`, so the symbols name their
 //! crates) and a copy is stripped with binutils' `strip --strip-all` for the figure: what
 //! `strip = true` in the profile gives.
+//!
+//! The final link takes the Android targets' linker flags from `.cargo/config.toml` (16 KB
+//! pages, packed relocations), as `cargo xtask ship-checks` does: the host linker is rustc's own
+//! lld, like the NDK's, so the relocations are packed exactly as on Android (a test below keeps
+//! the four Android tables equal, so the aarch64 one stands for all).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::ship;
 use crate::tools;
 use crate::util::{self, Result, step, target_dir};
 
@@ -109,16 +115,21 @@ const PHONE_CFLAGS: &str = "-Os";
 pub const TARGET_MB: f64 = 6.0;
 const TOP_CRATES: usize = 25;
 
-/// Builds the unstripped phone library for the host and returns its path.
+/// Builds the unstripped phone library for the host and returns its path: C flags of the phone
+/// targets, and the Android linker flags for the final link only (`cargo rustc -- ...`; the
+/// other crates keep their fingerprints).
 fn build() -> Result<PathBuf> {
-    step("build citizen-ffi as a cdylib, profile `phone`");
-    util::run(
-        util::cargo()
-            .env("CARGO_PROFILE_PHONE_STRIP", "false")
-            .env(host_cflags_variable(), PHONE_CFLAGS)
-            .args(["rustc", "--quiet", "-p", "citizen-ffi", "--lib"])
-            .args(["--profile", "phone", "--crate-type", "cdylib"]),
-    )?;
+    step("build citizen-ffi as a cdylib, profile `phone`, Android link flags");
+    let mut command = util::cargo();
+    command
+        .env("CARGO_PROFILE_PHONE_STRIP", "false")
+        .env(host_cflags_variable(), PHONE_CFLAGS)
+        .args(["rustc", "--quiet", "-p", "citizen-ffi", "--lib"])
+        .args(["--profile", "phone", "--crate-type", "cdylib", "--"]);
+    for flag in ship::android_flags()? {
+        command.arg(flag);
+    }
+    util::run(&mut command)?;
     Ok(library_in(&target_dir().join("phone")))
 }
 
@@ -260,6 +271,29 @@ mod tests {
             assert!(
                 entry.ends_with(&format!("= \"{PHONE_CFLAGS}\"")),
                 "{entry} differs from PHONE_CFLAGS ({PHONE_CFLAGS})"
+            );
+        }
+    }
+
+    #[test]
+    fn android_link_flags_are_the_same_for_every_android_target() {
+        // The measurement links with the aarch64 flags (`ship::android_flags`): they stand for
+        // every Android target only while the four lists are equal.
+        let config = std::fs::read_to_string(crate::util::root().join(".cargo/config.toml"))
+            .expect(".cargo/config.toml");
+        let measured = ship::target_rustflags(&config, ship::ANDROID_TARGETS[0])
+            .expect("rustflags of the aarch64 Android target");
+        assert!(
+            measured
+                .windows(2)
+                .any(|w| w[0] == "-C" && w[1] == ship::PACK_RELOCS_FLAG),
+            "the Android targets do not pack relocations: {measured:?}"
+        );
+        for triple in ship::ANDROID_TARGETS {
+            assert_eq!(
+                ship::target_rustflags(&config, triple).as_ref(),
+                Some(&measured),
+                "{triple}'s rustflags differ from the measured ones"
             );
         }
     }

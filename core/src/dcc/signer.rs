@@ -7,6 +7,7 @@
 use super::EntryKind;
 use crate::jose::EcPublicJwk;
 use crate::signed_qr::{RsaPublicKey, VerifyingKey};
+use crate::x509::Certificate;
 
 /// Bytes of a DSC key id.
 pub const KID_BYTES: usize = 8;
@@ -65,56 +66,55 @@ impl SignerCertificate {
     /// Reads a DER certificate: one certificate and nothing after it, an EC P-256 or RSA
     /// (2048 to 8192 bits) subject public key.
     pub fn from_der(der: &[u8]) -> Result<Self, SignerCertificateError> {
-        use x509_parser::public_key::PublicKey;
         if der.len() > MAX_CERTIFICATE_BYTES {
             return Err(SignerCertificateError::TooLarge);
         }
-        let (rest, certificate) = x509_parser::parse_x509_certificate(der)
-            .map_err(|_| SignerCertificateError::Malformed)?;
+        let (certificate, rest) =
+            Certificate::parse(der).map_err(|_| SignerCertificateError::Malformed)?;
         if !rest.is_empty() {
             return Err(SignerCertificateError::Malformed);
         }
-        let spki = certificate.public_key();
-        let key = match spki
-            .parsed()
-            .map_err(|_| SignerCertificateError::UnsupportedKey)?
-        {
-            PublicKey::EC(point) => {
-                let p256 = spki
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .and_then(|parameters| parameters.as_oid().ok())
-                    .is_some_and(|curve| curve == x509_parser::oid_registry::OID_EC_P256);
+        let (not_before, not_after) = certificate
+            .validity()
+            .map_err(|_| SignerCertificateError::Malformed)?;
+        let key = match certificate.key_algorithm {
+            OID_EC_PUBLIC_KEY => {
+                let p256 = certificate.key_parameters.is_some_and(|parameters| {
+                    parameters.tag == 0x06 && parameters.content == OID_P256
+                });
                 if !p256 {
                     return Err(SignerCertificateError::UnsupportedKey);
                 }
                 VerifyingKey::Es256(
-                    EcPublicJwk::from_sec1(point.data())
+                    EcPublicJwk::from_sec1(certificate.key)
                         .map_err(|_| SignerCertificateError::UnsupportedKey)?,
                 )
             }
-            PublicKey::RSA(rsa) => VerifyingKey::Ps256(
-                RsaPublicKey::new(rsa.modulus, rsa.exponent)
-                    .map_err(|_| SignerCertificateError::UnsupportedKey)?,
-            ),
+            OID_RSA_ENCRYPTION => {
+                let (modulus, exponent) = crate::x509::rsa_public_key(certificate.key)
+                    .ok_or(SignerCertificateError::UnsupportedKey)?;
+                VerifyingKey::Ps256(
+                    RsaPublicKey::new(modulus, exponent)
+                        .map_err(|_| SignerCertificateError::UnsupportedKey)?,
+                )
+            }
             _ => return Err(SignerCertificateError::UnsupportedKey),
         };
-        let kinds = match certificate.extended_key_usage() {
+        let kinds = match &certificate.extended_key_usage {
             // An extension that names no usage at all restricts nothing.
-            Ok(Some(usage)) if names_no_usage(usage.value) => None,
-            Ok(Some(usage)) => {
+            Some(usage) if usage.is_empty() => None,
+            Some(usage) => {
+                let named: Vec<String> = usage.iter().filter_map(|oid| oid_string(oid)).collect();
                 let mut kinds: Vec<EntryKind> = DCC_KEY_USAGES
                     .iter()
-                    .filter(|(oid, _)| usage.value.other.iter().any(|o| o.to_id_string() == *oid))
+                    .filter(|(oid, _)| named.iter().any(|o| o == oid))
                     .map(|(_, kind)| *kind)
                     .collect();
                 kinds.sort();
                 kinds.dedup();
                 Some(kinds)
             }
-            Ok(None) => None,
-            Err(_) => return Err(SignerCertificateError::Malformed),
+            None => None,
         };
         let digest = ring::digest::digest(&ring::digest::SHA256, der);
         let mut kid = [0u8; KID_BYTES];
@@ -123,8 +123,8 @@ impl SignerCertificate {
             der: der.to_vec(),
             kid,
             key,
-            not_before: certificate.validity().not_before.timestamp(),
-            not_after: certificate.validity().not_after.timestamp(),
+            not_before,
+            not_after,
             kinds,
         })
     }
@@ -186,15 +186,43 @@ impl SignerCertificate {
     }
 }
 
-fn names_no_usage(usage: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> bool {
-    !(usage.any
-        || usage.server_auth
-        || usage.client_auth
-        || usage.code_signing
-        || usage.email_protection
-        || usage.time_stamping
-        || usage.ocsp_signing)
-        && usage.other.is_empty()
+/// `id-ecPublicKey` (1.2.840.10045.2.1), `prime256v1` (1.2.840.10045.3.1.7) and
+/// `rsaEncryption` (1.2.840.113549.1.1.1), as DER OID content bytes.
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/// An OID's dotted form (`1.3.6.1...`) from its DER content bytes; `None` if malformed.
+fn oid_string(content: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut value: u64 = 0;
+    for (index, &byte) in content.iter().enumerate() {
+        if value == 0 && byte == 0x80 {
+            return None; // not minimal
+        }
+        value = value.checked_mul(128)? | u64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (value / 40).min(2);
+                arcs.push(first);
+                arcs.push(value - first * 40);
+            } else {
+                arcs.push(value);
+            }
+            value = 0;
+        } else if index + 1 == content.len() {
+            return None; // ends inside an arc
+        }
+    }
+    if arcs.is_empty() {
+        return None;
+    }
+    Some(
+        arcs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
+    )
 }
 
 /// A test certificate of `testdata/` by name: `dsc-ec` (P-256, 2020–2040, any kind),
