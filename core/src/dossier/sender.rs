@@ -76,10 +76,59 @@ impl std::fmt::Debug for SenderHold {
 
 /// How one attempt of a drain ended.
 enum Attempt {
-    /// Its entry's new state; `None` when it had no submission any more.
-    Done(Option<DeliveryState>),
+    /// Its entry's new state (`None` when it had no submission any more), and the next due
+    /// entry, leased in the transaction that stored this one's outcome.
+    Done {
+        state: Option<DeliveryState>,
+        next: Option<Job>,
+    },
     /// The drain's budget ran out first; the entry was handed back.
     OutOfTime,
+}
+
+/// A leased outbox entry with what sending it needs, read in the leasing transaction: one
+/// store round trip per dossier (store the last outcome, lease the next, read it) instead of
+/// three.
+struct Job {
+    lease: Lease,
+    work: Work,
+}
+
+enum Work {
+    Dossier {
+        dossier_id: String,
+        submission_id: i64,
+        manifest: String,
+        files: Vec<FileToSend>,
+    },
+    Withdrawal(withdrawal::WithdrawalToSend),
+}
+
+/// Leases the next due entry this sender delivers and reads what sending it needs. An entry
+/// whose submission or request is gone (discarded while queued) is completed on the way.
+fn lease_job(tx: &rusqlite::Transaction<'_>, now: i64) -> Result<Option<Job>, DossierError> {
+    while let Some(lease) = outbox::lease_next(tx, now, LEASE_SECS, Some(&SENT_KINDS))? {
+        let key = String::from_utf8_lossy(&lease.payload).into_owned();
+        let work = if lease.kind == withdrawal::OUTBOX_KIND {
+            withdrawal::to_send(tx, &key)?.map(Work::Withdrawal)
+        } else {
+            let id = submission::id_of(tx, &key)?;
+            match id {
+                Some(id) => submission::to_send(tx, id)?.map(|(manifest, files)| Work::Dossier {
+                    dossier_id: key,
+                    submission_id: id,
+                    manifest,
+                    files,
+                }),
+                None => None,
+            }
+        };
+        match work {
+            Some(work) => return Ok(Some(Job { lease, work })),
+            None => outbox::complete(tx, &lease, now)?,
+        }
+    }
+    Ok(None)
 }
 
 /// What one attempt came to.
@@ -94,7 +143,7 @@ enum Outcome {
 }
 
 impl Dossiers {
-    /// Sends every queued dossier that is due, [`IN_FLIGHT`] at a time (each under its own
+    /// Sends every queued dossier that is due, `IN_FLIGHT` at a time (each under its own
     /// lease and idempotency key, so exactly once holds for each as before), until none is due
     /// or `time_budget` runs out. With `wait_for_retries`, a dossier that failed transiently and
     /// falls due again within the budget is waited for and sent; without, the drain ends when
@@ -117,13 +166,9 @@ impl Dossiers {
             let mut nothing_due = false;
             while !out_of_time && in_flight.len() < IN_FLIGHT {
                 let now = crate::unix_now();
-                let lease = self
-                    .inner
-                    .store
-                    .write(move |tx| outbox::lease_next(tx, now, LEASE_SECS, Some(&SENT_KINDS)))
-                    .await;
-                let lease = match lease {
-                    Ok(Some(lease)) => lease,
+                let job = self.inner.store.write(move |tx| lease_job(tx, now)).await;
+                let job = match job {
+                    Ok(Some(job)) => job,
                     Ok(None) => {
                         nothing_due = true;
                         break;
@@ -131,11 +176,11 @@ impl Dossiers {
                     Err(error) => {
                         // Attempts under way finish (their leases are theirs to settle).
                         while in_flight.join_next().await.is_some() {}
-                        return Err(error.into());
+                        return Err(error);
                     }
                 };
                 let dossiers = self.clone();
-                in_flight.spawn(async move { dossiers.attempt(lease, deadline).await });
+                in_flight.spawn(async move { dossiers.attempt(job, deadline).await });
             }
             let Some(joined) = in_flight.join_next().await else {
                 if out_of_time || !nothing_due {
@@ -157,12 +202,19 @@ impl Dossiers {
                 }
             };
             match joined {
-                Ok(Ok(Attempt::Done(Some(state)))) => match state {
-                    DeliveryState::Received => report.delivered += 1,
-                    DeliveryState::Parked => report.parked += 1,
-                    DeliveryState::Queued => report.retried += 1,
-                },
-                Ok(Ok(Attempt::Done(None))) => {}
+                Ok(Ok(Attempt::Done { state, next })) => {
+                    match state {
+                        Some(DeliveryState::Received) => report.delivered += 1,
+                        Some(DeliveryState::Parked) => report.parked += 1,
+                        Some(DeliveryState::Queued) => report.retried += 1,
+                        None => {}
+                    }
+                    if let Some(job) = next {
+                        // Out of time by now, its attempt hands it back at once.
+                        let dossiers = self.clone();
+                        in_flight.spawn(async move { dossiers.attempt(job, deadline).await });
+                    }
+                }
                 Ok(Ok(Attempt::OutOfTime)) => out_of_time = true,
                 Ok(Err(error)) => {
                     // The store failed under us; the lease expires or is released at the next
@@ -226,11 +278,12 @@ impl Dossiers {
         self.inner.wake.notify_one();
     }
 
-    /// One attempt at the entry under `lease`, ended at `deadline`: out of time mid-send, the
-    /// entry is handed back so the next drain starts it at once.
-    async fn attempt(&self, lease: Lease, deadline: Instant) -> Result<Attempt, DossierError> {
-        match tokio::time::timeout_at(deadline, self.send_one(&lease)).await {
-            Ok(result) => result.map(Attempt::Done),
+    /// One attempt at `job`, ended at `deadline`: out of time mid-send, the entry is handed back
+    /// so the next drain starts it at once.
+    async fn attempt(&self, job: Job, deadline: Instant) -> Result<Attempt, DossierError> {
+        let lease = job.lease.clone();
+        match tokio::time::timeout_at(deadline, self.send_job(job, deadline)).await {
+            Ok(result) => result.map(|(state, next)| Attempt::Done { state, next }),
             Err(_) => {
                 let now = crate::unix_now();
                 let policy = self.inner.retry;
@@ -246,34 +299,23 @@ impl Dossiers {
         }
     }
 
-    /// One attempt at the entry under `lease`. `None` when the entry has no submission (it was
-    /// discarded while leased): the entry is completed so it is not tried again.
-    async fn send_one(&self, lease: &Lease) -> Result<Option<DeliveryState>, DossierError> {
-        if lease.kind == withdrawal::OUTBOX_KIND {
-            return self.send_withdrawal(lease).await;
-        }
-        let dossier_id = String::from_utf8_lossy(&lease.payload).into_owned();
-        let found = {
-            let dossier_id = dossier_id.clone();
-            self.inner
-                .store
-                .read(move |conn| {
-                    let Some(submission) = submission::by_dossier_id(conn, &dossier_id)? else {
-                        return Ok::<_, crate::store::StoreError>(None);
-                    };
-                    let to_send = submission::to_send(conn, submission.id)?;
-                    Ok(to_send.map(|(manifest, files)| (submission.id, manifest, files)))
-                })
-                .await?
-        };
-        let Some((submission_id, signed_manifest, files)) = found else {
-            let lease = lease.clone();
-            let now = crate::unix_now();
-            self.inner
-                .store
-                .write(move |tx| outbox::complete(tx, &lease, now))
-                .await?;
-            return Ok(None);
+    /// One attempt at `job`: its entry's new state, and (before `deadline`) the next due job.
+    async fn send_job(
+        &self,
+        job: Job,
+        deadline: Instant,
+    ) -> Result<(Option<DeliveryState>, Option<Job>), DossierError> {
+        let Job { lease, work } = job;
+        let (dossier_id, submission_id, signed_manifest, files) = match work {
+            Work::Withdrawal(to_send) => {
+                return self.send_withdrawal(lease, to_send, deadline).await;
+            }
+            Work::Dossier {
+                dossier_id,
+                submission_id,
+                manifest,
+                files,
+            } => (dossier_id, submission_id, manifest, files),
         };
         let outcome = match self.upload_files(submission_id, &files).await? {
             Ok(uploads) => {
@@ -283,9 +325,10 @@ impl Dossiers {
             Err(outcome) => outcome,
         };
         let upload_keys = files.iter().map(StoredAttachment::key_of).collect();
-        self.finish(lease, submission_id, outcome, upload_keys)
-            .await
-            .map(Some)
+        let (state, next) = self
+            .finish(lease, submission_id, outcome, upload_keys, deadline)
+            .await?;
+        Ok((Some(state), next))
     }
 
     /// Uploads each file that has no finished upload yet and returns every file's location, or
@@ -431,25 +474,14 @@ impl Dossiers {
     }
 
     /// One attempt at the withdrawal request under `lease`: `Received` when the portal accepted
-    /// it, `None` when it is gone (the dossier was discarded while leased).
-    async fn send_withdrawal(&self, lease: &Lease) -> Result<Option<DeliveryState>, DossierError> {
+    /// it. Before `deadline`, the next due job is leased with its outcome.
+    async fn send_withdrawal(
+        &self,
+        lease: Lease,
+        to_send: withdrawal::WithdrawalToSend,
+        deadline: Instant,
+    ) -> Result<(Option<DeliveryState>, Option<Job>), DossierError> {
         let request_id = String::from_utf8_lossy(&lease.payload).into_owned();
-        let found = {
-            let request_id = request_id.clone();
-            self.inner
-                .store
-                .read(move |conn| withdrawal::to_send(conn, &request_id))
-                .await?
-        };
-        let lease = lease.clone();
-        let Some(to_send) = found else {
-            let now = crate::unix_now();
-            self.inner
-                .store
-                .write(move |tx| outbox::complete(tx, &lease, now))
-                .await?;
-            return Ok(None);
-        };
         let body = WithdrawalBody {
             request: to_send.request,
         };
@@ -478,11 +510,12 @@ impl Dossiers {
         let submission_id = to_send.submission_id;
         let now = crate::unix_now();
         let policy = self.inner.retry;
-        let state = self
+        let lease_next = Instant::now() < deadline;
+        let (state, next) = self
             .inner
             .store
             .write(move |tx| {
-                Ok::<_, DossierError>(match outcome {
+                let state = match outcome {
                     Ok(()) => {
                         withdrawal::mark_sent(tx, submission_id, now)?;
                         outbox::complete(tx, &lease, now)?;
@@ -498,7 +531,9 @@ impl Dossiers {
                         None
                     }
                     Err(Outcome::Received(_)) => None,
-                })
+                };
+                let next = if lease_next { lease_job(tx, now)? } else { None };
+                Ok::<_, DossierError>((state, next))
             })
             .await?;
         let delivery = match &state {
@@ -512,21 +547,23 @@ impl Dossiers {
                 state,
             });
         }
-        Ok(Some(delivery))
+        Ok((Some(delivery), next))
     }
 
     /// Stores what the attempt came to and announces it.
+    /// Before `deadline`, the next due job is leased in the same transaction.
     async fn finish(
         &self,
-        lease: &Lease,
+        lease: Lease,
         submission_id: i64,
         outcome: Outcome,
         upload_keys: Vec<String>,
-    ) -> Result<DeliveryState, DossierError> {
-        let lease = lease.clone();
+        deadline: Instant,
+    ) -> Result<(DeliveryState, Option<Job>), DossierError> {
         let now = crate::unix_now();
         let policy = self.inner.retry;
-        let state = self
+        let lease_next = Instant::now() < deadline;
+        let (state, next) = self
             .inner
             .store
             .write(move |tx| {
@@ -546,7 +583,8 @@ impl Dossiers {
                         DeliveryState::Parked
                     }
                 };
-                Ok::<_, DossierError>(state)
+                let next = if lease_next { lease_job(tx, now)? } else { None };
+                Ok::<_, DossierError>((state, next))
             })
             .await?;
         if state == DeliveryState::Received {
@@ -563,7 +601,7 @@ impl Dossiers {
                 state,
             });
         }
-        Ok(state)
+        Ok((state, next))
     }
 
     /// Starts the background sender: it drains at once (work left by the last session), then

@@ -236,13 +236,12 @@ pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<Submission>, Stor
     Ok(conn.query_row(&sql, [id], from_row).optional()?)
 }
 
-/// The submission with dossier id `dossier_id` (what an outbox entry names).
-pub(crate) fn by_dossier_id(
-    conn: &Connection,
-    dossier_id: &str,
-) -> Result<Option<Submission>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE s.dossier_id = ?1");
-    Ok(conn.query_row(&sql, [dossier_id], from_row).optional()?)
+/// The id of the submission with dossier id `dossier_id` (what an outbox entry names).
+pub(crate) fn id_of(conn: &Connection, dossier_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM dossier_submissions WHERE dossier_id = ?1")?
+        .query_row([dossier_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// Every dossier (not their supplements), newest first.
