@@ -237,6 +237,38 @@ impl Store {
             .map_err(E::from)?
     }
 
+    /// [`Store::write`] for changes the portal gives back when they are lost: the outbox
+    /// sender's leases (released at the next open anyway) and what a delivery attempt came to
+    /// (a receipt, a retry time, a refusal; the attempt's idempotency key makes the portal
+    /// answer a repeat with the same receipt). Committed with `synchronous = NORMAL`: no fsync
+    /// of its own, so a power cut (not an app crash or kill: the commit is in the system's page
+    /// cache) may lose it, never corrupt anything, and the next ordinary commit makes it durable
+    /// with its own. Everything the citizen did (filing, a draft, a PIN attempt) goes through
+    /// [`Store::write`], fsynced before it returns.
+    pub async fn write_replayable<R, E>(
+        &self,
+        change: impl FnOnce(&Transaction<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.thread
+            .call_async(move |conn| {
+                conn.execute_batch("PRAGMA synchronous = NORMAL")
+                    .map_err(|e| E::from(e.into()))?;
+                let result = in_transaction(conn, change);
+                // Back to FULL before anything else runs on this connection; if that fails the
+                // change is reported failed (it may have committed: its caller retries it, and
+                // retrying it is what this kind of change allows).
+                conn.execute_batch("PRAGMA synchronous = FULL")
+                    .map_err(|e| E::from(e.into()))?;
+                result
+            })
+            .await
+            .map_err(E::from)?
+    }
+
     /// [`Store::read`] for synchronous callers (tests, benchmarks). Not on an async worker.
     pub fn read_blocking<R, E>(
         &self,

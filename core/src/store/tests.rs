@@ -709,3 +709,45 @@ fn a_job_that_calls_back_into_the_store_fails_instead_of_deadlocking() {
         .unwrap();
     assert!(matches!(outcome, Err(StoreError::Reentrant)), "{outcome:?}");
 }
+
+/// A replayable write commits like any write, and leaves the connection fsyncing every commit
+/// again, even when its change fails.
+#[tokio::test]
+async fn a_replayable_write_commits_and_restores_full_durability() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), sealer(dir.path())).await.unwrap();
+    let synchronous = |store: &Store| {
+        store
+            .read_blocking(|conn| {
+                conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))
+                    .map_err(StoreError::from)
+            })
+            .unwrap()
+    };
+    const FULL: i64 = 2;
+    assert_eq!(synchronous(&store), FULL);
+    store
+        .write_replayable(|tx| {
+            crate::store::meta::set(tx, "replayable", "1")?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(synchronous(&store), FULL);
+    let failed: Result<(), StoreError> = store
+        .write_replayable(|tx| {
+            crate::store::meta::set(tx, "replayable", "2")?;
+            Err(StoreError::Corrupt)
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(synchronous(&store), FULL);
+    let kept = store
+        .read_blocking(|conn| crate::store::meta::get(conn, "replayable"))
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("1"),
+        "committed once, rolled back once"
+    );
+}
