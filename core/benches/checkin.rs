@@ -500,6 +500,9 @@ fn purge(runtime: &tokio::runtime::Runtime, dir: Option<&Path>, rows: i64, runs:
         assert_eq!(page.entries.len() as i64, kept.min(200), "the rest is kept");
         drop(checkins);
         drop(citizen);
+        // On this current-thread runtime the `Citizen`'s background tasks (the dossier sender,
+        // aborted by the drop) only run, and let go of the store, inside `block_on`.
+        runtime.block_on(async { tokio::time::sleep(Duration::from_millis(20)).await });
     }
     let median = |times: &mut Vec<Duration>| {
         times.sort();
