@@ -455,10 +455,7 @@ impl Dossiers {
         };
         match self.inner.http.fetch(request).await {
             Ok(response) => {
-                let now = std::time::SystemTime::now();
-                let not_before = response
-                    .retry_after_secs(now)
-                    .map(|secs| crate::unix_now() + secs.min(24 * 3600) as i64);
+                let not_before = not_before(&response);
                 match response.status {
                     200 | 201 => match serde_json::from_slice::<SubmitResponse>(&response.body)
                         .ok()
@@ -501,12 +498,7 @@ impl Dossiers {
                 request.headers.push(("accept", "application/json".into()));
                 match self.inner.http.fetch(request).await {
                     Ok(response) if (200..300).contains(&response.status) => Ok(()),
-                    Ok(response) => {
-                        let not_before = response
-                            .retry_after_secs(std::time::SystemTime::now())
-                            .map(|secs| crate::unix_now() + secs.min(24 * 3600) as i64);
-                        Err(refusal(&response, not_before))
-                    }
+                    Ok(response) => Err(refusal(&response, not_before(&response))),
                     Err(error) => Err(net_outcome(&error)),
                 }
             }
@@ -535,6 +527,7 @@ impl Dossiers {
                         outbox::retry_later(tx, &lease, now, code, not_before, &policy)?;
                         None
                     }
+                    // Only a dossier's answer is read as a receipt; never built here.
                     Err(Outcome::Received(_)) => None,
                 };
                 let next = if lease_next {
@@ -769,6 +762,13 @@ fn next_due(conn: &rusqlite::Connection) -> Result<Option<i64>, crate::store::St
         )
         .optional()?
         .flatten())
+}
+
+/// The earliest retry time an answer's `Retry-After` sets (Unix seconds), capped at a day.
+fn not_before(response: &crate::net::HttpResponse) -> Option<i64> {
+    response
+        .retry_after_secs(std::time::SystemTime::now())
+        .map(|secs| crate::unix_now() + secs.min(24 * 3600) as i64)
 }
 
 /// What a portal's answer other than success means for an attempt: `408`, `409` (the same key

@@ -61,7 +61,7 @@ impl Dossiers {
                 let open = self
                     .inner
                     .store
-                    .write(move |tx| supplement::check_still_open(tx, draft_id))
+                    .read(move |conn| supplement::check_still_open(conn, draft_id))
                     .await?;
                 let (of, dossier_id, request_id) =
                     open.ok_or(DossierError::NoOpenSupplementRequest)?;

@@ -9,7 +9,7 @@
 //! the draft's and the dossier's own (`validate`, `attachment`, `sender`): a supplement is
 //! filled in, validated, signed behind the PIN and delivered exactly once as a dossier is.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::draft::{self, Draft, DraftId};
 use super::status_feed::{SupplementItem, SupplementRequest};
@@ -93,10 +93,10 @@ pub(crate) fn supplement_procedure(base: &Procedure, request: &SupplementRequest
 /// The open, unanswered request of dossier `submission_id` and the procedure record it was
 /// filed against, or `NoOpenSupplementRequest`.
 fn open_request(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     submission_id: i64,
 ) -> Result<(submission::Submission, SupplementRequest, Procedure), DossierError> {
-    let dossier = submission::get(tx, submission_id)?.ok_or(DossierError::UnknownSubmission)?;
+    let dossier = submission::get(conn, submission_id)?.ok_or(DossierError::UnknownSubmission)?;
     let request = dossier
         .supplement_request
         .clone()
@@ -105,25 +105,25 @@ fn open_request(
     // The record the citizen filled in, kept by its draft; else the catalogue's (a deleted
     // draft), which the request's items are looked up in by id all the same.
     let from_draft = match dossier.draft_id {
-        Some(id) => draft::procedure(tx, DraftId(id))?,
+        Some(id) => draft::procedure(conn, DraftId(id))?,
         None => None,
     };
     let procedure = match from_draft {
         Some(procedure) => procedure,
-        None => catalogue::procedure(tx, &dossier.procedure_code)?
+        None => catalogue::procedure(conn, &dossier.procedure_code)?
             .ok_or(DossierError::ProcedureNotFound)?,
     };
     Ok((dossier, request, procedure))
 }
 
-/// The original dossier and request a supplement draft answers, checked still open: filed in
-/// the transaction that queues the supplement, so a request answered twice (two drafts, two
-/// PINs) is filed once.
+/// The original dossier and request a supplement draft answers, checked still open. Read before
+/// signing, and again in the transaction that queues the supplement, so a request answered
+/// twice (two drafts, two PINs) is filed once.
 pub(crate) fn check_still_open(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     draft_id: DraftId,
 ) -> Result<Option<(i64, String, String)>, DossierError> {
-    let row: Option<(Option<i64>, Option<String>)> = tx
+    let row: Option<(Option<i64>, Option<String>)> = conn
         .query_row(
             "SELECT supplement_of, supplement_request FROM dossier_drafts WHERE id = ?1",
             [draft_id.0],
@@ -133,7 +133,7 @@ pub(crate) fn check_still_open(
     let Some((Some(of), Some(request_id))) = row else {
         return Ok(None);
     };
-    let (dossier, request, _) = open_request(tx, of)?;
+    let (dossier, request, _) = open_request(conn, of)?;
     if request.request_id != request_id {
         return Err(DossierError::NoOpenSupplementRequest);
     }

@@ -97,7 +97,8 @@ pub struct StatusSync {
     pub complete: bool,
 }
 
-/// The stored feed position.
+/// The stored feed position (all `None` before the first receipt).
+#[derive(Default)]
 struct SyncPosition {
     token: Option<String>,
     cursor: Option<String>,
@@ -120,12 +121,7 @@ fn position(conn: &Connection) -> Result<SyncPosition, StoreError> {
             },
         )
         .optional()?
-        .unwrap_or(SyncPosition {
-            token: None,
-            cursor: None,
-            etag: None,
-            last_seq: None,
-        }))
+        .unwrap_or_default())
 }
 
 /// Keeps the status token a receipt carried (in the receipt's transaction). Another token than
