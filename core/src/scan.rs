@@ -15,10 +15,11 @@
 //! A plain `http://` link is [`ScannedKind::Unknown`]: a national app should not send a citizen
 //! to a page anyone on the network can change, so the app must decide to open such a link itself.
 
-use crate::checkin::wire::{VENUE_CLAIM, VENUE_PROFILE, VenueKind};
+use crate::checkin::venue_code;
+use crate::checkin::wire::{VENUE_PROFILE, VenueKind};
 use crate::id1;
 use crate::openid4vp::AuthorizationLink;
-use crate::signed_qr::{self, CborValue, ClaimKey, Claims};
+use crate::signed_qr;
 
 /// What a scanned text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub fn classify(text: &str) -> ScannedKind {
         };
     }
     if text.starts_with(VENUE_PROFILE.prefix) {
-        return match venue_kind(text) {
+        return match venue_code::unverified_kind(text) {
             Some(VenueKind::ServiceCounter) => ScannedKind::CounterCheckIn,
             Some(VenueKind::Venue | VenueKind::Event) => ScannedKind::VenueCheckIn,
             None => ScannedKind::Unknown,
@@ -99,38 +100,11 @@ pub fn classify(text: &str) -> ScannedKind {
     }
 }
 
-/// The kind a venue code says it is, read from its claims without checking the signature (the
-/// check-in flow does that): `None` when any layer is malformed.
-fn venue_kind(text: &str) -> Option<VenueKind> {
-    let message = signed_qr::unwrap_text(&VENUE_PROFILE, text).ok()?;
-    signed_qr::cbor::check(&message, signed_qr::MAX_CBOR_DEPTH).ok()?;
-    let value: CborValue = ciborium::from_reader(message.as_slice()).ok()?;
-    // A COSE_Sign1 (tag 18, optional) is [protected, unprotected, payload, signature].
-    let value = match value {
-        CborValue::Tag(18, inner) => *inner,
-        other => other,
-    };
-    let CborValue::Array(parts) = value else {
-        return None;
-    };
-    let [_, _, CborValue::Bytes(payload), _] = parts.as_slice() else {
-        return None;
-    };
-    let claims = Claims::from_cbor(payload).ok()?;
-    let CborValue::Map(venue) = claims.private.get(&ClaimKey::Int(VENUE_CLAIM))? else {
-        return None;
-    };
-    venue.iter().find_map(|(key, value)| match (key, value) {
-        (CborValue::Text(key), CborValue::Integer(kind)) if key == "k" => {
-            VenueKind::from_code(u64::try_from(*kind).ok()?)
-        }
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkin::wire::VENUE_CLAIM;
+    use crate::signed_qr::{CborValue, ClaimKey, Claims};
 
     /// A venue code of `kind` (raw `"k"` value), signed by a throwaway key: classify never
     /// checks the signature.

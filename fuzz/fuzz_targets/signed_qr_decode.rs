@@ -1,6 +1,7 @@
 //! A signed QR code is whatever a camera read: decoding (prefix, Base45, zlib, CBOR, COSE_Sign1,
 //! CWT claims) must return a value or a typed error for every input, never panic, and what
-//! encodes must decode back to the same claims. Each layer is also fed the raw input.
+//! encodes must decode back to the same claims; the unverified read a scan is routed by agrees
+//! with the verifier on every code that verifies. Each layer is also fed the raw input.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -29,8 +30,14 @@ fuzz_target!(|data: &[u8]| {
     // The reader, from the text down; a valid prefix most of the time.
     if let Ok(text) = std::str::from_utf8(data) {
         for candidate in [text.to_string(), format!("CK1:{text}")] {
-            let _ = signed_qr::decode(&PROFILE, &candidate, key);
+            let verified = signed_qr::decode(&PROFILE, &candidate, key);
             let _ = signed_qr::decode(&PROFILE, &candidate, &lookup);
+            // The unverified read (routing a scan) accepts everything that verifies, with the
+            // same claims: it never knows less than the verifier.
+            let unverified = signed_qr::unverified_claims(&PROFILE, &candidate);
+            if let Ok(verified) = verified {
+                assert_eq!(unverified.as_ref(), Ok(&verified.claims));
+            }
         }
         if let Ok(bytes) = base45_decode(text) {
             assert_eq!(base45_encode(&bytes), text, "Base45 decoding is one to one");

@@ -226,6 +226,23 @@ pub fn mint(code: &VenueCode, kid: &str, signer: &dyn JwsSigner) -> Result<Strin
     signed_qr::encode(&VENUE_PROFILE, &claims, kid.as_bytes(), signer).map_err(VenueCodeError::Mint)
 }
 
+/// The kind a code says it is, read without verifying it: for routing a scan
+/// (`scan::classify`) before the check-in flow verifies it with [`verify`]. Lenient on purpose:
+/// only the kind is read, so a code whose other claims [`verify`] would refuse is still routed to
+/// the check-in screen, which then shows the typed refusal. `None` when any layer is malformed.
+pub fn unverified_kind(text: &str) -> Option<VenueKind> {
+    let claims = signed_qr::unverified_claims(&VENUE_PROFILE, text).ok()?;
+    let Value::Map(venue) = claims.private.get(&ClaimKey::Int(VENUE_CLAIM))? else {
+        return None;
+    };
+    venue.iter().find_map(|(key, value)| match (key, value) {
+        (Value::Text(key), Value::Integer(kind)) if key == "k" => {
+            VenueKind::from_code(u64::try_from(*kind).ok()?)
+        }
+        _ => None,
+    })
+}
+
 /// Reads and verifies a scanned code offline: the key its `kid` names among the trust list's
 /// venue signers, the signature, that key's validity when the code was minted, the agency, every
 /// claim bound, and the validity period at `now`.

@@ -279,6 +279,14 @@ pub fn decode(
     })
 }
 
+/// The claims of a code's text, read without verifying anything: its signature, key and times
+/// are not looked at. Only for deciding which flow a scan goes to (`scan::classify`); the flow
+/// then verifies with [`decode`]. Every layer keeps [`decode`]'s bounds.
+pub fn unverified_claims(profile: &Profile, text: &str) -> Result<Claims, SignedQrError> {
+    let payload = sign1::unverified_payload(&unwrap_text(profile, text)?)?;
+    Ok(Claims::from_cbor(&payload)?)
+}
+
 /// The COSE bytes inside a text, before any verification: prefix, Base45, zlib, each bounded.
 pub fn unwrap_text(profile: &Profile, text: &str) -> Result<Vec<u8>, SignedQrError> {
     if text.len() > MAX_TEXT_CHARS {

@@ -111,20 +111,7 @@ pub fn verify(
     options: &VerifyOptions<'_>,
     keys: &dyn KeyLookup,
 ) -> Result<VerifiedSign1, SignedQrError> {
-    if bytes.len() > MAX_COSE_BYTES {
-        return Err(SignedQrError::TooLarge);
-    }
-    cbor::check(bytes, MAX_CBOR_DEPTH).map_err(SignedQrError::Cbor)?;
-    let value: Value = ciborium::from_reader(bytes).map_err(|_| SignedQrError::MalformedCose)?;
-    let value = match value {
-        Value::Tag(TAG_SIGN1, inner) => *inner,
-        Value::Tag(TAG_CWT, inner) => match *inner {
-            Value::Tag(TAG_SIGN1, inner) => *inner,
-            _ => return Err(SignedQrError::WrongTag),
-        },
-        Value::Tag(..) => return Err(SignedQrError::WrongTag),
-        other => other,
-    };
+    let value = untagged_sign1(bytes)?;
     let alg = check_headers(&value, options.kid == KidLocation::ProtectedOverUnprotected)?;
     let mut message =
         CoseSign1::from_cbor_value(value).map_err(|_| SignedQrError::MalformedCose)?;
@@ -184,6 +171,41 @@ pub fn verify(
     Ok(VerifiedSign1 {
         kid,
         payload: payload.clone(),
+    })
+}
+
+/// The payload of a COSE_Sign1, read without checking anything but its shape: for routing a
+/// scan to the flow that will verify it (`scan::classify`), never for trusting what it says.
+/// The same bounds as [`verify`] hold: size, well-formed CBOR, nesting, tags.
+pub fn unverified_payload(bytes: &[u8]) -> Result<Vec<u8>, SignedQrError> {
+    let Value::Array(parts) = untagged_sign1(bytes)? else {
+        return Err(SignedQrError::MalformedCose);
+    };
+    match <[Value; 4]>::try_from(parts) {
+        Ok([Value::Bytes(_), Value::Map(_), Value::Bytes(payload), Value::Bytes(_)]) => Ok(payload),
+        Ok([Value::Bytes(_), Value::Map(_), Value::Null, Value::Bytes(_)]) => {
+            Err(SignedQrError::DetachedPayload)
+        }
+        _ => Err(SignedQrError::MalformedCose),
+    }
+}
+
+/// One bounded, well-formed CBOR item, with the COSE_Sign1 tag (or the CWT tag around it)
+/// taken off: the first step of [`verify`] and [`unverified_payload`] alike.
+fn untagged_sign1(bytes: &[u8]) -> Result<Value, SignedQrError> {
+    if bytes.len() > MAX_COSE_BYTES {
+        return Err(SignedQrError::TooLarge);
+    }
+    cbor::check(bytes, MAX_CBOR_DEPTH).map_err(SignedQrError::Cbor)?;
+    let value: Value = ciborium::from_reader(bytes).map_err(|_| SignedQrError::MalformedCose)?;
+    Ok(match value {
+        Value::Tag(TAG_SIGN1, inner) => *inner,
+        Value::Tag(TAG_CWT, inner) => match *inner {
+            Value::Tag(TAG_SIGN1, inner) => *inner,
+            _ => return Err(SignedQrError::WrongTag),
+        },
+        Value::Tag(..) => return Err(SignedQrError::WrongTag),
+        other => other,
     })
 }
 

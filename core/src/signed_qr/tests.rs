@@ -127,6 +127,53 @@ fn a_tampered_payload_or_signature_fails() {
 }
 
 #[test]
+fn unverified_claims_read_any_signature_but_keep_every_bound() {
+    // What routing a scan needs: the claims, whoever signed them.
+    let stranger = SoftwareSigner::from_scalar(&[9u8; 32]).unwrap();
+    let text = encode(&CK, &claims(), b"nobody-knows-this-key", &stranger).unwrap();
+    assert_eq!(unverified_claims(&CK, &text), Ok(claims()));
+    assert_eq!(
+        decode(&CK, &text, &lookup),
+        Err(SignedQrError::UnknownKey),
+        "the same text does not verify"
+    );
+    // The layers beneath keep decode's refusals.
+    assert_eq!(
+        unverified_claims(&CK, "HC1:NCF"),
+        Err(SignedQrError::WrongPrefix)
+    );
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 2 << 20]).unwrap();
+    let bomb = format!("CK1:{}", base45::encode(encoder.finish().unwrap()));
+    assert_eq!(unverified_claims(&CK, &bomb), Err(SignedQrError::TooLarge));
+    let mut message = coset::CoseSign1::from_tagged_slice(&cose_of(&text)).unwrap();
+    message.payload = None;
+    assert_eq!(
+        unverified_claims(&CK, &wrap(&message.to_tagged_vec().unwrap())),
+        Err(SignedQrError::DetachedPayload)
+    );
+    let not_sign1 = ciborium::Value::Array(vec![ciborium::Value::Bytes(vec![]); 3]);
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&not_sign1, &mut bytes).unwrap();
+    assert_eq!(
+        unverified_claims(&CK, &wrap(&bytes)),
+        Err(SignedQrError::MalformedCose)
+    );
+    let other_tag = ciborium::Value::Tag(98, Box::new(not_sign1));
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&other_tag, &mut bytes).unwrap();
+    assert_eq!(
+        unverified_claims(&CK, &wrap(&bytes)),
+        Err(SignedQrError::WrongTag)
+    );
+    let not_claims = sign1::sign(&[0x80], b"venue-key-1", &issuer()).unwrap();
+    assert_eq!(
+        unverified_claims(&CK, &wrap(&not_claims)),
+        Err(SignedQrError::Claims(CwtError::NotAMap))
+    );
+}
+
+#[test]
 fn a_payload_that_is_not_a_claim_set_is_refused_after_the_signature() {
     let cose = sign1::sign(&[0x80], b"venue-key-1", &issuer()).unwrap();
     assert_eq!(

@@ -6,7 +6,6 @@
 // a venue's name or address, a notice's message or the diary's JSON (issue 8).
 package org.citizen.sdk
 
-import java.io.File
 import java.util.UUID
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
@@ -21,14 +20,6 @@ import org.junit.rules.TemporaryFolder
 class CheckInsTest {
     @get:Rule
     val temp = TemporaryFolder()
-
-    /** An SDK instance on a fresh data dir with the sandbox's trust list installed. */
-    private suspend fun open(dir: File): Citizen {
-        val config = Sandbox.get().config(dir).copy(trustAnchors = listOf(SandboxAdmin.trustAnchor()))
-        val citizen = Citizen.open(config, PlatformServices(fileSealer(File(dir.parentFile, dir.name + ".key"))))
-        citizen.refreshTrustList()
-        return citizen
-    }
 
     /** Venue ids unique to this run, so a reused sandbox never mixes runs. */
     private fun venueId(what: String) = "kt-$what-" + UUID.randomUUID().toString().take(8)
@@ -67,7 +58,7 @@ class CheckInsTest {
         }
 
         var exported = ""
-        open(temp.newFolder("citizen")).use { citizen ->
+        openTrustingSandbox(temp.newFolder("citizen")).use { citizen ->
             citizen.subscribe(events).use {
                 val checkins = citizen.checkins()
 
@@ -203,7 +194,7 @@ class CheckInsTest {
         val tampered = SignedQrForgery.tamper(minted.code, "CK1:", venue, venue.dropLast(1) + if (venue.last() == 'x') "y" else "x")
         assertEquals("classify reads, it does not verify", ScannedKind.VenueCheckIn, classify(tampered))
 
-        open(temp.newFolder("citizen")).use { citizen ->
+        openTrustingSandbox(temp.newFolder("citizen")).use { citizen ->
             val checkins = citizen.checkins()
             val refused = expectThrows<CitizenException.Untrusted> { runBlocking { checkins.checkIn(tampered) } }
             assertEquals("venue_bad_signature", refused.code)
@@ -223,7 +214,7 @@ class CheckInsTest {
     fun theDiaryPagesAndMisusesAreTypedExceptions(): Unit = runBlocking {
         val shop = SandboxAdmin.mintVenue(venueId("shop"), "Cửa hàng Thử Nghiệm", "", "venue")
         val event = SandboxAdmin.mintVenue(venueId("event"), "Hội chợ Thử Nghiệm", "", "event")
-        open(temp.newFolder("citizen")).use { citizen ->
+        openTrustingSandbox(temp.newFolder("citizen")).use { citizen ->
             val checkins = citizen.checkins()
             assertEquals(14u, checkins.retentionDays())
             val first = checkins.checkIn(shop.code).entry

@@ -4,7 +4,6 @@
 // refused with their stable codes; no log line carries the holder's name or birth date.
 package org.citizen.sdk
 
-import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -16,13 +15,6 @@ import org.junit.rules.TemporaryFolder
 class HealthCertificateTest {
     @get:Rule
     val temp = TemporaryFolder()
-
-    private suspend fun open(dir: File): Citizen {
-        val config = Sandbox.get().config(dir).copy(trustAnchors = listOf(SandboxAdmin.trustAnchor()))
-        val citizen = Citizen.open(config, PlatformServices(fileSealer(File(dir.parentFile, dir.name + ".key"))))
-        citizen.refreshTrustList()
-        return citizen
-    }
 
     @Test
     fun aCertificateIsKeptListedAndReadBackAndForgeriesAreRefused(): Unit = runBlocking {
@@ -36,7 +28,7 @@ class HealthCertificateTest {
         )
         assertEquals(ScannedKind.HealthCertificate, classify(hc1))
 
-        open(temp.newFolder("citizen")).use { citizen ->
+        openTrustingSandbox(temp.newFolder("citizen")).use { citizen ->
             val wallet = citizen.wallet()
             assertEquals("no activation needed", WalletState.NotActivated, wallet.state())
             assertTrue(wallet.healthCertificates().isEmpty())

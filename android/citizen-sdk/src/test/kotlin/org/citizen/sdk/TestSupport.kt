@@ -212,6 +212,22 @@ class Sandbox private constructor(val url: String, val caPem: String, val pin: S
     }
 }
 
+/**
+ * An SDK instance on [dataDir] (its sealing key in a file beside it) that talks to the sandbox
+ * and holds the sandbox's trust list: what the check-in and health-certificate tests start from.
+ */
+suspend fun openTrustingSandbox(dataDir: File): Citizen {
+    val config = Sandbox.get().config(dataDir).copy(trustAnchors = listOf(SandboxAdmin.trustAnchor()))
+    val citizen = Citizen.open(config, PlatformServices(fileSealer(File(dataDir.parentFile, dataDir.name + ".key"))))
+    try {
+        citizen.refreshTrustList()
+    } catch (e: Throwable) {
+        citizen.close()
+        throw e
+    }
+    return citizen
+}
+
 /** Runs [block] and returns the exception of type [E] it threw; fails otherwise. */
 inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
     try {
