@@ -342,3 +342,82 @@ async fn offline_a_counter_check_in_is_recorded_and_its_ticket_fails_as_retryabl
             .is_empty()
     );
 }
+
+/// The retention promise is kept by the core, not left to the app: an entry past the retention
+/// is gone once the SDK opens, and one that passes it while the SDK is open goes at the next
+/// `sync_now` (which purges even when the portal cannot be reached). The entries are aged in the
+/// store itself, closed, since the diary only records check-ins at the present time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_purges_the_diary_at_open_and_at_each_sync_without_the_app_asking() {
+    let portal = start_portal("retention").await;
+    let dir = tempfile::tempdir().unwrap();
+    let venue = mint(&portal, "hall-2", VenueKind::Venue);
+    let (citizen, _recorder, subscription) = citizen(&portal, dir.path()).await;
+    let retention = i64::from(citizen.checkins().retention_days()) * 86_400;
+    assert_eq!(retention, 14 * 86_400, "the default retention");
+    citizen.checkins().check_in(&venue.code).await.unwrap();
+    drop(subscription);
+    drop(citizen);
+
+    // Closed: the entry is aged one hour past the retention, and a second entry of the same
+    // venue is put `MARGIN` seconds short of it.
+    const MARGIN: i64 = 5;
+    let store = open_store_when_released(dir.path()).await;
+    store
+        .write(move |tx| {
+            let now = now();
+            let aged = tx.execute(
+                "UPDATE checkin_diary SET checked_in_at = ?1, auto_checkout_at = ?1 + 3600",
+                [now - retention - 3_600],
+            )?;
+            assert_eq!(aged, 1);
+            tx.execute(
+                "INSERT INTO checkin_diary (venue, code_id, checked_in_at, auto_checkout_at,
+                     ticket_key)
+                 SELECT venue, X'0102030405060708', ?1, ?1 + 3600, 'retention-test'
+                 FROM checkin_diary",
+                [now - retention + MARGIN],
+            )?;
+            Ok::<_, citizen_core::StoreError>(())
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    // Open: the entry past the retention is gone, the other is kept.
+    let citizen = open(anchored_config(&portal, dir.path())).await.unwrap();
+    let checkins = citizen.checkins();
+    let kept = checkins.entries(None, 10, true).await.unwrap().entries;
+    assert_eq!(kept.len(), 1, "purged at open");
+    assert!(kept[0].checked_in_at > now() - retention);
+
+    // Open, once the second entry has passed the retention too: `sync_now` purges it, with the
+    // portal gone (the purge is local).
+    portal.sandbox.shutdown();
+    tokio::time::sleep(Duration::from_secs(MARGIN as u64 + 1)).await;
+    let _ = citizen.sync_now(Duration::from_secs(10)).await;
+    assert!(
+        checkins
+            .entries(None, 10, true)
+            .await
+            .unwrap()
+            .entries
+            .is_empty(),
+        "purged at sync"
+    );
+}
+
+/// The store of `dir` on its own, once the dropped `Citizen` has let go of its lock.
+async fn open_store_when_released(dir: &std::path::Path) -> citizen_core::Store {
+    let sealer = Arc::new(citizen_core::SoftwareSealer::in_dir(dir));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match citizen_core::Store::open(dir, sealer.clone()).await {
+            Ok(store) => return store,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("the store stays locked: {error}"),
+        }
+    }
+}
