@@ -7,7 +7,10 @@
 //!   `CK1:` text, verify it offline, dedupe, record, read the entry back, match it against the
 //!   stored notices, announce it. B is the floor: one `ring` P-256 ECDSA verification of a
 //!   signature over a payload of the code's size, then one insert of the same diary row in its
-//!   own write transaction on another store (same settings, same schema). Each run does
+//!   own write transaction on another store (same settings, same schema), whose venue rows were
+//!   made before timing: one INSERT per check-in, where the SDK's side also looks the venue up
+//!   and adds its row when new (the diary empties after each run, its venues with it, so each
+//!   of the SDK's check-ins pays for a new venue). Each run does
 //!   [`CHECK_INS_PER_RUN`] of them; every check-in is of a new code (its own `cti`), minted before
 //!   timing, so none is short-circuited by the dedupe. After each run both diaries are emptied
 //!   (not timed), so every run starts from the same diary size. Target <= 2.0.
@@ -15,10 +18,11 @@
 //!   the retention period at 500 venues (100 of the entries with an exposure match) and 1,000
 //!   within it at another venue, which must survive; the purge also deletes the 500 venues' rows,
 //!   left without entries. Before each timed purge the 100k rows (and venues and matches) are
-//!   inserted in one transaction, not timed. The value is the median over [`PURGE_RUNS`] purges in process CPU time (the store
-//!   thread's work: see `interleaved::process_cpu_time`); the wall-clock median, which adds the
-//!   commit's disk writes and waits for the CPU on a shared machine, is written beside it.
-//!   Target <= 150 ms.
+//!   inserted in one transaction, not timed. The value is the wall-clock median over
+//!   [`PURGE_RUNS`] purges: what the citizen waits, the commit's disk writes included (the
+//!   target is a time the phone spends, so the clock it is read on is the wall's); the median in
+//!   process CPU time (the store thread's work: see `interleaved::process_cpu_time`) is written
+//!   beside it. Target <= 150 ms.
 //!
 //! The bench goes through the public API only. The `Citizen` purges at open with the phone's
 //! clock, so the fill is made of entries that are recent by the phone's clock and the purge is
@@ -49,8 +53,10 @@ use citizen_core::{
 };
 use interleaved::{measure_ratio, process_cpu_time};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
+/// The venues the scanned codes are at (`clinic-0` ...).
+const VENUES: usize = 50;
 /// Check-ins per timed run (a run is a few milliseconds of CPU).
 const CHECK_INS_PER_RUN: usize = 16;
 const SCAN_PAIRS: usize = 100;
@@ -196,7 +202,7 @@ fn venue_code(n: u64, now: i64) -> VenueCode {
     code_id[..8].copy_from_slice(&n.to_be_bytes());
     VenueCode {
         agency: "health-dept".into(),
-        venue_id: format!("clinic-{}", n % 50),
+        venue_id: format!("clinic-{}", n % VENUES as u64),
         name: "Trạm y tế phường 7".into(),
         address: "12 Lê Lợi, Quận 1".into(),
         kind: VenueKind::Venue,
@@ -260,6 +266,28 @@ impl<'r> Scan<'r> {
             Arc::new(SoftwareSealer::in_dir(floor_dir.path())),
         )
         .unwrap();
+        // The floor's venue rows exist before timing, so each of its check-ins is exactly one
+        // INSERT (the diary row, referring to its venue's row id); the SDK's side still looks its
+        // venue up and adds it when new, as `diary::check_in` does.
+        let venues: Vec<VenueCode> = floor_codes.iter().take(VENUES).cloned().collect();
+        floor_store
+            .write_blocking(move |tx| {
+                for code in &venues {
+                    tx.execute(
+                        "INSERT INTO checkin_venues (id, agency, venue_id, name, address, kind)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'venue')",
+                        params![
+                            venue_row_id(code),
+                            code.agency,
+                            code.venue_id,
+                            code.name,
+                            code.address
+                        ],
+                    )?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
         Self {
             runtime,
             checkins,
@@ -318,7 +346,7 @@ impl<'r> Scan<'r> {
         let spent = process_cpu_time() - started;
         self.floor_store
             .write_blocking(|tx| {
-                tx.execute_batch("DELETE FROM checkin_diary; DELETE FROM checkin_venues;")?;
+                tx.execute_batch("DELETE FROM checkin_diary;")?;
                 Ok::<_, StoreError>(())
             })
             .unwrap();
@@ -326,45 +354,36 @@ impl<'r> Scan<'r> {
     }
 }
 
-/// The rows `diary::check_in` writes for `code` at `now`: its venue's row (looked up, added when
-/// new) and the diary row referring to it.
+/// The diary row `diary::check_in` writes for `code` at `now`, its venue's row made beforehand:
+/// one INSERT.
 fn insert_row(
     tx: &rusqlite::Transaction<'_>,
     code: &VenueCode,
     now: i64,
     ticket_key: &str,
 ) -> Result<(), StoreError> {
-    let venue = params![code.agency, code.venue_id, code.name, code.address, "venue"];
-    let found: Option<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM checkin_venues
-             WHERE agency = ?1 AND venue_id = ?2 AND name = ?3 AND address = ?4 AND kind = ?5",
-        )?
-        .query_row(venue, |r| r.get(0))
-        .optional()?;
-    let venue = match found {
-        Some(id) => id,
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO checkin_venues (agency, venue_id, name, address, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(venue)?;
-            tx.last_insert_rowid()
-        }
-    };
     tx.prepare_cached(
         "INSERT INTO checkin_diary (venue, code_id, checked_in_at, auto_checkout_at, ticket_key)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        venue,
+        venue_row_id(code),
         code.code_id,
         now,
         now + i64::from(code.auto_checkout_secs),
         ticket_key,
     ])?;
     Ok(())
+}
+
+/// The floor's row id of `code`'s venue (`clinic-<n>` is row `n + 1`).
+fn venue_row_id(code: &VenueCode) -> i64 {
+    let n: i64 = code
+        .venue_id
+        .strip_prefix("clinic-")
+        .and_then(|n| n.parse().ok())
+        .expect("the bench's venue ids");
+    n + 1
 }
 
 fn scan_ratio(runtime: &tokio::runtime::Runtime, dir: &Path) {
@@ -511,20 +530,20 @@ fn purge(runtime: &tokio::runtime::Runtime, dir: Option<&Path>, rows: i64, runs:
     let (cpu_ms, wall_ms) = (median(&mut cpu), median(&mut wall));
     let name = PURGE_100K;
     println!(
-        "{name:<28} {cpu_ms:.1} ms CPU (median of {runs}; min {:.1}, max {:.1}), wall {wall_ms:.1} ms \
+        "{name:<28} {wall_ms:.1} ms (wall clock, median of {runs}; min {:.1}, max {:.1}), CPU {cpu_ms:.1} ms \
          (min {:.1}, max {:.1}); {rows} expired entries",
-        cpu[0].as_secs_f64() * 1e3,
-        cpu[runs - 1].as_secs_f64() * 1e3,
         wall[0].as_secs_f64() * 1e3,
         wall[runs - 1].as_secs_f64() * 1e3,
+        cpu[0].as_secs_f64() * 1e3,
+        cpu[runs - 1].as_secs_f64() * 1e3,
     );
     if let Some(dir) = dir {
         let figure = serde_json::json!({
             "name": name,
-            "value": cpu_ms,
+            "value": wall_ms,
             "unit": "ms",
-            "clock": "process CPU time",
-            "wall_ms": wall_ms,
+            "clock": "wall clock",
+            "cpu_ms": cpu_ms,
             "cpu_min_ms": cpu[0].as_secs_f64() * 1e3,
             "cpu_max_ms": cpu[runs - 1].as_secs_f64() * 1e3,
             "wall_min_ms": wall[0].as_secs_f64() * 1e3,

@@ -177,8 +177,8 @@ pub fn run() -> Result<()> {
         target: None,
         ratio: None,
     });
-    // Issue 8: purging 100k expired diary entries (median, process CPU time; the figure file has
-    // the wall-clock median beside it).
+    // Issue 8: purging 100k expired diary entries (wall-clock median; the figure file has the
+    // median in process CPU time beside it).
     figures.push(Figure {
         name: "checkin.purge_100k_ms",
         value: purge_100k,
