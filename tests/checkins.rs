@@ -421,3 +421,27 @@ async fn open_store_when_released(dir: &std::path::Path) -> citizen_core::Store 
         }
     }
 }
+
+/// An agency's tool checks the codes it prints with its own key, without a trust list: the
+/// sandbox, minting as the agency, says which key it signed with.
+#[tokio::test]
+async fn an_agency_tool_verifies_its_printed_code_with_its_own_key() {
+    use citizen_core::checkin::venue_code;
+    use citizen_core::jose::EcPublicJwk;
+    let portal = start_portal("agency tool").await;
+    let minted = mint(&portal, "door-1", VenueKind::Venue);
+    let key =
+        EcPublicJwk::from_value(minted.signer_jwk.as_ref().expect("the signer's key")).unwrap();
+    assert!(minted.signer_kid.is_some());
+    let code = venue_code::verify_with_key(&minted.code, &key, now()).unwrap();
+    assert_eq!(
+        (code.agency.as_str(), code.venue_id.as_str()),
+        (minted.agency.as_str(), "door-1")
+    );
+    assert_eq!(code.kind, VenueKind::Venue);
+    let stranger = citizen_core::jose::SoftwareSigner::generate().unwrap();
+    assert_eq!(
+        venue_code::verify_with_key(&minted.code, stranger.public_key(), now()),
+        Err(VenueCodeError::BadSignature)
+    );
+}

@@ -449,3 +449,126 @@ impl CheckIns {
             .into())
     }
 }
+
+/// What a venue or service-counter code (`CK1:`) says, once verified.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VenueCodeDetails {
+    /// The agency that minted the code (its `iss`).
+    pub agency: String,
+    /// The venue's id within the agency.
+    pub venue_id: String,
+    /// The venue's display name.
+    pub name: String,
+    /// The venue's address (may be empty).
+    pub address: String,
+    /// Venue, service counter or event.
+    pub kind: VenueKind,
+    /// How long after a check-in the SDK checks the citizen out by itself (seconds).
+    pub auto_checkout_secs: u32,
+    /// When the code was minted, and the period it is valid in (Unix seconds, `expires_at`
+    /// excluded).
+    pub issued_at: i64,
+    pub not_before: i64,
+    pub expires_at: i64,
+    /// The code's own id (`cti`), base64url: codes minted again for the same venue differ here.
+    pub code_id: String,
+}
+
+impl From<core::VenueCode> for VenueCodeDetails {
+    fn from(code: core::VenueCode) -> Self {
+        Self {
+            code_id: code.code_id_b64(),
+            agency: code.agency,
+            venue_id: code.venue_id,
+            name: code.name,
+            address: code.address,
+            kind: code.kind.into(),
+            auto_checkout_secs: code.auto_checkout_secs,
+            issued_at: code.issued_at,
+            not_before: code.not_before,
+            expires_at: code.expires_at,
+        }
+    }
+}
+
+/// Verifies a venue or service-counter code (`CK1:`) with the venue-signing key given (a P-256
+/// public JWK, JSON) instead of the trust list, at `now` (Unix seconds; 300 s of clock skew):
+/// for agency tools checking the codes they print with their own key. The signature, every
+/// claim bound and the validity period are checked; that the key speaks for the code's agency is
+/// the caller's to know, since the caller chose the key (citizens' check-ins use the trust list:
+/// `CheckIns.checkIn`). Refusals are `Untrusted` with the same codes as a check-in
+/// (`venue_bad_signature`, `venue_code_expired`, ...), or `InvalidInput` for an unreadable text
+/// or key. Pure: no network, no store.
+#[uniffi::export]
+pub fn verify_venue_code_with_key(
+    text: String,
+    signer_jwk: String,
+    now: i64,
+) -> Result<VenueCodeDetails, CitizenError> {
+    let key = citizen_core::jose::EcPublicJwk::from_json(signer_jwk.as_bytes()).map_err(|e| {
+        CitizenError::InvalidInput {
+            field: "signer_jwk".into(),
+            code: "invalid_jwk".into(),
+            detail: e.to_string(),
+        }
+    })?;
+    core::venue_code::verify_with_key(&text, &key, now)
+        .map(Into::into)
+        .map_err(|error| core::CheckInError::Code(error).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use citizen_core::jose::SoftwareSigner;
+
+    #[test]
+    fn an_agency_tool_verifies_its_code_with_its_own_key() {
+        let signer = SoftwareSigner::generate().unwrap();
+        let now = 1_800_000_000;
+        let code = core::VenueCode {
+            agency: "health-dept".into(),
+            venue_id: "counter-3".into(),
+            name: "Quầy 3".into(),
+            address: String::new(),
+            kind: core::VenueKind::ServiceCounter,
+            auto_checkout_secs: 1_800,
+            not_before: now - 60,
+            expires_at: now + 86_400,
+            issued_at: now - 60,
+            code_id: vec![9; 16],
+        };
+        let text = core::venue_code::mint(&code, "venue-health-1", &signer).unwrap();
+        let jwk = signer.public_key().to_value().to_string();
+        let details = verify_venue_code_with_key(text.clone(), jwk.clone(), now).unwrap();
+        assert_eq!(details, VenueCodeDetails::from(code));
+        assert_eq!(details.kind, VenueKind::ServiceCounter);
+
+        let other = SoftwareSigner::generate()
+            .unwrap()
+            .public_key()
+            .to_value()
+            .to_string();
+        match verify_venue_code_with_key(text.clone(), other, now) {
+            Err(CitizenError::Untrusted { code, .. }) => assert_eq!(code, "venue_bad_signature"),
+            other => panic!("{other:?}"),
+        }
+        match verify_venue_code_with_key(text.clone(), jwk.clone(), now + 2 * 86_400) {
+            Err(CitizenError::Untrusted { code, .. }) => assert_eq!(code, "venue_code_expired"),
+            other => panic!("{other:?}"),
+        }
+        match verify_venue_code_with_key(text, "{\"kty\":\"RSA\"}".into(), now) {
+            Err(CitizenError::InvalidInput { field, code, .. }) => {
+                assert_eq!(
+                    (field.as_str(), code.as_str()),
+                    ("signer_jwk", "invalid_jwk")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        match verify_venue_code_with_key("CK1:%%".into(), jwk, now) {
+            Err(CitizenError::InvalidInput { code, .. }) => assert_eq!(code, "unreadable"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -23,18 +23,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use citizen_core::checkin::venue_code::{self, VenueCode, VenueCodeError};
 use citizen_core::checkin::wire::{
     ExposureNotice, MAX_NOTICES_PER_PAGE, MintVenueRequest, MintedVenue, NOTICE_JWS_TYP,
     NoticesPage, NotifyRequest, ShareReceipt, ShareRequest, SharedEntry, Ticket, TicketRequest,
-    TicketState, VENUE_CLAIM, VENUE_PROFILE, VenueKind,
+    TicketState, VenueKind,
 };
 use citizen_core::jose::{base64url, sign_compact};
-use citizen_core::signed_qr::{self, CborValue, ClaimKey, Claims, SignedQrError};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::keys::{self, KeyRole, SigningKey};
+use crate::keys::{self, KeyRole};
 use crate::state::{PortalState, now};
 
 /// The sandbox agency's id: the `iss` of its codes, the `agency` of its notices, tickets and
@@ -255,8 +255,26 @@ pub fn mint_venue(
     }
     let key = keys::active(conn, KeyRole::VenueSigner, now)?;
     let cti = random_bytes::<CODE_ID_BYTES>()?;
-    let code = encode_venue_code(request, &cti, now, now + valid_for, auto_checkout, &key)
-        .map_err(|e| CheckinError::Signing(e.to_string()))?;
+    let venue = VenueCode {
+        agency: AGENCY_ID.into(),
+        venue_id: request.venue_id.clone(),
+        name: request.name.clone(),
+        address: request.address.clone(),
+        kind: request.kind,
+        auto_checkout_secs: auto_checkout,
+        not_before: now,
+        expires_at: now + valid_for,
+        issued_at: now,
+        code_id: cti.to_vec(),
+    };
+    // The core's minter lays the claims out and checks every bound a reader applies; a request
+    // that passed the checks above but not those is still the caller's field.
+    let code = venue_code::mint(&venue, &key.kid, key.signer.as_ref()).map_err(|e| match e {
+        VenueCodeError::Claim("n") => CheckinError::Invalid("name"),
+        VenueCodeError::Claim("a") => CheckinError::Invalid("address"),
+        VenueCodeError::Claim("v") => CheckinError::Invalid("venue_id"),
+        other => CheckinError::Signing(other.to_string()),
+    })?;
     let tx = conn.unchecked_transaction()?;
     tx.execute(
         "INSERT INTO checkin_venues (venue_id, agency, kind, name, minted_at)
@@ -280,42 +298,9 @@ pub fn mint_venue(
     Ok(MintedVenue {
         code,
         agency: AGENCY_ID.into(),
+        signer_kid: Some(key.kid.clone()),
+        signer_jwk: Some(key.signer.public_key().to_value()),
     })
-}
-
-/// The `CK1:` text of a code (`citizen_core::checkin::wire`, "Venue codes"): the one place
-/// that lays out the claims, to be replaced by the core's minting helper once it exists.
-fn encode_venue_code(
-    request: &MintVenueRequest,
-    cti: &[u8],
-    now: i64,
-    exp: i64,
-    auto_checkout: u32,
-    key: &SigningKey,
-) -> Result<String, SignedQrError> {
-    let text = |s: &str| CborValue::Text(s.to_owned());
-    let venue = CborValue::Map(vec![
-        (text("v"), text(&request.venue_id)),
-        (text("n"), text(&request.name)),
-        (text("a"), text(&request.address)),
-        (text("k"), CborValue::Integer(request.kind.code().into())),
-        (text("d"), CborValue::Integer(auto_checkout.into())),
-    ]);
-    let mut claims = Claims {
-        iss: Some(AGENCY_ID.into()),
-        exp: Some(exp),
-        nbf: Some(now),
-        iat: Some(now),
-        cti: Some(cti.to_vec()),
-        ..Claims::default()
-    };
-    claims.private.insert(ClaimKey::Int(VENUE_CLAIM), venue);
-    signed_qr::encode(
-        &VENUE_PROFILE,
-        &claims,
-        key.kid.as_bytes(),
-        key.signer.as_ref(),
-    )
 }
 
 /// 1 to 64 characters of `[A-Za-z0-9._-]`.

@@ -193,6 +193,12 @@ pub struct MintedVenue {
     /// The `CK1:` text.
     pub code: String,
     pub agency: String,
+    /// The key the code was signed with, as the agency's own tools know it: its key id and its
+    /// public JWK (what `venue_code::verify_with_key` takes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_jwk: Option<serde_json::Value>,
 }
 
 /// `POST /v1/test/notices` (sandbox only): publish a notice, as `citizen-sandbox notify` does.
