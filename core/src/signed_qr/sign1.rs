@@ -182,7 +182,14 @@ pub fn unverified_payload(bytes: &[u8]) -> Result<Vec<u8>, SignedQrError> {
         return Err(SignedQrError::MalformedCose);
     };
     match <[Value; 4]>::try_from(parts) {
-        Ok([Value::Bytes(_), Value::Map(_), Value::Bytes(payload), Value::Bytes(_)]) => Ok(payload),
+        Ok(
+            [
+                Value::Bytes(_),
+                Value::Map(_),
+                Value::Bytes(payload),
+                Value::Bytes(_),
+            ],
+        ) => Ok(payload),
         Ok([Value::Bytes(_), Value::Map(_), Value::Null, Value::Bytes(_)]) => {
             Err(SignedQrError::DetachedPayload)
         }
