@@ -49,6 +49,14 @@ fn main() -> ExitCode {
             Err(error) => report.fail(&name, "load", &error),
         }
     }
+    // A corpus whose examples are all skipped would pass while checking nothing.
+    if !files.is_empty() && in_scope == 0 {
+        report.fail(
+            "corpus",
+            "scope",
+            "no ES256 COSE_Sign1 example in the corpus: nothing was checked",
+        );
+    }
     println!(
         "cose conformance: {} example files, {in_scope} ES256 COSE_Sign1 examples checked, {} checks",
         files.len(),

@@ -19,6 +19,8 @@ use crate::util::{self, Result};
 /// Where the interop binary finds its Python, and whether it must.
 const SDJWT_PYTHON_ENV: &str = "CITIZEN_SDJWT_PYTHON";
 const SDJWT_REQUIRED_ENV: &str = "CITIZEN_SDJWT_INTEROP_REQUIRED";
+/// Read by the conformance binaries' `Report::corpus` (core/tests/suite/mod.rs).
+const CONFORMANCE_REQUIRED_ENV: &str = "CITIZEN_CONFORMANCE_REQUIRED";
 
 /// The `rust` suite first, then one suite per conformance binary, in the order they ran.
 /// `sdjwt_python` is the python the interop suite runs the `sd-jwt` package with.
@@ -27,6 +29,8 @@ pub fn run(sdjwt_python: &Path) -> Result<Vec<SuiteResult>> {
     // --no-fail-fast: a failing suite must not hide the results of the binaries after it.
     let mut command = util::cargo();
     command.args(["test", "--all-targets", "--no-fail-fast"]);
+    // A conformance suite whose corpus is missing fails here instead of skipping (core/tests/suite).
+    command.env(CONFORMANCE_REQUIRED_ENV, "1");
     collect(with_sdjwt_python(&mut command, sdjwt_python))
 }
 
@@ -224,6 +228,10 @@ mod tests {
             "rust: 3 passed, 0 failed",
             "total: 3 passed, 0 failed",
             "sd-jwt conformance: 35 corpus cases, 304 checks",
+            // The DCC suite's informational line before its suite line.
+            "dcc: 32 flag checks not applicable (the case lacks their input, as upstream's harness \
+             skips them); 9 EXPECTEDSCHEMAVALIDATION=false not asserted, as upstream's harness \
+             (only the EU value sets refuse them)",
             "   Compiling citizen-core v0.1.0",
         ] {
             assert_eq!(parse_suite_line(line), None, "{line}");

@@ -21,6 +21,9 @@ pub fn find_json(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
+/// Set to `1` (by `cargo xtask test`), a missing corpus fails its suite instead of skipping it.
+pub const CONFORMANCE_REQUIRED_ENV: &str = "CITIZEN_CONFORMANCE_REQUIRED";
+
 pub struct Report {
     name: &'static str,
     pub passed: usize,
@@ -41,7 +44,9 @@ impl Report {
     }
 
     /// The path of `relative` under the shared corpus (`../shared/conformance/`, relative to the
-    /// project root), or `None` after recording a clear skip when it is missing.
+    /// project root), or `None` when it is missing: a clear skip (the corpus README allows it on a
+    /// machine without the corpus), or a failure when [`CONFORMANCE_REQUIRED_ENV`] is `1`, as
+    /// `cargo xtask test` (CI) sets it, so that CI cannot pass without checking anything.
     #[allow(dead_code)] // Not every suite binary reads its corpus through this.
     pub fn corpus(&mut self, relative: &str) -> Option<PathBuf> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -51,10 +56,16 @@ impl Report {
         if path.exists() {
             return Some(path);
         }
-        self.skip(
-            "corpus",
-            &format!("{} is missing; nothing to check", path.display()),
-        );
+        let missing = format!("{} is missing; nothing to check", path.display());
+        if std::env::var(CONFORMANCE_REQUIRED_ENV).is_ok_and(|value| value == "1") {
+            self.fail(
+                "corpus",
+                "load",
+                &format!("{missing} ({CONFORMANCE_REQUIRED_ENV}=1)"),
+            );
+        } else {
+            self.skip("corpus", &missing);
+        }
         None
     }
 
