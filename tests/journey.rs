@@ -109,6 +109,56 @@ async fn the_demo_journey_runs_and_keeps_its_store_when_asked() {
         second_output.contains("Opened the existing encrypted store"),
         "{second_output}"
     );
+    // Each run checks in, gets its counter ticket called and makes its own exposure match (the
+    // second one too, on a store that already holds the first run's visits and match).
+    for output in [&first_output, &second_output] {
+        assert_checkin_steps(output);
+    }
+}
+
+/// The demo's check-in steps ran: the venue check-in (deduplicated on a second scan), the
+/// counter check-in whose ticket was called, and a new exposure match for this run's visit.
+fn assert_checkin_steps(output: &str) {
+    let line = |start: &str| {
+        output
+            .lines()
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("no line with {start:?} in:\n{output}"))
+    };
+    assert!(
+        output.contains("Checked in at a clinic's door code (VenueCheckIn")
+            && output.contains("scanning it again made no second entry"),
+        "{output}"
+    );
+    let counter = line("Checked in at a service counter (CounterCheckIn): ticket ");
+    assert!(counter.contains("the queue called it after"), "{counter}");
+    let ticket = counter
+        .split("ticket ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default();
+    assert!(
+        ticket.len() == 4
+            && ticket.starts_with('A')
+            && ticket[1..].bytes().all(|b| b.is_ascii_digit()),
+        "{counter}"
+    );
+    // This step's text spans two lines.
+    let exposure = output
+        .split_once("The portal published an exposure notice")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no exposure step in:\n{output}"));
+    let new_matches: u32 = exposure
+        .split(" new match(es))")
+        .next()
+        .and_then(|head| head.rsplit('(').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no match count in {exposure:?}"));
+    assert!(new_matches >= 1, "{exposure}");
+    assert!(
+        exposure.contains("), this run's clinic visit among them: "),
+        "{exposure}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

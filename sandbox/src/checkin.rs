@@ -202,6 +202,12 @@ pub(crate) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
              pace INTEGER NOT NULL,
              UNIQUE (venue_id, seq)
          );
+         -- The id of this database's notices feed, drawn once: see `notices_page`.
+         CREATE TABLE IF NOT EXISTS checkin_feed (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             feed TEXT NOT NULL
+         );
+         INSERT OR IGNORE INTO checkin_feed (id, feed) VALUES (1, lower(hex(randomblob(8))));
          CREATE TABLE IF NOT EXISTS checkin_settings (
              id INTEGER PRIMARY KEY CHECK (id = 1),
              seconds_per_call INTEGER NOT NULL
@@ -370,18 +376,25 @@ pub fn notify(
 }
 
 /// The notices after the cursor `since` (of the last [`NOTICE_WINDOW_SECS`] without one), at
-/// most [`MAX_NOTICES_PER_PAGE`], oldest first. An empty `since` is no `since`.
+/// most [`MAX_NOTICES_PER_PAGE`], oldest first. An empty `since` is no `since`, and so is the
+/// cursor of another feed (another sandbox's database, or one without a feed id): its numbers
+/// say nothing about this feed's, and a phone kept across sandboxes (the demo's kept store)
+/// would otherwise be told nothing is new until this feed's numbers passed the other's.
 pub fn notices_page(
     conn: &Connection,
     since: Option<&str>,
     now: i64,
 ) -> Result<NoticesPage, CheckinError> {
-    let since = since.filter(|cursor| !cursor.is_empty());
+    let feed = feed_id(conn)?;
+    let since = match since.filter(|cursor| !cursor.is_empty()) {
+        None => None,
+        Some(cursor) => match parse_cursor(cursor).ok_or(CheckinError::Invalid("since"))? {
+            (seq, Some(of)) if of == feed => Some(seq),
+            _ => None,
+        },
+    };
     let (after, published_from) = match since {
-        Some(cursor) => (
-            parse_cursor(cursor).ok_or(CheckinError::Invalid("since"))?,
-            i64::MIN,
-        ),
+        Some(after) => (after, i64::MIN),
         None => (0, now - NOTICE_WINDOW_SECS),
     };
     let mut statement = conn.prepare(
@@ -408,23 +421,42 @@ pub fn notices_page(
     };
     Ok(NoticesPage {
         notices: rows.into_iter().map(|(_, jws)| jws).collect(),
-        cursor: cursor_for(last),
+        cursor: cursor_for(&feed, last),
         more,
     })
 }
 
-/// The opaque form of a notice sequence number.
-fn cursor_for(seq: i64) -> String {
-    base64url::encode(format!("n{seq}"))
+/// This database's notices feed id (`checkin_feed`).
+fn feed_id(conn: &Connection) -> Result<String, CheckinError> {
+    Ok(
+        conn.query_row("SELECT feed FROM checkin_feed WHERE id = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
-fn parse_cursor(cursor: &str) -> Option<i64> {
+/// The opaque form of a notice sequence number of feed `feed`.
+fn cursor_for(feed: &str, seq: i64) -> String {
+    base64url::encode(format!("n{seq}.{feed}"))
+}
+
+/// A cursor's sequence number and feed id (`None` in a cursor from before feeds had ids).
+fn parse_cursor(cursor: &str) -> Option<(i64, Option<String>)> {
     let bytes = base64url::decode(cursor).ok()?;
-    let digits = std::str::from_utf8(&bytes).ok()?.strip_prefix('n')?;
+    let text = std::str::from_utf8(&bytes).ok()?.strip_prefix('n')?;
+    let (digits, feed) = match text.split_once('.') {
+        Some((digits, feed)) => (digits, Some(feed)),
+        None => (text, None),
+    };
     if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    if let Some(feed) = feed
+        && !((1..=32).contains(&feed.len()) && feed.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return None;
+    }
+    Some((digits.parse().ok()?, feed.map(str::to_owned)))
 }
 
 // --- queues -------------------------------------------------------------------------------------
@@ -992,10 +1024,17 @@ mod tests {
         );
         // Nothing new after the cursor; the old one is only reachable from the beginning.
         assert_eq!(notices_page(&conn, Some(""), NOW).unwrap(), first);
+        // Another feed's cursor (another sandbox's), however far on, and one without a feed id
+        // are answered as a first request too.
+        for foreign in [cursor_for("0123456789abcdef", 99), base64url::encode("n1")] {
+            assert_eq!(notices_page(&conn, Some(&foreign), NOW).unwrap(), first);
+        }
         let next = notices_page(&conn, Some(&first.cursor), NOW).unwrap();
         assert!(next.notices.is_empty());
         assert_eq!(next.cursor, first.cursor);
-        let all = notices_page(&conn, Some(&cursor_for(0)), NOW).unwrap();
+        let feed = feed_id(&conn).unwrap();
+        assert_eq!(first.cursor, cursor_for(&feed, 2));
+        let all = notices_page(&conn, Some(&cursor_for(&feed, 0)), NOW).unwrap();
         assert_eq!(all.notices, vec![old.jws, recent.jws]);
         // Pages of at most 500, with `more`.
         for _ in 0..MAX_NOTICES_PER_PAGE {
@@ -1019,6 +1058,8 @@ mod tests {
             "x",
             &base64url::encode("n-1"),
             &base64url::encode("n"),
+            &base64url::encode("n1."),
+            &base64url::encode("n1.not-hex"),
         ] {
             assert!(
                 matches!(

@@ -103,6 +103,8 @@ impl EventListener for PrintingListener {
 
 /// The citizen the demo enrols (the sandbox's sample record).
 const DEMO_ID_NUMBER: &str = "001090012345";
+/// The start of the demo clinic's venue id (each run adds its own tag).
+const CLINIC_VENUE_PREFIX: &str = "demo-clinic-";
 /// The PIN the demo citizen chooses. A demo value: never print a real PIN.
 const DEMO_PIN: &str = "802417";
 
@@ -308,10 +310,14 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         receipt.redirect_uri.as_deref().unwrap_or("-"),
     )?;
 
-    // Check-ins: the agency prints codes at a clinic's door and at a service counter.
+    // Check-ins: the agency prints codes at a clinic's door and at a service counter. The venue
+    // ids are this run's own: a kept store already holds an earlier run's visits, and the
+    // exposure step below must match this run's visit, not one of those.
+    let run_tag = crate::state::now();
+    let clinic_id = format!("{CLINIC_VENUE_PREFIX}{run_tag}");
     let clinic = sandbox
         .mint_venue(&MintVenueRequest {
-            venue_id: "demo-clinic".into(),
+            venue_id: clinic_id.clone(),
             name: "Trạm Y tế Phường Bến Nghé".into(),
             address: "1 Nguyễn Huệ, Quận 1, TP. Hồ Chí Minh".into(),
             kind: VenueKind::Venue,
@@ -344,7 +350,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     sandbox.set_queue_pace(1).map_err(DemoError::Sandbox)?;
     let counter = sandbox
         .mint_venue(&MintVenueRequest {
-            venue_id: "demo-counter-3".into(),
+            venue_id: format!("demo-counter-3-{run_tag}"),
             name: "Bộ phận Một cửa UBND Quận 1, quầy hộ tịch".into(),
             address: String::new(),
             kind: VenueKind::ServiceCounter,
@@ -386,26 +392,36 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
     let now = crate::state::now();
     sandbox
         .notify(&NotifyRequest {
-            venue_id: "demo-clinic".into(),
+            venue_id: clinic_id.clone(),
             from: now - 3_600,
             until: now + 3_600,
             message: "Một người đến trạm y tế trong khung giờ này có kết quả dương tính; hãy theo dõi sức khỏe trong 7 ngày.".into(),
         })
         .map_err(DemoError::Sandbox)?;
     let synced = checkins.sync_notices().await?;
+    // This download must have made the match itself, for this run's clinic visit: an earlier
+    // run's match kept in the store proves nothing about this one.
+    if synced.new_matches == 0 {
+        return Err(DemoError::Check(format!(
+            "the notices download made no new match ({} new notice(s))",
+            synced.new_notices
+        )));
+    }
     let matches = checkins.matches().await?;
-    let newest = matches
+    let matched = matches
         .iter()
-        .max_by_key(|m| m.id)
-        .ok_or_else(|| DemoError::Check("the published notice matched nothing".into()))?;
+        .find(|m| m.entry_id == at_clinic.entry.id && m.venue_id == clinic_id)
+        .ok_or_else(|| {
+            DemoError::Check("the published notice did not match this run's clinic visit".into())
+        })?;
     writeln!(
         out,
-        "{} The portal published an exposure notice; the phone downloaded {} notice(s) without naming any visit,\n        matched them against the diary on the phone ({} new match): \"{}\" at {}",
+        "{} The portal published an exposure notice; the phone downloaded {} notice(s) without naming any visit,\n        matched them against the diary on the phone ({} new match(es)), this run's clinic visit among them: \"{}\" at {}",
         next(),
         synced.new_notices,
         synced.new_matches,
-        newest.message,
-        newest.venue_name,
+        matched.message,
+        matched.venue_name,
     )?;
 
     let dcc = sandbox
@@ -746,7 +762,7 @@ pub async fn run(options: DemoOptions, out: &mut dyn Write) -> Result<DemoOutcom
         sample.full_name.as_str(),
         DEMO_ID_NUMBER,
         "Trạm Y tế Phường Bến Nghé",
-        "demo-clinic",
+        CLINIC_VENUE_PREFIX,
     ] {
         let leaks = files_containing(&citizen_dir, needle.as_bytes())?;
         if !leaks.is_empty() {

@@ -311,7 +311,11 @@ fn mint_venue(
     svg: Option<PathBuf>,
 ) -> Result<(), String> {
     let minted = citizen_sandbox::mint_venue_offline(&data, request).map_err(|e| e.to_string())?;
-    let qr = citizen_core::qr::QrImage::encode(&minted.code).map_err(|e| e.to_string())?;
+    // Venue and counter codes are printed and hung on walls and counters, where they get
+    // scratched, creased and glared: High error correction (about 30 %), as `citizen_core::qr`
+    // advises for printed codes and as the demo draws its door code, not the screen default.
+    let qr = citizen_core::qr::render(&minted.code, citizen_core::qr::ErrorCorrection::High)
+        .map_err(|e| e.to_string())?;
     if let Some(path) = &svg {
         std::fs::write(path, qr.to_svg()).map_err(|e| format!("{}: {e}", path.display()))?;
     }

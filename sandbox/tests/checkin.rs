@@ -529,7 +529,13 @@ async fn the_mint_venue_and_notify_commands_act_on_a_running_sandbox() {
         .find_map(|line| line.trim().strip_prefix("code : "))
         .unwrap();
     assert!(text.contains('█'), "the QR is drawn in the terminal");
-    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    // A printed code: drawn at High error correction, not the screen default.
+    assert_eq!(
+        std::fs::read_to_string(&svg).unwrap(),
+        citizen_core::qr::render(code, citizen_core::qr::ErrorCorrection::High)
+            .unwrap()
+            .to_svg()
+    );
     let decoded = verify_code(&sandbox, code).await;
     assert_eq!(
         decoded.claims.exp.unwrap() - decoded.claims.iat.unwrap(),

@@ -6,7 +6,16 @@
 // a venue's name or address, a notice's message or the diary's JSON (issue 8).
 package org.citizen.sdk
 
+import java.io.File
+import java.io.IOException
+import java.net.InetAddress
+import java.net.InetSocketAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.net.URI
+import java.util.Collections
 import java.util.UUID
+import kotlin.concurrent.thread
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -184,6 +193,103 @@ class CheckInsTest {
                 )
             }
         }
+    }
+
+    @Test
+    fun offlineTheCounterCheckInIsRecordedAndItsTicketFailsAsRetryable(): Unit = runBlocking {
+        val counterId = venueId("offline-counter")
+        val counter = SandboxAdmin.mintVenue(counterId, "Quầy tiếp nhận Thử Nghiệm", "", "service_counter")
+        val dir = temp.newFolder("citizen")
+        val sandbox = Sandbox.get()
+        val portal = URI(sandbox.url)
+        // The SDK reaches the sandbox through a pass-through the test can cut, as the Rust test
+        // goes offline by shutting its own sandbox down (this one is shared by the other tests).
+        PassThrough(portal.host, portal.port).use { link ->
+            val config = sandbox.config(dir, url = "https://${portal.host}:${link.port}/")
+                .copy(trustAnchors = listOf(SandboxAdmin.trustAnchor()))
+            Citizen.open(config, PlatformServices(fileSealer(File(dir.parentFile, dir.name + ".key")))).use { citizen ->
+                // Online once, so the phone holds the sandbox's trust list; then offline.
+                citizen.refreshTrustList()
+                val checkins = citizen.checkins()
+                link.cut()
+
+                // Verified offline against the stored list: recorded; the ticket needs the network.
+                val result = checkins.checkIn(counter.code)
+                assertFalse(result.duplicate)
+                assertEquals(counterId, result.entry.venueId)
+                assertEquals(VenueKind.SERVICE_COUNTER, result.entry.kind)
+                assertNull("no ticket offline", result.ticket)
+                val error = result.ticketError ?: throw AssertionError("offline, the ticket should fail")
+                assertEquals(error.detail, "network", error.code)
+                assertTrue("a network failure is worth retrying: ${error.detail}", error.retryable)
+                val entryId = result.entry.id
+                assertEquals(listOf(entryId), checkins.entries(null, 50u, true).entries.map { it.id })
+                assertNull(checkins.entry(entryId).ticket)
+                expectThrows<CitizenException.Network> { runBlocking { checkins.requestTicket(entryId) } }
+
+                // Back online: the recorded entry gets its ticket on request.
+                link.restore()
+                val ticket = checkins.requestTicket(entryId)
+                assertTrue(ticket.number, Regex("A\\d{3}").matches(ticket.number))
+                assertEquals(ticket.ticketId, checkins.entry(entryId).ticket?.ticketId)
+                assertEquals(listOf(entryId), checkins.entries(null, 50u, true).entries.map { it.id })
+            }
+        }
+    }
+
+    /**
+     * A TCP pass-through on a loopback port of its own to [targetHost]:[targetPort] (TLS runs end to end
+     * through it). [cut] closes its listener and every connection, so new ones are refused as
+     * with no portal at all; [restore] listens on the same port again.
+     */
+    private class PassThrough(private val targetHost: String, private val targetPort: Int) : AutoCloseable {
+        private val connections = Collections.synchronizedSet(mutableSetOf<Socket>())
+        @Volatile private var listener = listen(0)
+
+        /** The port the SDK is given. */
+        val port: Int = listener.localPort
+
+        private fun listen(on: Int): ServerSocket {
+            val server = ServerSocket()
+            server.reuseAddress = true
+            server.bind(InetSocketAddress(InetAddress.getLoopbackAddress(), on), 50)
+            thread(isDaemon = true) {
+                while (true) {
+                    val client = try { server.accept() } catch (e: IOException) { return@thread }
+                    val upstream = try { Socket(targetHost, targetPort) } catch (e: IOException) { client.close(); continue }
+                    connections += client
+                    connections += upstream
+                    pipe(client, upstream)
+                    pipe(upstream, client)
+                }
+            }
+            return server
+        }
+
+        private fun pipe(from: Socket, to: Socket) = thread(isDaemon = true) {
+            try {
+                from.getInputStream().copyTo(to.getOutputStream())
+            } catch (e: IOException) {
+                // The other side or cut() closed it.
+            } finally {
+                from.close()
+                to.close()
+            }
+        }
+
+        fun cut() {
+            listener.close()
+            synchronized(connections) {
+                connections.forEach { it.close() }
+                connections.clear()
+            }
+        }
+
+        fun restore() {
+            listener = listen(port)
+        }
+
+        override fun close() = cut()
     }
 
     @Test
