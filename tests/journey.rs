@@ -193,3 +193,39 @@ async fn key_rotation_and_wipe_work_through_the_public_api() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     assert!(reopened.status().await.is_err());
 }
+
+/// Closing a `Citizen` frees its data directory at once, even while the app still holds its
+/// capability objects (the Kotlin and Swift shells free those only when they are collected):
+/// they answer `Closed` from then on, and the directory opens again straight away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_citizen_frees_its_data_dir_while_its_capability_objects_live_on() {
+    let portal = start_portal("close portal").await;
+    let dir = tempfile::tempdir().unwrap();
+    let citizen = open(trusting_config(&portal, dir.path())).await.unwrap();
+    let checkins = citizen.checkins();
+    let wallet = citizen.wallet();
+    let dossiers = citizen.dossiers();
+    checkins.entries(None, 10, true).await.unwrap();
+    drop(citizen);
+
+    let reopened = open(trusting_config(&portal, dir.path()))
+        .await
+        .expect("the directory is free as soon as the Citizen is dropped");
+    assert!(matches!(
+        checkins.entries(None, 10, true).await,
+        Err(citizen_core::checkin::CheckInError::Store(
+            citizen_core::StoreError::Closed
+        ))
+    ));
+    assert!(wallet.state().await.is_err());
+    assert!(dossiers.drafts().await.is_err());
+    // The new Citizen's objects work, and the old ones never touch its store.
+    assert!(reopened.checkins().entries(None, 10, true).await.is_ok());
+    drop(reopened);
+    citizen_core::Store::wipe_files(
+        dir.path(),
+        &citizen_core::SoftwareSealer::in_dir(dir.path()),
+    )
+    .expect("nothing holds the directory");
+    drop((checkins, wallet, dossiers));
+}

@@ -52,7 +52,8 @@ pub enum CitizenError {
     /// `already_activated`, `blocked` (too many wrong PINs: activate again),
     /// `choose_another_pin` (activation kept the credential; call `complete_activation`),
     /// `no_pending_activation`, `no_key_store`, `revoked`, `suspended`, `draft_locked` (a
-    /// submitted dossier draft cannot change).
+    /// submitted dossier draft cannot change), `closed` (the `Citizen` this object came from was
+    /// closed: open a new one and take the object from it).
     #[error("invalid state ({code}): {detail}")]
     InvalidState { code: String, detail: String },
     /// Something the SDK was given is not trusted: a credential or list whose issuer, signature or
@@ -497,6 +498,10 @@ fn from_store(error: StoreError, detail: String) -> CitizenError {
             CitizenError::TemporarilyUnavailable { detail }
         }
         StoreError::InUse => CitizenError::InUse { detail },
+        StoreError::Closed => CitizenError::InvalidState {
+            code: "closed".into(),
+            detail,
+        },
         StoreError::Unseal(_)
         | StoreError::Seal(_)
         | StoreError::DeleteSealingKey(_)

@@ -116,6 +116,11 @@ impl Drop for Citizen {
         // Ticket watchers hold only weak references, but one may be mid-poll: stop them all.
         self.checkins.stop_watchers();
         self.dossiers.stop_sender();
+        // The data directory is free once the Citizen is gone, even while the app still holds
+        // one of its capability objects (a `CheckIns`, a `Wallet`, ...; Kotlin and Swift free
+        // them only when collected): their calls fail with `Closed` from now on, instead of the
+        // store staying open, and `open` or `wipe_data_dir` failing with `InUse`, until then.
+        self.store.close_blocking();
     }
 }
 

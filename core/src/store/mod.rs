@@ -176,6 +176,14 @@ impl Store {
         wipe_locked(&StorePaths::new(dir), sealer, lock)
     }
 
+    /// Closes the store now, whoever else still holds it: queued jobs finish, the connection
+    /// closes and the directory's lock is let go, so the directory can be opened again at once.
+    /// Later calls on this store return [`StoreError::Closed`]. Blocks until then (as dropping
+    /// the last handle does).
+    pub fn close_blocking(&self) {
+        drop(self.thread.close_blocking());
+    }
+
     /// Closes the store and wipes it. Later calls on this store return [`StoreError::Closed`].
     pub async fn wipe(&self) -> Result<(), StoreError> {
         let lock = self.thread.close_async().await;

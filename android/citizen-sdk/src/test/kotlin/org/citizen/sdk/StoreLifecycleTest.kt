@@ -100,6 +100,31 @@ class StoreLifecycleTest {
     }
 
     @Test
+    fun closingFreesTheFolderWhileItsCapabilityObjectsAreStillHeld(): Unit = runBlocking {
+        val dataDir = temp.newFolder("data")
+        val keyFile = temp.root.resolve("sealer.key")
+        val config = offlineConfig(dataDir)
+        val first = Citizen.open(config, PlatformServices(fileSealer(keyFile)))
+        // Held past close, as a view model might; the JVM frees them only when collected.
+        val checkins = first.checkins()
+        val wallet = first.wallet()
+        assertTrue(checkins.entries(null, 10u, true).entries.isEmpty())
+        first.close()
+
+        Citizen.open(config, PlatformServices(fileSealer(keyFile))).use { second ->
+            assertEquals(WalletState.NotActivated, second.status().walletState)
+            val closed = expectThrows<CitizenException.InvalidState> { checkins.entries(null, 10u, true) }
+            assertEquals("closed", closed.code)
+            expectThrows<CitizenException.InvalidState> { wallet.state() }
+            assertTrue(second.checkins().entries(null, 10u, true).entries.isEmpty())
+        }
+        // Nothing holds the folder: it can be wiped.
+        wipeDataDir(dataDir.path, PlatformServices(fileSealer(keyFile)))
+        checkins.close()
+        wallet.close()
+    }
+
+    @Test
     fun shellOpenerCreatesTheFolderAndOpens(): Unit = runBlocking {
         val dataDir = temp.root.resolve("not/yet/there")
         val sealer = fileSealer(temp.root.resolve("sealer.key"))
