@@ -13,6 +13,10 @@ import java.net.InetSocketAddress
 import java.net.ServerSocket
 import java.net.Socket
 import java.net.URI
+import java.security.KeyPairGenerator
+import java.security.interfaces.ECPublicKey
+import java.security.spec.ECGenParameterSpec
+import java.util.Base64
 import java.util.Collections
 import java.util.UUID
 import kotlin.concurrent.thread
@@ -314,6 +318,42 @@ class CheckInsTest {
             // The genuine code still checks in.
             assertEquals(venue, checkins.checkIn(minted.code).entry.venueId)
         }
+    }
+
+    @Test
+    fun anAgencyToolChecksItsPrintedCodeWithItsOwnKey() {
+        val venue = venueId("door")
+        val minted = SandboxAdmin.mintVenue(venue, "Bộ phận một cửa", "1 Nguyễn Huệ", "service_counter")
+        val now = System.currentTimeMillis() / 1000
+        val details = verifyVenueCodeWithKey(minted.code, minted.signerJwk, now)
+        assertEquals(venue, details.venueId)
+        assertEquals(minted.agency, details.agency)
+        assertEquals(VenueKind.ServiceCounter, details.kind)
+        assertTrue(details.notBefore <= now && now < details.expiresAt)
+
+        // Another key, a broken key, a tampered code and an expired check are refused.
+        val wrongKey = expectThrows<CitizenException.Untrusted> { verifyVenueCodeWithKey(minted.code, freshP256Jwk(), now) }
+        assertEquals("venue_bad_signature", wrongKey.code)
+        val brokenKey = minted.signerJwk.replace(Regex("\"x\"\\s*:\\s*\"[^\"]+\""), "\"x\":\"AAAA\"")
+        val broken = expectThrows<CitizenException.InvalidInput> { verifyVenueCodeWithKey(minted.code, brokenKey, now) }
+        assertEquals("signer_jwk", broken.field)
+        val tampered = SignedQrForgery.tamper(minted.code, "CK1:", venue, venue.dropLast(1) + if (venue.last() == 'x') "y" else "x")
+        val forged = expectThrows<CitizenException.Untrusted> { verifyVenueCodeWithKey(tampered, minted.signerJwk, now) }
+        assertEquals("venue_bad_signature", forged.code)
+        val late = expectThrows<CitizenException.Untrusted> { verifyVenueCodeWithKey(minted.code, minted.signerJwk, details.expiresAt + 3600) }
+        assertEquals("venue_code_expired", late.code)
+    }
+
+    /** The public JWK of a new P-256 key nobody signed anything with. */
+    private fun freshP256Jwk(): String {
+        val pair = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+        val point = (pair.public as ECPublicKey).w
+        fun coordinate(value: java.math.BigInteger): String {
+            val bytes = value.toByteArray().takeLast(32).toByteArray()
+            val padded = ByteArray(32 - bytes.size) + bytes
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(padded)
+        }
+        return """{"kty":"EC","crv":"P-256","x":"${coordinate(point.affineX)}","y":"${coordinate(point.affineY)}"}"""
     }
 
     @Test

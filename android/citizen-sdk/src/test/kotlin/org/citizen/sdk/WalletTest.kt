@@ -178,7 +178,8 @@ class WalletTest {
 }
 
 /** A check-in code the sandbox agency minted: the `CK1:` text and the agency's id. */
-data class MintedVenue(val code: String, val agency: String)
+/** A minted check-in code, its agency, and the public JWK (JSON) of the key it was signed with. */
+data class MintedVenue(val code: String, val agency: String, val signerJwk: String)
 
 /** A presentation request the sandbox relying party made: its id and the link a QR would show. */
 data class RpRequest(val id: String, val link: String)
@@ -252,7 +253,9 @@ object SandboxAdmin {
             "v1/test/venues",
             """{"venue_id":${json(venueId)},"name":${json(name)},"address":${json(address)},"kind":"$kind"}""",
         )
-        return MintedVenue(code = field(body, "code"), agency = field(body, "agency"))
+        val jwk = Regex("\"signer_jwk\"\\s*:\\s*(\\{[^{}]*\\})").find(body)?.groupValues?.get(1)
+            ?: throw AssertionError("no signer_jwk in the sandbox's answer")
+        return MintedVenue(code = field(body, "code"), agency = field(body, "agency"), signerJwk = jwk)
     }
 
     /** Publishes an exposure notice for [venueId] covering [from] until [until] (Unix seconds). */
