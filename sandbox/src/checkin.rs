@@ -900,7 +900,9 @@ fn no_store(body: impl IntoResponse) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use citizen_core::checkin::wire::{VENUE_CLAIM, VENUE_PROFILE};
     use citizen_core::jose::Jws;
+    use citizen_core::signed_qr::{self, CborValue, ClaimKey, Claims};
 
     const NOW: i64 = 1_800_000_000;
 
