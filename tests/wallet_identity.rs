@@ -640,3 +640,351 @@ async fn device_keys_leave_the_platform_with_reset_and_wipe() {
     citizen.wipe().await.unwrap();
     assert!(keys.0.lock().unwrap().is_empty(), "wipe deletes the key");
 }
+
+/// Seconds since the epoch, as the SDK counts them.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The store of `dir` on its own, once the `Citizen` that had it is dropped (dropping closes it at
+/// once).
+async fn open_store_alone(dir: &std::path::Path) -> citizen_core::Store {
+    citizen_core::Store::open(dir, Arc::new(citizen_core::SoftwareSealer::in_dir(dir)))
+        .await
+        .unwrap()
+}
+
+/// Moves a running PIN lockout into the past: the clock, not the escalation, is what a test cannot
+/// wait for. The counter of wrong PINs is left as the SDK wrote it.
+async fn end_lockout(dir: &std::path::Path) {
+    let store = open_store_alone(dir).await;
+    let moved = store
+        .write(|tx| {
+            Ok::<_, citizen_core::StoreError>(tx.execute(
+                "UPDATE wallet_pin SET locked_until = ?1 WHERE id = 1 AND locked_until IS NOT NULL",
+                [unix_now() - 1],
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved, 1, "a lockout was running");
+}
+
+/// What the store holds of a wallet: its activation, credentials, PIN row and the software key
+/// store's device keys (the platform key store of these tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StoredWallet {
+    activation_key_alias: Option<String>,
+    /// (id, key alias, the credential as issued)
+    credentials: Vec<(String, String, String)>,
+    /// (hash, failed attempts, locked until, blocked)
+    pin: Option<(Vec<u8>, u32, Option<i64>, bool)>,
+    device_keys: Vec<String>,
+}
+
+async fn stored_wallet(dir: &std::path::Path) -> StoredWallet {
+    let store = open_store_alone(dir).await;
+    store
+        .read(|conn| {
+            let activation_key_alias = conn
+                .prepare("SELECT key_alias FROM wallet_activation")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?
+                .pop();
+            let credentials = conn
+                .prepare("SELECT id, key_alias, sd_jwt FROM wallet_credentials ORDER BY id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let pin = conn
+                .prepare("SELECT hash, failed_attempts, locked_until, blocked FROM wallet_pin")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()?
+                .pop();
+            let device_keys = conn
+                .prepare("SELECT alias FROM device_keys ORDER BY alias")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, citizen_core::StoreError>(StoredWallet {
+                activation_key_alias,
+                credentials,
+                pin,
+                device_keys,
+            })
+        })
+        .await
+        .unwrap()
+}
+
+/// The (kind, outcome) of every history record, newest first.
+async fn history_kinds(citizen: &Citizen) -> Vec<(HistoryKind, HistoryOutcome)> {
+    citizen
+        .wallet()
+        .history_page(None, None, 50)
+        .await
+        .unwrap()
+        .records
+        .iter()
+        .map(|r| (r.kind, r.outcome))
+        .collect()
+}
+
+/// Eight wrong PINs in a row block the wallet through the SDK's own escalation (60 s, 5 min and 1 h
+/// lockouts first; only the clock is moved, in the store, between them). Blocked, nothing that
+/// needs the PIN works, not even the right PIN. A failed re-activation leaves the blocked wallet
+/// exactly as it was; a new enrolment code re-activates it with a new credential bound to a new
+/// device key, the old key gone and the PIN counter reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_wallet_comes_back_only_through_a_new_activation() {
+    use citizen_core::wallet::pin::{FREE_ATTEMPTS, PinError};
+    const WRONG_PIN: &str = "135790";
+    const NEW_PIN: &str = "274913";
+
+    let portal = start_portal("reactivation").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sample = EnrollmentRequest::sample("001090031415");
+    let id_number = sample.id_number.clone();
+    let first = portal.sandbox.enroll(&sample).unwrap();
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let old_summary = citizen
+        .wallet()
+        .activate(request(
+            id_number.clone(),
+            first.activation_code.clone(),
+            PIN,
+        ))
+        .await
+        .unwrap();
+    let wallet = citizen.wallet();
+
+    // Four wrong PINs count down; the fifth locks for a minute.
+    for left in (1..FREE_ATTEMPTS).rev() {
+        let wrong = wallet.verify_pin(WRONG_PIN).await.unwrap_err();
+        assert!(
+            matches!(wrong, WalletError::Pin(PinError::Wrong { attempts_before_lockout }) if attempts_before_lockout == left),
+            "{wrong:?}"
+        );
+    }
+    let mut lock_periods = Vec::new();
+    let before = unix_now();
+    match wallet.verify_pin(WRONG_PIN).await {
+        Err(WalletError::Pin(PinError::Locked { until })) => lock_periods.push((before, until)),
+        other => panic!("the fifth wrong PIN locks: {other:?}"),
+    }
+    assert!(matches!(
+        wallet.state().await.unwrap(),
+        WalletState::Locked { .. }
+    ));
+    drop((wallet, citizen));
+
+    // Each wrong PIN after a lockout ran out locks longer: 5 minutes, then an hour.
+    for _ in 0..2 {
+        end_lockout(dir.path()).await;
+        let citizen = open_wallet(&portal, dir.path()).await;
+        let wallet = citizen.wallet();
+        assert_eq!(wallet.state().await.unwrap(), WalletState::Active);
+        let before = unix_now();
+        match wallet.verify_pin(WRONG_PIN).await {
+            Err(WalletError::Pin(PinError::Locked { until })) => lock_periods.push((before, until)),
+            other => panic!("a wrong PIN right after a lockout locks again: {other:?}"),
+        }
+        assert!(matches!(
+            wallet.state().await.unwrap(),
+            WalletState::Locked { .. }
+        ));
+        // While locked, the right PIN is refused too.
+        assert!(matches!(
+            wallet.verify_pin(PIN).await,
+            Err(WalletError::Pin(PinError::Locked { .. }))
+        ));
+    }
+    let lengths: Vec<i64> = lock_periods
+        .iter()
+        .map(|(before, until)| until - before)
+        .collect();
+    for (length, expected) in lengths.iter().zip([60, 5 * 60, 60 * 60]) {
+        assert!(
+            (expected..=expected + 5).contains(length),
+            "lockouts {lengths:?}"
+        );
+    }
+
+    // The eighth wrong PIN in a row blocks.
+    end_lockout(dir.path()).await;
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let recorder = Arc::new(Recorder::default());
+    let subscription = citizen.subscribe(recorder.clone());
+    let wallet = citizen.wallet();
+    assert!(matches!(
+        wallet.verify_pin(WRONG_PIN).await,
+        Err(WalletError::Pin(PinError::Blocked))
+    ));
+    assert_eq!(wallet.state().await.unwrap(), WalletState::Blocked);
+    assert_eq!(
+        citizen.status().await.unwrap().wallet_state,
+        WalletState::Blocked
+    );
+    assert!(recorder.events().iter().any(|e| matches!(
+        e,
+        Event::WalletStateChanged {
+            state: WalletState::Blocked
+        }
+    )));
+    // Blocked: the right PIN fails, and no identity QR is made, one-way or two-way.
+    assert!(matches!(
+        wallet.verify_pin(PIN).await,
+        Err(WalletError::Pin(PinError::Blocked))
+    ));
+    assert!(matches!(
+        wallet
+            .identity_qr(IdentityQrRequest {
+                pin: PIN.into(),
+                ..Default::default()
+            })
+            .await,
+        Err(WalletError::Pin(PinError::Blocked))
+    ));
+    let challenge = citizen
+        .verifier()
+        .new_challenge("officer:blocked", vec!["birth_date".into()])
+        .unwrap();
+    assert!(matches!(
+        wallet
+            .identity_qr(IdentityQrRequest {
+                pin: PIN.into(),
+                challenge: Some(challenge.encode().unwrap()),
+                ..Default::default()
+            })
+            .await,
+        Err(WalletError::Pin(PinError::Blocked))
+    ));
+    assert!(matches!(
+        wallet.change_pin(PIN, NEW_PIN).await,
+        Err(WalletError::Pin(PinError::Blocked))
+    ));
+    // The credential is still there (only a new activation replaces it).
+    assert_eq!(
+        wallet.credential().await.unwrap(),
+        Some(old_summary.clone())
+    );
+    // What the SDK records: one lockout record for each attempt that caused a lockout, the block
+    // included (the same kind); refused attempts while locked or blocked add none.
+    let history = history_kinds(&citizen).await;
+    let lockout = (HistoryKind::PinLockout, HistoryOutcome::Failed);
+    let issued = (HistoryKind::Issuance, HistoryOutcome::Completed);
+    assert_eq!(history, vec![lockout, lockout, lockout, lockout, issued]);
+    drop((wallet, subscription, citizen));
+
+    let blocked = stored_wallet(dir.path()).await;
+    let old_alias = blocked.activation_key_alias.clone().unwrap();
+    assert_eq!(blocked.device_keys, vec![old_alias.clone()]);
+    assert_eq!(blocked.credentials.len(), 1);
+    assert_eq!(
+        (
+            blocked.credentials[0].0.as_str(),
+            blocked.credentials[0].1.as_str()
+        ),
+        (old_summary.id.as_str(), old_alias.as_str())
+    );
+    let (_, failed, locked_until, is_blocked) = blocked.pin.clone().unwrap();
+    assert_eq!((failed, is_blocked), (8, true));
+    assert_eq!(locked_until, None);
+
+    // A re-activation that fails (the used code, a wrong code) leaves the blocked wallet as it was.
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let wallet = citizen.wallet();
+    for code in [first.activation_code.as_str(), "AAAA-AAAA"] {
+        let refused = wallet
+            .activate(request(id_number.clone(), code, NEW_PIN))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, WalletError::ActivationCodeRejected),
+            "{refused:?}"
+        );
+        assert_eq!(wallet.state().await.unwrap(), WalletState::Blocked);
+        assert_eq!(
+            wallet.credential().await.unwrap(),
+            Some(old_summary.clone())
+        );
+    }
+    let failed_issuance = (HistoryKind::Issuance, HistoryOutcome::Failed);
+    assert_eq!(
+        history_kinds(&citizen).await[..3],
+        [failed_issuance, failed_issuance, lockout]
+    );
+    drop((wallet, citizen));
+    assert_eq!(stored_wallet(dir.path()).await, blocked);
+
+    // A new enrolment code for the same citizen: a new credential on a new device key.
+    let second = portal.sandbox.enroll(&sample).unwrap();
+    let citizen = open_wallet(&portal, dir.path()).await;
+    let wallet = citizen.wallet();
+    let new_summary = wallet
+        .activate(request(id_number.clone(), second.activation_code, NEW_PIN))
+        .await
+        .unwrap();
+    assert_ne!(new_summary.id, old_summary.id);
+    assert_eq!(wallet.state().await.unwrap(), WalletState::Active);
+    assert_eq!(
+        wallet.credential().await.unwrap(),
+        Some(new_summary.clone())
+    );
+    // The counter starts over: a wrong PIN (the old one) has every attempt but itself left.
+    let wrong = wallet.verify_pin(PIN).await.unwrap_err();
+    assert!(
+        matches!(wrong, WalletError::Pin(PinError::Wrong { attempts_before_lockout }) if attempts_before_lockout == FREE_ATTEMPTS - 1),
+        "{wrong:?}"
+    );
+    // The new PIN makes an identity QR that the officer's verifier accepts.
+    let qr = wallet
+        .identity_qr(IdentityQrRequest {
+            pin: NEW_PIN.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let officer_dir = tempfile::tempdir().unwrap();
+    let officer = open_wallet(&portal, officer_dir.path()).await;
+    let verified = officer
+        .verifier()
+        .verify_identity_qr(&qr.text, None)
+        .await
+        .unwrap();
+    assert_eq!(verified.claims["id_number"], id_number.as_str());
+    assert_eq!(verified.claims["full_name"], sample.full_name.as_str());
+    assert_eq!(verified.issuer, portal.sandbox.base_url);
+    assert_eq!(verified.status.status, CredentialStatus::Valid);
+    assert_eq!(
+        history_kinds(&citizen).await[..4],
+        [
+            (HistoryKind::Presentation, HistoryOutcome::Completed),
+            issued,
+            failed_issuance,
+            failed_issuance
+        ]
+    );
+    drop((wallet, citizen));
+
+    let active = stored_wallet(dir.path()).await;
+    let new_alias = active.activation_key_alias.clone().unwrap();
+    assert_ne!(new_alias, old_alias);
+    assert_eq!(
+        active.device_keys,
+        vec![new_alias.clone()],
+        "the old key is gone"
+    );
+    assert_eq!(active.credentials.len(), 1);
+    assert_eq!(
+        (
+            active.credentials[0].0.as_str(),
+            active.credentials[0].1.as_str()
+        ),
+        (new_summary.id.as_str(), new_alias.as_str())
+    );
+    let (hash, failed, locked_until, is_blocked) = active.pin.unwrap();
+    assert_eq!((failed, locked_until, is_blocked), (0, None, false));
+    assert_ne!(hash, blocked.pin.unwrap().0, "the new PIN replaced the old");
+}
