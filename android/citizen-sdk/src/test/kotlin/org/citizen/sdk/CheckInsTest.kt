@@ -328,7 +328,7 @@ class CheckInsTest {
         val details = verifyVenueCodeWithKey(minted.code, minted.signerJwk, now)
         assertEquals(venue, details.venueId)
         assertEquals(minted.agency, details.agency)
-        assertEquals(VenueKind.ServiceCounter, details.kind)
+        assertEquals(VenueKind.SERVICE_COUNTER, details.kind)
         assertTrue(details.notBefore <= now && now < details.expiresAt)
 
         // Another key, a broken key, a tampered code and an expired check are refused.

@@ -162,8 +162,9 @@ class DossierSubmissionTest {
                     assertEquals(receipt, done.receiptCode)
                     val paid = dossiers.fees(filed.id).single()
                     assertEquals(FeeState.PAID, paid.state)
-                    assertEquals(transaction, paid.payment!!.transactionId)
-                    assertEquals(fee.amount, paid.payment!!.amount)
+                    val payment = paid.payment ?: throw AssertionError("a paid fee carries the bank's receipt")
+                    assertEquals(transaction, payment.transactionId)
+                    assertEquals(fee.amount, payment.amount)
                     val steps = dossiers.timeline(filed.id).map { it.event }
                     for (step in listOf("submitted", "received", "supplement_requested", "supplement_sent", "fee_paid", "completed")) {
                         assertTrue("$step in $steps", step in steps)
