@@ -465,10 +465,11 @@ pub struct VenueCodeDetails {
     pub kind: VenueKind,
     /// How long after a check-in the SDK checks the citizen out by itself (seconds).
     pub auto_checkout_secs: u32,
-    /// When the code was minted, and the period it is valid in (Unix seconds, `expires_at`
-    /// excluded).
+    /// When the code was minted (Unix seconds).
     pub issued_at: i64,
+    /// The first second the code is valid (Unix seconds).
     pub not_before: i64,
+    /// The first second the code is no longer valid (Unix seconds).
     pub expires_at: i64,
     /// The code's own id (`cti`), base64url: codes minted again for the same venue differ here.
     pub code_id: String,

@@ -53,6 +53,7 @@ pub fn run(seconds_per_target: u64) -> Result<SuiteResult> {
             Err(error) => {
                 eprintln!("fuzz target {target} failed: {error}");
                 suite.failed += 1;
+                suite.failures.push(format!("{target}: {error}"));
             }
         }
     }

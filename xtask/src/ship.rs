@@ -72,13 +72,15 @@ pub fn run_alone() -> Result<()> {
     Ok(())
 }
 
-/// One named check: prints a FAIL line with the reason, counts into `suite`.
+/// One named check: prints a FAIL line with the reason, counts into `suite` and names it in
+/// the summary's "failing in" list (the FAIL line itself may be far above CI's visible tail).
 fn check(suite: &mut SuiteResult, name: &str, outcome: std::result::Result<(), String>) {
     match outcome {
         Ok(()) => suite.passed += 1,
         Err(reason) => {
             suite.failed += 1;
             println!("FAIL {}: {name}: {reason}", suite.name);
+            suite.failures.push(format!("{name}: {reason}"));
         }
     }
 }

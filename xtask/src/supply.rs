@@ -44,6 +44,7 @@ pub fn deny() -> Result<SuiteResult> {
             Err(error) => {
                 println!("FAIL deny: {check}: {error}");
                 suite.failed += 1;
+                suite.failures.push(format!("{check}: {error}"));
             }
         }
     }

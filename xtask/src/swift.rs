@@ -59,6 +59,12 @@ pub fn check(tools: &SwiftTools, bindings: &Bindings) -> Result<SuiteResult> {
     }
     result.passed += passed;
     result.failed += failed;
+    result.failures.extend(
+        report
+            .lines()
+            .filter_map(|line| line.strip_prefix("FAIL "))
+            .map(str::to_owned),
+    );
 
     step("Swift: clang checks of the C header and modulemap");
     let work = target_dir().join("swift-check");
@@ -106,11 +112,15 @@ pub fn check(tools: &SwiftTools, bindings: &Bindings) -> Result<SuiteResult> {
             ))
             .arg(&module_m),
     )?;
-    for ok in [header_ok, module_ok] {
+    for (ok, what) in [
+        (header_ok, "the C header compiles alone"),
+        (module_ok, "module.modulemap exports the header"),
+    ] {
         if ok {
             result.passed += 1;
         } else {
             result.failed += 1;
+            result.failures.push(what.to_owned());
         }
     }
     Ok(result)
