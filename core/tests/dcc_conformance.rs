@@ -930,23 +930,7 @@ fn first_difference(ours: &Value, theirs: &Value) -> String {
     }
 }
 
-/// A JSON value as CBOR (integers as integers).
+/// The CBOR value of a JSON value (integers as integers), as ciborium's serde bridge writes it.
 fn json_to_cbor(value: &Value) -> Option<CborValue> {
-    Some(match value {
-        Value::Null => CborValue::Null,
-        Value::Bool(b) => CborValue::Bool(*b),
-        Value::String(text) => CborValue::Text(text.clone()),
-        Value::Number(number) => match number.as_i64() {
-            Some(int) => CborValue::Integer(int.into()),
-            None => CborValue::Float(number.as_f64()?),
-        },
-        Value::Array(items) => {
-            CborValue::Array(items.iter().map(json_to_cbor).collect::<Option<_>>()?)
-        }
-        Value::Object(map) => CborValue::Map(
-            map.iter()
-                .map(|(key, value)| Some((CborValue::Text(key.clone()), json_to_cbor(value)?)))
-                .collect::<Option<_>>()?,
-        ),
-    })
+    CborValue::serialized(value).ok()
 }
